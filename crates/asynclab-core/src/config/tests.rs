@@ -1,0 +1,142 @@
+//! Unit tests for the layered loader. Environment variables are tested through the
+//! real binary (tests/), since they are process-global.
+
+use std::io::Write;
+
+use super::*;
+
+fn load(file: Option<&str>, set: &[&str]) -> Result<Loaded, ConfigError> {
+    let file = file.map(|text| {
+        let mut f = tempfile().expect("create temp config");
+        f.1.write_all(text.as_bytes()).expect("write temp config");
+        f.0
+    });
+    Config::load(&Overrides {
+        file,
+        set: set.iter().map(|s| s.to_string()).collect(),
+        skip_env: true,
+        ..Overrides::default()
+    })
+}
+
+/// A uniquely named file under the target's temp dir (no extra crate needed).
+fn tempfile() -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "asynclab-config-test-{}-{}.toml",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = std::fs::File::create(&path)?;
+    Ok((path, file))
+}
+
+#[test]
+fn builtin_defaults_are_valid_and_match_the_documented_values() {
+    let config = Config::builtin();
+    config.check().expect("defaults pass validation");
+    assert_eq!(config.echo.addr.to_string(), "127.0.0.1:7000");
+    assert_eq!(config.http.addr.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.echo.max_line, Size(64 * 1024));
+    assert_eq!(config.shutdown.grace, std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn printed_config_reads_back_identically() {
+    let config = Config::builtin();
+    let text = config.to_toml();
+    let back: Config = toml::from_str(&text).expect("printed config parses");
+    assert_eq!(back, config);
+}
+
+#[test]
+fn container_overrides_are_valid() {
+    let text = include_str!("../../../../config/container.toml");
+    let loaded = load(Some(text), &[]).expect("container.toml loads");
+    assert_eq!(loaded.config.http.addr.to_string(), "0.0.0.0:8080");
+    assert_eq!(loaded.config.log.format, LogFormat::Json);
+}
+
+#[test]
+fn later_layers_win() {
+    let loaded = load(
+        Some("[echo]\nprefix = \"file: \"\nmax_line = \"1KiB\"\n"),
+        &["echo.prefix=flag: "],
+    )
+    .expect("loads");
+    assert_eq!(loaded.config.echo.prefix, "flag: ");
+    assert_eq!(loaded.config.echo.max_line, Size(1024));
+    assert_eq!(
+        loaded.config.echo.max_connections, 10000,
+        "untouched keys keep defaults"
+    );
+}
+
+#[test]
+fn out_of_range_value_names_key_value_and_file_line() {
+    let err = load(Some("[echo]\n\nmax_connections = 0\n"), &[]).expect_err("zero is refused");
+    let msg = err.to_string();
+    assert!(msg.contains("echo.max_connections"), "{msg}");
+    assert!(msg.contains("line 3"), "{msg}");
+    assert!(msg.contains("at least 1"), "{msg}");
+}
+
+#[test]
+fn unknown_key_suggests_the_close_one() {
+    let err = load(None, &["echo.max_conections=5"]).expect_err("typo is refused");
+    let msg = err.to_string();
+    assert!(msg.contains("unknown key `echo.max_conections`"), "{msg}");
+    assert!(msg.contains("did you mean `echo.max_connections`"), "{msg}");
+    assert!(msg.contains("--set echo.max_conections=5"), "{msg}");
+}
+
+#[test]
+fn wrong_type_and_bad_units_are_explained() {
+    let msg = load(None, &["http.slow.delay=soon"])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("http.slow.delay") && msg.contains("not a duration"),
+        "{msg}"
+    );
+
+    let msg = load(None, &["echo.addr=0.0.0.0:70000"])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("echo.addr") && msg.contains("above 65535"),
+        "{msg}"
+    );
+
+    let msg = load(None, &["echo.mode=loud"])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("echo.mode") && msg.contains("line, raw"),
+        "{msg}"
+    );
+
+    let msg = load(None, &["shutdown.grace=0s"])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("shutdown.grace") && msg.contains("longer than zero"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unreadable_file_and_malformed_flag_are_errors() {
+    let err = Config::load(&Overrides {
+        file: Some("/nonexistent/asynclab.toml".into()),
+        skip_env: true,
+        ..Overrides::default()
+    })
+    .expect_err("missing file");
+    assert!(matches!(err, ConfigError::Unreadable { .. }), "{err}");
+    assert!(matches!(
+        load(None, &["novalue"]),
+        Err(ConfigError::BadFlag { .. })
+    ));
+}

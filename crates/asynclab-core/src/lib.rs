@@ -1,0 +1,19 @@
+//! The plumbing every asynclab server shares, and nothing HTTP-specific.
+//!
+//! - [`config`]: one typed configuration, loaded in layers (built-in defaults, a TOML
+//!   file, `ASYNCLAB_*` environment variables, `--set` flags), with errors that name
+//!   the key, the bad value and where it came from.
+//! - [`telemetry`]: the one tracing subscriber the process installs.
+//! - [`shutdown`]: turning ctrl-c and SIGTERM into a [`Shutdown`] handle that servers
+//!   take as an argument, and the bounded drain they run when it fires.
+//! - [`metrics`]: the shared Prometheus registry, so one `/metrics` endpoint can show
+//!   the counters of every server running in the process.
+
+pub mod config;
+pub mod metrics;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{Config, ConfigError, Overrides};
+pub use metrics::Metrics;
+pub use shutdown::{DrainReport, Shutdown};

@@ -1,0 +1,76 @@
+//! The command line: one `asynclab` command with subcommands, parsed by clap.
+//!
+//! Global flags (`--config`, `--set`, `--log-level`, `--log-format`) work on every
+//! subcommand and become the top layers of the configuration.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Async network servers you can run, curl, load-test and deploy.
+///
+/// With no subcommand, runs `serve`: the HTTP server and the TCP echo server
+/// in one process.
+#[derive(Debug, Parser)]
+#[command(name = "asynclab", version, about, long_about = None)]
+#[command(propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// A TOML config file layered over the built-in defaults.
+    #[arg(long, global = true, env = "ASYNCLAB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override one setting, e.g. `--set echo.mode=raw` (repeatable; wins over
+    /// the file and ASYNCLAB_* variables).
+    #[arg(long = "set", global = true, value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// Log level or filter (`debug`, `info,asynclab_http=debug`); RUST_LOG wins.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    /// Log format: `auto` (pretty on a terminal, JSON otherwise), `pretty`, `json`.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every server in one process (the default).
+    Serve,
+    /// Run the TCP echo server alone.
+    Echo,
+    /// Run the HTTP server alone.
+    Http,
+    /// Probe a server: exit 0 when it answers correctly in time, 1 otherwise.
+    ///
+    /// `tcp://HOST:PORT` sends a line and expects it echoed back;
+    /// `http://HOST:PORT/PATH` expects a 2xx response.
+    Check {
+        /// What to probe: `tcp://127.0.0.1:7000` or `http://127.0.0.1:8080/readyz`.
+        target: String,
+        /// Give up after this long (`500ms`, `2s`).
+        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+    /// Print the effective configuration (every layer merged) as TOML.
+    Config {
+        /// Only validate: print nothing and exit 0 when the configuration is valid.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    asynclab_core::config::units::duration::parse(text)
+}

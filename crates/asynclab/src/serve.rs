@@ -1,0 +1,151 @@
+//! `asynclab serve` / `echo` / `http`: bind, announce, run the servers side by side,
+//! and report how the shutdown went.
+//!
+//! Pattern: **bind first, then log the real address** (port 0 works and the caller
+//! learns the port), and **one shutdown for everything**: the servers each take a
+//! clone of the same [`Shutdown`] handle, which the signal task triggers.
+//! `tokio::join!` waits for both servers in this one task; each server spawns its
+//! own tasks for its connections.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use asynclab_core::Metrics;
+use asynclab_core::config::Loaded;
+use asynclab_core::shutdown::{self, DrainReport, Shutdown};
+use tokio::net::TcpListener;
+
+/// Which servers to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Servers {
+    pub echo: bool,
+    pub http: bool,
+}
+
+impl Servers {
+    pub const ALL: Self = Self {
+        echo: true,
+        http: true,
+    };
+    pub const ECHO: Self = Self {
+        echo: true,
+        http: false,
+    };
+    pub const HTTP: Self = Self {
+        echo: false,
+        http: true,
+    };
+}
+
+pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
+    let config = loaded.config.clone();
+    let metrics = Metrics::new();
+    let shutdown = Shutdown::new();
+
+    // Everything that can fail is prepared before any port is bound.
+    let http = match servers.http {
+        true => Some(asynclab_http::Server::new(&loaded, metrics.clone()).context("http server")?),
+        false => None,
+    };
+    let echo = servers.echo.then(|| {
+        asynclab_echo::Server::new(config.echo.clone(), config.shutdown.grace, metrics.clone())
+    });
+
+    let http_listener = match &http {
+        Some(_) => Some(bind("http.addr", config.http.addr).await?),
+        None => None,
+    };
+    let echo_listener = match &echo {
+        Some(_) => Some(bind("echo.addr", config.echo.addr).await?),
+        None => None,
+    };
+    let http_addr = http_listener.as_ref().map(local_addr).transpose()?;
+    let echo_addr = echo_listener.as_ref().map(local_addr).transpose()?;
+
+    announce(http_addr, echo_addr);
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %loaded.sources,
+        http = http_addr.map(|a| format!("http://{a}")),
+        echo = echo_addr.map(|a| format!("tcp://{a}")),
+        "asynclab started"
+    );
+
+    // From here on, ctrl-c and SIGTERM start a graceful shutdown.
+    shutdown::on_signals(shutdown.clone(), config.shutdown.readiness_delay);
+
+    let http_run = async {
+        match (http, http_listener) {
+            (Some(server), Some(listener)) => Some(server.run(listener, shutdown.clone()).await),
+            _ => None,
+        }
+    };
+    let echo_run = async {
+        match (echo, echo_listener) {
+            (Some(server), Some(listener)) => Some(server.run(listener, shutdown.clone()).await),
+            _ => None,
+        }
+    };
+    // Both servers run concurrently; `join!` returns when both have drained.
+    let (http_report, echo_report) = tokio::join!(http_run, echo_run);
+
+    let total = |f: fn(&DrainReport) -> usize| {
+        http_report
+            .iter()
+            .chain(echo_report.iter())
+            .map(f)
+            .sum::<usize>()
+    };
+    let elapsed = http_report
+        .iter()
+        .chain(echo_report.iter())
+        .map(|r| r.elapsed)
+        .max()
+        .unwrap_or_default();
+    tracing::info!(
+        http_requests_drained = http_report.map(|r| r.drained),
+        http_requests_cut = http_report.map(|r| r.cut),
+        echo_connections_drained = echo_report.map(|r| r.drained),
+        echo_connections_cut = echo_report.map(|r| r.cut),
+        drain_ms = elapsed.as_millis() as u64,
+        "asynclab stopped"
+    );
+    Ok(if total(|r| r.cut) == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({key})"))
+}
+
+fn local_addr(listener: &TcpListener) -> anyhow::Result<SocketAddr> {
+    listener.local_addr().context("reading the bound address")
+}
+
+/// The banner on stdout: where everything listens and what to try. Tests read the
+/// `listening on` lines to find ports chosen with port 0.
+fn announce(http: Option<SocketAddr>, echo: Option<SocketAddr>) {
+    println!("asynclab {}", env!("CARGO_PKG_VERSION"));
+    if let Some(a) = http {
+        println!("  http listening on http://{a}");
+    }
+    if let Some(a) = echo {
+        println!("  echo listening on tcp://{a}");
+    }
+    println!("try:");
+    if let Some(a) = http {
+        println!("  curl http://{a}/");
+        println!("  curl 'http://{a}/slow?delay=500ms'");
+        println!("  curl http://{a}/metrics");
+    }
+    if let Some(a) = echo {
+        println!("  nc {} {}", a.ip(), a.port());
+    }
+    println!("stop with ctrl-c or SIGTERM (twice to exit at once)");
+}
