@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use figment::error::Kind;
-use figment::{Figment, Metadata, Profile, Source};
+use figment::{Figment, Metadata, Source};
 
 use super::Invalid;
 
@@ -106,21 +106,14 @@ impl ConfigError {
     }
 }
 
-/// Describes a layer: `config/x.toml line 12`, `environment variable ASYNCLAB_X__Y`,
-/// `--set x.y=1`, `built-in defaults`.
+/// Describes a layer: `config/x.toml line 12`, `built-in defaults`, or the layer's
+/// own name (`environment variable ASYNCLAB_X__Y`, `--set x.y=1`).
 pub(super) fn describe(meta: &Metadata, key: &str) -> String {
     match &meta.source {
         Some(Source::File(path)) => match line_of(path, key) {
             Some(line) => format!("{} line {line}", path.display()),
             None => path.display().to_string(),
         },
-        _ if meta.name.starts_with("environment") => {
-            let keys: Vec<&str> = key.split('.').collect();
-            format!(
-                "environment variable {}",
-                meta.interpolate(&Profile::Default, &keys)
-            )
-        }
         _ if meta.name.starts_with("TOML source string") => "built-in defaults".into(),
         _ => meta.name.to_string(),
     }

@@ -15,6 +15,7 @@
 
 mod echo;
 mod error;
+mod files;
 mod http;
 mod log;
 mod shutdown;
@@ -22,13 +23,14 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
+pub use files::FilesConfig;
 pub use http::{HttpConfig, LimitedConfig, SlowConfig};
 pub use log::{LogConfig, LogFormat};
 pub use shutdown::ShutdownConfig;
@@ -36,6 +38,9 @@ pub use units::Size;
 
 /// The built-in defaults: the same file users read to learn every setting.
 const DEFAULTS: &str = include_str!("../../../../config/default.toml");
+
+/// Environment variables with this prefix set configuration keys.
+pub const ENV_PREFIX: &str = "ASYNCLAB_";
 
 /// The environment variable naming the config file (like `--config`).
 pub const CONFIG_ENV: &str = "ASYNCLAB_CONFIG";
@@ -48,6 +53,7 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     pub echo: EchoConfig,
     pub http: HttpConfig,
+    pub files: FilesConfig,
 }
 
 /// What the command line adds on top of the file and the environment.
@@ -109,12 +115,28 @@ impl Config {
         }
 
         if !overrides.skip_env {
-            let env = Env::prefixed("ASYNCLAB_").split("__").ignore(&["CONFIG"]);
-            let count = env.iter().count();
-            if count > 0 {
-                sources.push(format!("{count} ASYNCLAB_* variable(s)"));
+            // One layer per variable, named after it, so an error can say exactly
+            // which variable to fix. (figment's own `Env` provider would also trim
+            // the value, losing the trailing space of a prefix like `"Echo: "`.)
+            let mut vars: Vec<(String, String)> = std::env::vars()
+                .filter(|(name, _)| name.starts_with(ENV_PREFIX) && name != CONFIG_ENV)
+                .collect();
+            vars.sort();
+            for (name, value) in &vars {
+                let key = name[ENV_PREFIX.len()..]
+                    .split("__")
+                    .map(str::to_lowercase)
+                    .collect::<Vec<_>>()
+                    .join(".");
+                figment = figment.merge(Flag::new(
+                    format!("environment variable {name}"),
+                    &key,
+                    value,
+                ));
             }
-            figment = figment.merge(env);
+            if !vars.is_empty() {
+                sources.push(format!("{} {ENV_PREFIX}* variable(s)", vars.len()));
+            }
         }
 
         let mut flags = 0;
@@ -168,7 +190,8 @@ impl Config {
         self.log.check()?;
         self.shutdown.check()?;
         self.echo.check()?;
-        self.http.check()
+        self.http.check()?;
+        self.files.check()
     }
 }
 
@@ -239,8 +262,9 @@ impl Provider for FileLayer {
     }
 }
 
-/// One `--set key=value` (or `--log-level`) flag, as a layer of its own so an
-/// error can name the exact flag.
+/// One setting from the command line (`--set key=value`, `--log-level`) or the
+/// environment (`ASYNCLAB_SECTION__KEY`), as a layer of its own so an error can
+/// name the exact flag or variable.
 struct Flag {
     name: String,
     data: Dict,

@@ -1,0 +1,58 @@
+//! `[files]`: static file serving under `/files/`. See the `asynclab-files` crate.
+
+use serde::{Deserialize, Serialize};
+
+use super::units::Size;
+use super::{Check, at_least, invalid};
+
+/// The `[files]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    /// The folder served under `/files/`. A relative path resolves against the
+    /// project folder: the config file's folder, or its parent when that folder
+    /// is named `config` (`X/config/foo.toml` → `X/`); with no config file, the
+    /// current directory. It must exist when the server starts.
+    pub root: String,
+    /// Files are streamed from disk in reads of this size; a file no larger than
+    /// this is read whole in the same blocking call that opens it.
+    pub chunk: Size,
+    /// The `Cache-Control` header sent with every file; empty sends none.
+    pub cache_control: String,
+    /// A folder without `index.html` gets a plain HTML listing (otherwise 404).
+    pub listing: bool,
+    /// Follow symbolic links that point outside `root` (links inside it always work).
+    pub follow_symlinks: bool,
+    /// Serve hidden files and folders (names starting with `.`, such as `.git`, `.env`).
+    pub hidden: bool,
+    /// Accept `PUT /files/{path}` to store files.
+    pub upload: bool,
+    /// The largest body a `PUT` may store; larger gets 413.
+    pub max_upload: Size,
+}
+
+impl FilesConfig {
+    pub(super) fn check(&self) -> Check {
+        if self.root.trim().is_empty() {
+            return Err(invalid("files.root", &self.root, "must name a folder"));
+        }
+        // Below 4 KiB a 1 GiB download becomes a quarter of a million reads.
+        at_least("files.chunk", self.chunk.bytes(), 4096)?;
+        if self.chunk.bytes() > 16 << 20 {
+            return Err(invalid("files.chunk", self.chunk, "must be at most 16MiB"));
+        }
+        // The value goes into a header unchanged: visible ASCII and spaces only.
+        if !self
+            .cache_control
+            .bytes()
+            .all(|b| b == b' ' || b.is_ascii_graphic())
+        {
+            return Err(invalid(
+                "files.cache_control",
+                &self.cache_control,
+                "must be printable ASCII (it is sent as a header)",
+            ));
+        }
+        at_least("files.max_upload", self.max_upload.bytes(), 1)
+    }
+}

@@ -1,0 +1,262 @@
+//! Helpers for black-box tests: run the real `asynclab` binary as a child process.
+//!
+//! Like zero-to-production's `spawn_app`, a test asks for a running server and gets
+//! back its real addresses: the servers bind port 0 and the helper reads the
+//! `listening on` lines of the startup banner. Signals are real (`kill -TERM`), and
+//! every wait is bounded so a broken server fails the test instead of hanging it.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long the banner may take to appear (a cold debug binary on a busy box).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `asynclab` binary, built (or found up to date) once per test binary.
+pub fn binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // Test binaries live in target/<profile>/deps/; the command is one level up.
+        let exe = std::env::current_exe().expect("test binary path");
+        let dir = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target/<profile>");
+        let bin = dir.join(format!("asynclab{}", std::env::consts::EXE_SUFFIX));
+        // `cargo test --workspace` builds it (the asynclab package has integration
+        // tests); when only this package is tested, build it here so it is current.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "-q", "-p", "asynclab", "--bin", "asynclab"])
+            .current_dir(&workspace);
+        if dir.file_name().is_some_and(|p| p == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build -p asynclab failed");
+        assert!(
+            bin.exists(),
+            "asynclab binary not found at {}",
+            bin.display()
+        );
+        bin
+    })
+    .clone()
+}
+
+/// A `Command` for the binary with a clean slate: no inherited `ASYNCLAB_*` or
+/// `RUST_LOG`, JSON logs, and the working directory set to a fresh temp folder.
+pub fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(binary());
+    cmd.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ASYNCLAB_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs the binary to completion (bounded by `timeout`) and returns its output.
+pub fn run(mut cmd: Command, timeout: Duration) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn asynclab");
+    let stdout = drain_in_background(child.stdout.take().expect("stdout piped"));
+    let stderr = drain_in_background(child.stderr.take().expect("stderr piped"));
+    let status = wait_timeout(&mut child, timeout).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("asynclab did not finish within {timeout:?}")
+    });
+    Output {
+        status,
+        stdout: join_bytes(stdout),
+        stderr: join_bytes(stderr),
+    }
+}
+
+fn drain_in_background(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+fn join_bytes(handle: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+    handle.join().unwrap_or_default()
+}
+
+/// Polls `child` until it exits or `timeout` passes.
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running `asynclab` server process. Killed on drop if still running.
+pub struct Server {
+    child: Child,
+    pub http: Option<SocketAddr>,
+    pub echo: Option<SocketAddr>,
+    logs: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `asynclab <args>` with both servers on port 0 (unless the args say
+    /// otherwise) and waits for the banner.
+    pub fn start(args: &[&str]) -> Self {
+        Self::start_with(command(args))
+    }
+
+    /// Starts a prepared command and waits for its banner.
+    pub fn start_with(mut cmd: Command) -> Self {
+        cmd.args([
+            "--set",
+            "http.addr=127.0.0.1:0",
+            "--set",
+            "echo.addr=127.0.0.1:0",
+        ]);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn asynclab");
+
+        let logs = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr piped");
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut logs = sink.lock().expect("log buffer");
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let (mut http, mut echo) = (None, None);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.split("listening on http://").nth(1) {
+                        http = Some(rest.trim().parse().expect("http address"));
+                    }
+                    if let Some(rest) = line.split("listening on tcp://").nth(1) {
+                        echo = Some(rest.trim().parse().expect("echo address"));
+                    }
+                    if line.starts_with("stop with") {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let logs = logs.lock().expect("log buffer").clone();
+                    panic!("asynclab printed no banner within {START_TIMEOUT:?}; stderr:\n{logs}");
+                }
+            }
+        }
+        // Keep reading stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        Self {
+            child,
+            http,
+            echo,
+            logs,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a real signal (`TERM`, `INT`) with the `kill` command.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit; panics (after killing it) past `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        match wait_timeout(&mut self.child, timeout) {
+            Some(status) => status,
+            None => {
+                let _ = self.child.kill();
+                panic!(
+                    "asynclab did not exit within {timeout:?}; logs:\n{}",
+                    self.logs()
+                );
+            }
+        }
+    }
+
+    /// Everything the process has logged to stderr so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("log buffer").clone()
+    }
+
+    /// Waits until the logs contain `needle` (bounded).
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.logs().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A fresh, empty folder under the system temp dir for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "asynclab-test-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
