@@ -31,7 +31,9 @@ fn http_answer(status_line: &'static str) -> fn(std::net::TcpStream) {
     match status_line {
         "200" => |mut s| {
             read_head(&mut s);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nready\n");
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nready\n",
+            );
         },
         _ => |mut s| {
             read_head(&mut s);
@@ -55,7 +57,10 @@ fn check(target: &str, extra: &[&str]) -> (Option<i32>, String) {
     let mut args = vec!["check", target];
     args.extend_from_slice(extra);
     let out = run(command(&args), T);
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -71,7 +76,10 @@ fn http_503_is_unhealthy_with_the_status_in_the_reason() {
     let addr = tiny_server(http_answer("503"));
     let (code, out) = check(&format!("http://{addr}/readyz"), &[]);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("503") && out.contains("shutting down"), "{out}");
+    assert!(
+        out.contains("503") && out.contains("shutting down"),
+        "{out}"
+    );
     assert_eq!(out.trim().lines().count(), 1, "one line: {out}");
 }
 
@@ -96,7 +104,11 @@ fn tcp_echo_is_checked_by_its_answer() {
 
 #[test]
 fn closed_port_fails_with_a_reason() {
-    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let (code, out) = check(&format!("tcp://127.0.0.1:{port}"), &[]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("connect"), "{out}");
@@ -113,7 +125,10 @@ fn silent_target_times_out_on_time() {
     let (code, out) = check(&format!("http://{addr}/healthz"), &["--timeout", "300ms"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("no answer within 300ms"), "{out}");
-    assert!(started.elapsed() < Duration::from_secs(4), "gave up near the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "gave up near the timeout"
+    );
 }
 
 #[test]

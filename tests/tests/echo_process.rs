@@ -21,8 +21,13 @@ struct Client {
 impl Client {
     fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).expect("connect to echo");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        Self { writer: stream.try_clone().expect("clone"), reader: BufReader::new(stream) }
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Self {
+            writer: stream.try_clone().expect("clone"),
+            reader: BufReader::new(stream),
+        }
     }
 
     fn send(&mut self, text: &str) {
@@ -43,7 +48,10 @@ fn echo_server() -> Server {
 fn drains_on(signal: &str) {
     let mut server = echo_server();
     let addr = server.echo.expect("echo address in the banner");
-    assert!(server.http.is_none(), "`asynclab echo` runs the echo server alone");
+    assert!(
+        server.http.is_none(),
+        "`asynclab echo` runs the echo server alone"
+    );
 
     let mut client = Client::connect(addr);
     client.send("hello\n");
@@ -58,7 +66,10 @@ fn drains_on(signal: &str) {
     let logs = server.logs();
     assert!(logs.contains("shutdown requested"), "{logs}");
     assert!(logs.contains("asynclab stopped"), "{logs}");
-    assert!(TcpStream::connect(addr).is_err(), "nothing listens after exit");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "nothing listens after exit"
+    );
 }
 
 #[test]
@@ -74,8 +85,7 @@ fn ctrl_c_drains_and_exits_zero() {
 #[test]
 fn second_signal_exits_at_once_with_a_failure_status() {
     // A long readiness delay keeps the first shutdown in progress.
-    let mut server =
-        Server::start(&["echo", "--set", "shutdown.readiness_delay=60s"]);
+    let mut server = Server::start(&["echo", "--set", "shutdown.readiness_delay=60s"]);
     server.signal("TERM");
     assert!(
         server.wait_for_log("shutdown requested", Duration::from_secs(10)),
@@ -91,8 +101,16 @@ fn second_signal_exits_at_once_with_a_failure_status() {
 fn check_probes_the_real_echo_server() {
     let server = echo_server();
     let addr = server.echo.expect("echo address");
-    let out = run(command(&["check", &format!("tcp://{addr}")]), Duration::from_secs(30));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(
+        command(&["check", &format!("tcp://{addr}")]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -102,5 +120,8 @@ fn a_busy_port_is_a_clear_startup_error() {
     let out = run(command(&["echo", "--set", &addr]), Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot listen on") && err.contains("echo.addr"), "{err}");
+    assert!(
+        err.contains("cannot listen on") && err.contains("echo.addr"),
+        "{err}"
+    );
 }
