@@ -7,13 +7,16 @@
 //! - [`shutdown`]: turning ctrl-c and SIGTERM into a [`Shutdown`] handle that servers
 //!   take as an argument, and the bounded drain they run when it fires.
 //! - [`metrics`]: the shared Prometheus registry, so one `/metrics` endpoint can show
-//!   the counters of every server running in the process.
+//!   the counters of every server running in the process, and the live [`events`]
+//!   feed (a broadcast channel) that `/events` streams.
 
 pub mod config;
+pub mod events;
 pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError, Overrides};
+pub use events::{Event, Events};
 pub use metrics::Metrics;
 pub use shutdown::{DrainReport, Shutdown};

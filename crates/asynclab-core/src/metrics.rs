@@ -1,5 +1,7 @@
 //! The shared metrics registry: every server in the process registers its counters
 //! here, and the HTTP server's `/metrics` encodes them all in Prometheus text format.
+//! The handle also carries the live event feed ([`Metrics::events`]), so every server
+//! that can count can also publish what happened.
 //!
 //! Counters and gauges from `prometheus-client` are atomics behind an `Arc`: cloning
 //! one gives another handle on the same number, so a connection task can bump it
@@ -15,10 +17,13 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Metric, Registry};
 
+use crate::events::Events;
+
 /// A handle on the process's metrics. Clone it freely.
 #[derive(Debug, Clone)]
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
+    events: Events,
     echo: Arc<OnceLock<EchoMetrics>>,
     started: Instant,
 }
@@ -34,6 +39,7 @@ impl Metrics {
     pub fn new() -> Self {
         Self {
             registry: Arc::new(Mutex::new(Registry::with_prefix("asynclab"))),
+            events: Events::default(),
             echo: Arc::new(OnceLock::new()),
             started: Instant::now(),
         }
@@ -56,6 +62,11 @@ impl Metrics {
             .expect("metrics registry lock is never poisoned");
         encode(&mut out, &registry).expect("writing to a String cannot fail");
         out
+    }
+
+    /// The live event feed every server publishes to (see [`crate::events`]).
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// Time since this registry was created (the process start, in practice).
