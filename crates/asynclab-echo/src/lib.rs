@@ -1,30 +1,205 @@
-//! The TCP echo server (placeholder: being written).
+//! The asynclab TCP echo server: the accept loop, the connection limit and the
+//! graceful drain. Try it with `nc 127.0.0.1 7000` while `asynclab echo` runs.
+//!
+//! Patterns, and where to find them:
+//!
+//! | pattern | file |
+//! |---|---|
+//! | accept loop that never dies, connection limit as a semaphore permit moved into the task, drain with `TaskTracker` + `CancellationToken` | this file |
+//! | `select!` between the socket, an idle timer and the shutdown; no buffer while idle; bounded writes and farewell | `connection.rs` |
+//! | a tokio-util `Decoder`/`Encoder` for lines, driven by hand | `line.rs` |
+//! | backpressure: read, write back, only then read again | `raw.rs` |
+//! | per-connection errors that stay in their task | `error.rs` |
+//!
+//! The entry point, as for every asynclab server, is [`Server::run`]: it takes an
+//! already bound listener (so callers and tests can use port 0 and learn the
+//! real address) and a [`Shutdown`] handle (so tests can stop it without signals).
 
+mod connection;
+mod error;
+mod line;
+mod raw;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use asynclab_core::config::EchoConfig;
+use asynclab_core::config::{EchoConfig, EchoMode};
+use asynclab_core::metrics::EchoMetrics;
+use asynclab_core::shutdown::drain;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
+use connection::{Connection, Shared};
+
+pub use error::Error;
+pub use line::LineCodec;
+
+/// The echo server, configured but not yet running.
 #[derive(Debug)]
 pub struct Server {
-    _config: EchoConfig,
-    _grace: Duration,
-    _metrics: Metrics,
+    config: EchoConfig,
+    grace: Duration,
+    metrics: EchoMetrics,
 }
 
 impl Server {
+    /// A server with these settings; `grace` is how long [`Server::run`] lets open
+    /// connections finish once the shutdown begins. Registers the echo counters
+    /// in `metrics`.
     pub fn new(config: EchoConfig, grace: Duration, metrics: Metrics) -> Self {
         Self {
-            _config: config,
-            _grace: grace,
-            _metrics: metrics,
+            config,
+            grace,
+            metrics: metrics.echo(),
         }
     }
 
+    /// Accepts and serves connections until `shutdown` says stop, then drains:
+    /// every connection gets up to the grace period to finish, and what is still
+    /// open then is cut. The report counts connections.
     pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
+        let shared = Arc::new(Shared {
+            stopping: shutdown.stopping_token(),
+            cut: CancellationToken::new(),
+            metrics: self.metrics,
+            config: self.config,
+        });
+        // One semaphore for the whole server, built once: each permit is one open
+        // connection. (Built per connection, it would limit nothing.)
+        let slots = Arc::new(Semaphore::new(
+            shared.config.max_connections.min(Semaphore::MAX_PERMITS),
+        ));
+        // Tracks the connection tasks so the drain can wait for them.
+        let tracker = TaskTracker::new();
+
+        loop {
+            let accepted = tokio::select! {
+                // Checked first, so a server under a flood of connections still
+                // stops accepting the moment it is asked to.
+                biased;
+                () = shared.stopping.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => admit(stream, peer, &slots, &shared, &tracker),
+                // The client gave up while waiting in the backlog: its problem,
+                // not the listener's. Accept the next one at once.
+                Err(e) if is_client_error(&e) => tracing::debug!(error = %e, "accept: client gone"),
+                // Anything else (most often out of file descriptors, EMFILE) would
+                // fail again immediately: pause, then try again. Never give up.
+                Err(e) => {
+                    let pause = shared.config.accept_retry;
+                    tracing::error!(
+                        error = %e,
+                        retry_in_ms = pause.as_millis() as u64,
+                        "echo accept failed; retrying"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = shared.stopping.cancelled() => break,
+                    }
+                }
+            }
+        }
+
+        // Stop accepting at once: closing the listening socket makes the kernel
+        // refuse new clients instead of queueing them in a backlog nobody reads.
         drop(listener);
-        shutdown.stopping().await;
-        DrainReport::default()
+        tracing::debug!(
+            connections = tracker.len(),
+            "echo listener closed; draining connections"
+        );
+        let count = tracker.clone();
+        drain(&tracker, self.grace, &shared.cut, move || count.len()).await
     }
+}
+
+/// A connection's place under `echo.max_connections`. It lives inside the
+/// connection's task, so the permit goes back to the semaphore, and the active
+/// gauge goes down, whenever and however the task ends (even by a panic).
+#[derive(Debug)]
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.metrics.active.dec();
+    }
+}
+
+/// Gives a new connection its own task, or turns it away if the server is full.
+fn admit(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slots: &Arc<Semaphore>,
+    shared: &Arc<Shared>,
+    tracker: &TaskTracker,
+) {
+    // `try_acquire` never waits: beyond the limit the client is told so at once
+    // instead of queueing without bound.
+    let Ok(permit) = Arc::clone(slots).try_acquire_owned() else {
+        shared.metrics.rejected.inc();
+        // A fresh socket's send buffer is empty, so this short write succeeds
+        // without waiting. `try_write` never waits anyway: the accept loop must
+        // not be held up by a client we have no room for.
+        if let Ok(sent) = stream.try_write(error::BUSY) {
+            shared.metrics.bytes_out.inc_by(sent as u64);
+        }
+        tracing::debug!(%peer, "echo connection refused: server busy");
+        return; // Dropping `stream` closes it.
+    };
+    shared.metrics.accepted.inc();
+    shared.metrics.active.inc();
+    let slot = Slot {
+        _permit: permit,
+        shared: Arc::clone(shared),
+    };
+    // The span is at debug level: at the default `info` it costs nothing per
+    // connection; with `--log-level debug` every line about this connection
+    // carries its `peer`.
+    let span = tracing::debug_span!("echo_connection", %peer);
+    tracker.spawn(
+        async move {
+            serve(stream, Arc::clone(&slot.shared)).await;
+            drop(slot);
+        }
+        .instrument(span),
+    );
+}
+
+/// Serves one connection to its end and logs how it ended. Errors stop here.
+async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    let mode = shared.config.mode;
+    let mut conn = Connection::new(stream, shared);
+    let ended = match mode {
+        EchoMode::Line => line::serve(&mut conn).await,
+        EchoMode::Raw => raw::serve(&mut conn).await,
+    };
+    match ended {
+        Ok(end) => tracing::debug!(?end, "echo connection closed"),
+        Err(e) => {
+            if let Some(message) = e.client_message() {
+                conn.goodbye(&message).await;
+            }
+            tracing::debug!(error = %e, "echo connection ended early");
+        }
+    }
+}
+
+/// Accept errors that concern one client, not the listener.
+fn is_client_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+    )
 }

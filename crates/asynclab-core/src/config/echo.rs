@@ -26,9 +26,17 @@ pub struct EchoConfig {
     /// A connection that sends nothing for this long is closed.
     #[serde(with = "units::duration")]
     pub idle_timeout: Duration,
-    /// The most time spent writing the farewell line during a shutdown.
+    /// The most time spent saying goodbye (`server shutting down`, `bye: idle
+    /// timeout`, `error: line too long`) and closing the connection cleanly.
     #[serde(with = "units::duration")]
     pub farewell_timeout: Duration,
+    /// Bytes read from a connection at a time. Taken only while a connection has
+    /// data to handle: an idle connection holds no buffer at all.
+    pub read_buffer: Size,
+    /// How long to pause after a failed accept (out of file descriptors, say)
+    /// before accepting again. The server never stops over it.
+    #[serde(with = "units::duration")]
+    pub accept_retry: Duration,
 }
 
 /// How the echo server frames what it receives.
@@ -46,6 +54,8 @@ impl EchoConfig {
         at_least("echo.max_line", self.max_line.bytes(), 1)?;
         at_least("echo.max_connections", self.max_connections, 1)?;
         nonzero("echo.idle_timeout", self.idle_timeout)?;
-        nonzero("echo.farewell_timeout", self.farewell_timeout)
+        nonzero("echo.farewell_timeout", self.farewell_timeout)?;
+        at_least("echo.read_buffer", self.read_buffer.bytes(), 1)?;
+        nonzero("echo.accept_retry", self.accept_retry)
     }
 }

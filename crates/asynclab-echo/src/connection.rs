@@ -1,0 +1,208 @@
+//! One client connection: waiting for input without holding memory, the idle
+//! timer, bounded writes and a clean close. Line and raw mode (`line.rs`,
+//! `raw.rs`) are loops over the few methods here.
+//!
+//! Patterns shown:
+//!
+//! - **`select!` between the socket, a timer and the shutdown.** [`Connection::read`]
+//!   waits for whichever comes first: data from the client, the idle timeout, or
+//!   the server stopping. The branches that lose are simply dropped, which
+//!   cancels them: nothing was read, so nothing is lost.
+//! - **No buffer while idle.** A connection waits with
+//!   [`TcpStream::readable`], which needs no buffer, and only then takes
+//!   `echo.read_buffer` bytes to read into; once everything read has been
+//!   answered, the buffer is handed back. An idle connection costs a task and a
+//!   socket registration, about 1 KB, instead of the 8 KiB+ of a server that
+//!   keeps a read buffer per connection.
+//! - **A timer that is not reset on every read.** Resetting a `Sleep` on each
+//!   read would touch the runtime's timer wheel once per line. Instead the
+//!   connection notes *when* it last saw traffic (a cheap clock read) and the
+//!   timer, when it fires, checks that note and re-arms itself if the connection
+//!   was busy in the meantime. It fires at most once per `idle_timeout`.
+//! - **Every write is bounded.** A client that stops reading fills the kernel's
+//!   buffers and then `write_all` waits. That stalls this connection only: it
+//!   reads nothing more meanwhile, so nothing piles up in memory. A write that
+//!   makes no progress for `echo.idle_timeout` gives up, and the end of the
+//!   shutdown grace period cuts it.
+//! - **A farewell bounded by a timeout** ([`Connection::goodbye`]): one slow
+//!   client cannot hold up a shutdown, as in tokio's graceful-shutdown example.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use asynclab_core::config::EchoConfig;
+use asynclab_core::metrics::EchoMetrics;
+use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Error;
+
+/// What every connection task shares, built once per [`crate::Server::run`] and
+/// handed to each task as one `Arc` (a pointer per connection, not a copy).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: EchoConfig,
+    pub metrics: EchoMetrics,
+    /// Cancelled when the server stops: finish the current line, say goodbye.
+    pub stopping: CancellationToken,
+    /// Cancelled when the grace period is over: stop whatever you are doing.
+    pub cut: CancellationToken,
+}
+
+/// What [`Connection::read`] waited for.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// New bytes were appended to the buffer.
+    Data,
+    /// The client half-closed: it will send nothing more.
+    Eof,
+    /// Nothing came for `echo.idle_timeout`.
+    Idle,
+    /// The server is shutting down.
+    Stopping,
+}
+
+/// How a connection ended, for the debug log.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum End {
+    /// The client half-closed and everything it sent was answered.
+    ClientDone,
+    /// It stayed silent for `echo.idle_timeout`.
+    Idle,
+    /// The server shut down.
+    ShuttingDown,
+}
+
+/// A client connection and its idle timer.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    /// Fires at most once per `idle_timeout`; see [`Connection::read`]. Boxed so
+    /// that it stays put in memory (a `Sleep` must be pinned to be polled) while
+    /// the `Connection` itself is moved around.
+    idle: Pin<Box<Sleep>>,
+    /// The last time bytes went either way.
+    last_active: Instant,
+}
+
+impl Connection {
+    pub(crate) fn new(stream: TcpStream, shared: Arc<Shared>) -> Self {
+        let now = Instant::now();
+        Self {
+            idle: Box::pin(sleep_until(now + shared.config.idle_timeout)),
+            last_active: now,
+            stream,
+            shared,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &EchoConfig {
+        &self.shared.config
+    }
+
+    pub(crate) fn metrics(&self) -> &EchoMetrics {
+        &self.shared.metrics
+    }
+
+    /// Waits for the client to send something, then appends it to `buf`.
+    ///
+    /// An empty `buf` is freed before waiting, and memory is taken only once the
+    /// socket is readable: that is what keeps idle connections cheap.
+    pub(crate) async fn read(&mut self, buf: &mut BytesMut) -> Result<Input, Error> {
+        let idle_timeout = self.shared.config.idle_timeout;
+        loop {
+            if buf.is_empty() {
+                // Hand the memory back before a wait that may last minutes.
+                *buf = BytesMut::new();
+            }
+            tokio::select! {
+                // `biased` polls the branches in this order instead of at random:
+                // a client that sends without pause still notices the shutdown.
+                biased;
+                () = self.shared.stopping.cancelled() => return Ok(Input::Stopping),
+                ready = self.stream.readable() => ready?,
+                () = self.idle.as_mut() => {
+                    let deadline = self.last_active + idle_timeout;
+                    if Instant::now() >= deadline {
+                        return Ok(Input::Idle);
+                    }
+                    // There was traffic since the timer was set: wait for the rest.
+                    self.idle.as_mut().reset(deadline);
+                    continue;
+                }
+            }
+            // The socket is readable: only now is a buffer worth having.
+            buf.reserve(self.shared.config.read_buffer.as_usize());
+            match self.stream.try_read_buf(buf) {
+                Ok(0) => return Ok(Input::Eof),
+                Ok(n) => {
+                    self.last_active = Instant::now();
+                    self.shared.metrics.bytes_in.inc_by(n as u64);
+                    return Ok(Input::Data);
+                }
+                // Readiness can be stale (another wake-up consumed the data): wait again.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, or gives up if the client reads nothing for
+    /// `echo.idle_timeout`, or when the shutdown grace period ends.
+    pub(crate) async fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let limit = self.shared.config.idle_timeout;
+        tokio::select! {
+            // The write usually completes on its first poll; putting it first
+            // means the cut token is then never even looked at.
+            biased;
+            written = timeout(limit, self.stream.write_all(bytes)) => {
+                written.map_err(|_elapsed| Error::Stalled(limit))??;
+            }
+            () = self.shared.cut.cancelled() => return Err(Error::Cut),
+        }
+        self.last_active = Instant::now();
+        self.shared.metrics.bytes_out.inc_by(bytes.len() as u64);
+        Ok(())
+    }
+
+    /// The client half-closed and has been answered: close our side too.
+    pub(crate) async fn finish(&mut self) -> Result<End, Error> {
+        self.stream.shutdown().await?;
+        Ok(End::ClientDone)
+    }
+
+    /// Says `message` (if not empty) and closes the connection cleanly, all within
+    /// `echo.farewell_timeout`.
+    ///
+    /// "Cleanly" matters: closing a socket that still has unread input makes the
+    /// kernel answer with a reset, and a reset can destroy our last line before
+    /// the client reads it. So we send our end-of-stream (`shutdown`), then read
+    /// and discard whatever the client still sends until it closes too (a
+    /// "lingering close", as HTTP servers do) or the time is up.
+    pub(crate) async fn goodbye(&mut self, message: &[u8]) {
+        let limit = self.shared.config.farewell_timeout;
+        let farewell = async {
+            self.stream.write_all(message).await?;
+            self.shared.metrics.bytes_out.inc_by(message.len() as u64);
+            self.stream.shutdown().await?;
+            // `copy` reads into its own small buffer, taken only now. (Bytes
+            // discarded when the time runs out go uncounted.)
+            let discarded = tokio::io::copy(&mut self.stream, &mut tokio::io::sink()).await?;
+            self.shared.metrics.bytes_in.inc_by(discarded);
+            Ok::<_, std::io::Error>(())
+        };
+        let cut = self.shared.cut.clone();
+        tokio::select! {
+            outcome = timeout(limit, farewell) => match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "farewell failed"),
+                Err(_elapsed) => tracing::debug!("farewell timed out"),
+            },
+            () = cut.cancelled() => {}
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Line mode: every line the client sends comes back as `echo.prefix` + the line,
+//! with the client's own line ending (`\n` or `\r\n`).
+//!
+//! Pattern: **a codec separate from the I/O.** [`LineCodec`] implements
+//! tokio-util's [`Decoder`] and [`Encoder`] traits: it turns bytes into lines and
+//! lines into answers, and knows nothing about sockets, so it is tested without
+//! one. Usually you would hand it to `Framed` and get a `Stream` of lines; we
+//! drive it by hand instead because `Framed` keeps an 8 KiB buffer per
+//! connection even while the connection is idle, and here idle connections hold
+//! none (see `connection.rs`).
+//!
+//! Lines are bytes, not text: invalid UTF-8, NULs and stray `\r` come back
+//! unchanged. Memory stays bounded whatever the client sends: a line longer than
+//! `echo.max_line` is refused as soon as the buffered part is too long, so a
+//! connection never holds more than `max_line` + `read_buffer` bytes of input.
+
+use bytes::{BufMut, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::connection::{Connection, End, Input};
+use crate::error::{Error, IDLE, SHUTTING_DOWN};
+
+/// Serves one connection in line mode until it ends.
+pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
+    let mut codec = LineCodec::new(
+        conn.config().prefix.as_bytes(),
+        conn.config().max_line.as_usize(),
+    );
+    let mut input = BytesMut::new();
+    loop {
+        match conn.read(&mut input).await? {
+            Input::Data => {
+                // Answer every complete line received so far, in order, with one
+                // write. A line cut by the read boundary stays in `input`.
+                let mut answers = BytesMut::new();
+                let mut lines = 0;
+                let decoded = loop {
+                    match codec.decode(&mut input) {
+                        Ok(Some(line)) => {
+                            codec.encode(line, &mut answers)?;
+                            lines += 1;
+                        }
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                };
+                // Lines before a too-long one are answered before it is refused.
+                if !answers.is_empty() {
+                    conn.write(&answers).await?;
+                    conn.metrics().lines.inc_by(lines);
+                }
+                decoded?;
+            }
+            Input::Eof => {
+                // The client half-closed: a last line without a newline is still
+                // a line, and is answered before we close.
+                if let Some(line) = codec.decode_eof(&mut input)? {
+                    let mut answer = BytesMut::new();
+                    codec.encode(line, &mut answer)?;
+                    conn.write(&answer).await?;
+                    conn.metrics().lines.inc();
+                }
+                return conn.finish().await;
+            }
+            Input::Idle => {
+                conn.goodbye(IDLE).await;
+                return Ok(End::Idle);
+            }
+            Input::Stopping => {
+                // Every line read so far has been answered (the shutdown is only
+                // looked at between reads); a partial line is dropped.
+                conn.goodbye(SHUTTING_DOWN).await;
+                return Ok(End::ShuttingDown);
+            }
+        }
+    }
+}
+
+/// Splits bytes into lines of at most `max_line` bytes (line ending not
+/// counted), and answers each with `prefix` + the line + its own line ending.
+#[derive(Debug, Clone)]
+pub struct LineCodec {
+    prefix: Vec<u8>,
+    max_line: usize,
+    /// How much of the buffer is known to hold no `\n`, so that a long line
+    /// arriving in many reads is scanned once, not once per read.
+    searched: usize,
+}
+
+impl LineCodec {
+    pub fn new(prefix: &[u8], max_line: usize) -> Self {
+        Self {
+            prefix: prefix.to_vec(),
+            max_line,
+            searched: 0,
+        }
+    }
+
+    fn too_long(&self) -> Error {
+        Error::LineTooLong { max: self.max_line }
+    }
+}
+
+impl Decoder for LineCodec {
+    /// A whole line, with its line ending.
+    type Item = BytesMut;
+    type Error = Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, Error> {
+        let Some(at) = src[self.searched..].iter().position(|&b| b == b'\n') else {
+            self.searched = src.len();
+            // `max_line` bytes plus a `\r` that may yet be followed by `\n` is the
+            // most a line still within the limit can have buffered.
+            if src.len() > self.max_line + 1 {
+                return Err(self.too_long());
+            }
+            return Ok(None);
+        };
+        let end = self.searched + at + 1;
+        self.searched = 0;
+        let line = src.split_to(end);
+        if content_len(&line) > self.max_line {
+            return Err(self.too_long());
+        }
+        Ok(Some(line))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, Error> {
+        if let Some(line) = self.decode(src)? {
+            return Ok(Some(line));
+        }
+        if src.is_empty() {
+            return Ok(None);
+        }
+        // A last line with no line ending at all.
+        self.searched = 0;
+        let line = src.split();
+        if line.len() > self.max_line {
+            return Err(self.too_long());
+        }
+        Ok(Some(line))
+    }
+}
+
+impl Encoder<BytesMut> for LineCodec {
+    type Error = Error;
+
+    fn encode(&mut self, line: BytesMut, dst: &mut BytesMut) -> Result<(), Error> {
+        dst.reserve(self.prefix.len() + line.len() + 1);
+        dst.put_slice(&self.prefix);
+        dst.put_slice(&line);
+        // The client's own ending came with the line; a last line sent without
+        // one is answered with `\n`, so the answer is still a whole line.
+        if !line.ends_with(b"\n") {
+            dst.put_u8(b'\n');
+        }
+        Ok(())
+    }
+}
+
+/// A line's length without its `\n` or `\r\n`.
+fn content_len(line: &[u8]) -> usize {
+    let without_lf = line.strip_suffix(b"\n").unwrap_or(line);
+    without_lf.strip_suffix(b"\r").unwrap_or(without_lf).len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(codec: &mut LineCodec, input: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+        let mut src = BytesMut::from(input);
+        let mut out = Vec::new();
+        while let Some(line) = codec.decode_eof(&mut src)? {
+            out.push(line.to_vec());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn keeps_each_line_ending_and_any_bytes() {
+        let mut codec = LineCodec::new(b"> ", 16);
+        let got = lines(&mut codec, b"a\r\nb\n\0\xff\xfe\rc\nlast").expect("lines");
+        assert_eq!(
+            got,
+            [&b"a\r\n"[..], b"b\n", b"\0\xff\xfe\rc\n", b"last"].map(<[u8]>::to_vec)
+        );
+        let mut out = BytesMut::new();
+        for line in got {
+            codec
+                .encode(BytesMut::from(&line[..]), &mut out)
+                .expect("encode");
+        }
+        assert_eq!(&out[..], b"> a\r\n> b\n> \0\xff\xfe\rc\n> last\n");
+    }
+
+    #[test]
+    fn max_line_does_not_count_the_line_ending() {
+        let mut codec = LineCodec::new(b"", 3);
+        assert!(lines(&mut codec, b"abc\r\nabc\nabc").is_ok());
+        assert!(matches!(
+            lines(&mut codec, b"abcd\n"),
+            Err(Error::LineTooLong { max: 3 })
+        ));
+        assert!(lines(&mut LineCodec::new(b"", 3), b"abcd").is_err());
+    }
+
+    #[test]
+    fn a_long_line_is_refused_before_it_ends() {
+        let mut codec = LineCodec::new(b"", 4);
+        let mut src = BytesMut::from(&b"abcd\r"[..]);
+        assert!(codec.decode(&mut src).expect("may still end").is_none());
+        src.extend_from_slice(b"x");
+        assert!(codec.decode(&mut src).is_err(), "6 bytes, no newline yet");
+    }
+
+    #[test]
+    fn a_line_arriving_in_pieces_is_found() {
+        let mut codec = LineCodec::new(b"", 64);
+        let mut src = BytesMut::from(&b"hel"[..]);
+        assert!(codec.decode(&mut src).expect("partial").is_none());
+        src.extend_from_slice(b"lo\nwor");
+        let line = codec.decode(&mut src).expect("a line").expect("complete");
+        assert_eq!(&line[..], b"hello\n");
+        assert_eq!(&src[..], b"wor");
+    }
+}
