@@ -1,8 +1,10 @@
 //! `[files]`: static file serving under `/files/`. See the `asynclab-files` crate.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use super::units::Size;
+use super::units::{self, Size};
 use super::{Check, at_least, invalid};
 
 /// The `[files]` section.
@@ -17,6 +19,11 @@ pub struct FilesConfig {
     /// Files are streamed from disk in reads of this size; a file no larger than
     /// this is read whole in the same blocking call that opens it.
     pub chunk: Size,
+    /// Memory for the cache of small files (each at most `chunk`); 0 turns it off.
+    pub cache_size: Size,
+    /// How long a cached small file is served before it is checked on disk again.
+    #[serde(with = "units::duration")]
+    pub cache_ttl: Duration,
     /// The `Cache-Control` header sent with every file; empty sends none.
     pub cache_control: String,
     /// A folder without `index.html` gets a plain HTML listing (otherwise 404).
