@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::demo::DemoConfig;
 use super::units::{self, Size};
 use super::{Check, at_least, invalid, nonzero};
 
@@ -41,6 +42,8 @@ pub struct HttpConfig {
     pub slow: SlowConfig,
     /// `GET /limited`.
     pub limited: LimitedConfig,
+    /// The async-pattern demo routes (`/fanout`, `/race`, `/events`, ...).
+    pub demo: DemoConfig,
 }
 
 /// `[http.slow]`.
@@ -99,6 +102,7 @@ impl HttpConfig {
                 "must not be longer than http.slow.max_delay",
             ));
         }
-        nonzero("http.limited.queue_timeout", self.limited.queue_timeout)
+        nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
+        self.demo.check()
     }
 }

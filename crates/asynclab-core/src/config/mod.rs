@@ -13,6 +13,7 @@
 //! environment variable, or the flag). Each section is a plain struct in its own file;
 //! `deny_unknown_fields` turns a typo into an error instead of a silently ignored key.
 
+mod demo;
 mod echo;
 mod error;
 mod files;
@@ -28,6 +29,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
+pub use demo::DemoConfig;
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
 pub use files::FilesConfig;

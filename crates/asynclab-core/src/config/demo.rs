@@ -1,0 +1,45 @@
+//! `[http.demo]`: the live async-pattern endpoints (`/fanout`, `/race`, `/timeout`,
+//! `/compute`, `/block`, `/counter`, `/events`). See the `asynclab-demo` crate.
+//!
+//! Every wait a demo route takes from its query string is also capped by
+//! `http.slow.max_delay`; the keys here bound what only the demos do.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::units;
+use super::{Check, at_least, nonzero};
+
+/// The `[http.demo]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Turns on `GET /block`, which blocks a runtime worker thread on purpose.
+    pub allow_blocking: bool,
+    /// The longest `GET /block?ms=` may block a worker.
+    #[serde(with = "units::duration")]
+    pub max_block: Duration,
+    /// The largest `n` for `GET /compute?n=` (primes below `n` are counted).
+    pub max_compute: u64,
+    /// `/compute` jobs on the blocking pool at once; more wait (asynchronously) for a slot.
+    pub compute_jobs: usize,
+    /// The largest `n` for `GET /fanout?n=` (waits, or spawned tasks, per request).
+    pub max_fanout: usize,
+    /// `GET /events` streams open at once; more get 503.
+    pub max_subscribers: usize,
+    /// An idle `/events` stream sends a comment this often, so proxies keep it open.
+    #[serde(with = "units::duration")]
+    pub heartbeat: Duration,
+}
+
+impl DemoConfig {
+    pub(super) fn check(&self) -> Check {
+        nonzero("http.demo.max_block", self.max_block)?;
+        at_least("http.demo.max_compute", self.max_compute, 2)?;
+        at_least("http.demo.compute_jobs", self.compute_jobs, 1)?;
+        at_least("http.demo.max_fanout", self.max_fanout, 1)?;
+        at_least("http.demo.max_subscribers", self.max_subscribers, 1)?;
+        nonzero("http.demo.heartbeat", self.heartbeat)
+    }
+}

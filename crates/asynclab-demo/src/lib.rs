@@ -1,0 +1,275 @@
+//! asynclab's live async-pattern endpoints: each route makes one pattern from the
+//! tutorials visible in its answer, so you can curl it, load-test it and read the
+//! code that does it. `docs/patterns.md` is the guide.
+//!
+//! | route | pattern | file |
+//! |---|---|---|
+//! | `GET /fanout` | sequential awaits vs `join_all` vs `spawn` | `fanout.rs` |
+//! | `GET /race` | `select!`, cancellation by drop | `race.rs`, `guard.rs` |
+//! | `GET /timeout` | `tokio::time::timeout` | `timeout.rs` |
+//! | `GET /compute` | `spawn_blocking` + a semaphore | `compute.rs` |
+//! | `GET /block` | blocking a worker (the mistake) | `block.rs` |
+//! | `GET`/`POST /counter` | shared state, std `Mutex` in an `Arc` | `counter.rs` |
+//! | `GET /events` | broadcast channel → SSE stream | `events.rs` |
+//!
+//! The HTTP server mounts all of it with two calls: [`ROUTES`] for its index page,
+//! route templates and `405`/`Allow`, and [`Demo::handle`], which answers any demo
+//! path and returns `None` for the rest. [`Demo`] is built once and cloned into
+//! every connection: a small struct of `Arc`s (the state is shared, not copied).
+
+mod block;
+mod compute;
+mod counter;
+mod error;
+mod events;
+mod fanout;
+mod guard;
+mod query;
+mod race;
+mod reply;
+mod timeout;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use asynclab_core::config::DemoConfig;
+use asynclab_core::{Events, Shutdown};
+use http::{Method, Request, Response, StatusCode, Uri};
+use tokio::sync::Semaphore;
+
+pub use compute::count_primes;
+pub use error::DemoError;
+pub use reply::Body;
+
+use counter::Counter;
+use events::Feed;
+use fanout::Mode;
+use query::Query;
+
+/// One demo route, for the HTTP server's index page and its 405 answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The exact path, which is also the route template (no path parameters).
+    pub path: &'static str,
+    /// The methods it takes, as an `Allow` header value.
+    pub allow: &'static str,
+    /// One line for the index.
+    pub about: &'static str,
+}
+
+impl Route {
+    /// True when `method` is one of [`Route::allow`]'s.
+    pub fn allows(&self, method: &Method) -> bool {
+        self.allow.split(", ").any(|m| m == method.as_str())
+    }
+}
+
+/// Every demo route. `HEAD` is allowed wherever `GET` is, as on the rest of the server.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/fanout",
+        allow: "GET, HEAD",
+        about: "n waits run sequentially, with join_all, or as spawned tasks (?n=3&delay=100ms&mode=join)",
+    },
+    Route {
+        path: "/race",
+        allow: "GET, HEAD",
+        about: "select! between two waits; the loser is dropped (?a=100ms&b=50ms)",
+    },
+    Route {
+        path: "/timeout",
+        allow: "GET, HEAD",
+        about: "work wrapped in tokio::time::timeout: 200 or 504 (?work=2s&limit=500ms)",
+    },
+    Route {
+        path: "/compute",
+        allow: "GET, HEAD",
+        about: "CPU work on the blocking pool with spawn_blocking (?n=1000000)",
+    },
+    Route {
+        path: "/block",
+        allow: "GET, HEAD",
+        about: "the mistake: std::thread::sleep on a runtime worker (?ms=200; off unless http.demo.allow_blocking)",
+    },
+    Route {
+        path: "/counter",
+        allow: "GET, HEAD, POST",
+        about: "shared state: an Arc<Mutex> counter (POST increments)",
+    },
+    Route {
+        path: "/events",
+        allow: "GET, HEAD",
+        about: "live Server-Sent Events from a broadcast channel (?for=10s ends the stream)",
+    },
+];
+
+/// The demo route at `path`, if any.
+pub fn route(path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.path == path)
+}
+
+/// Default values for parameters a request leaves out.
+const DEFAULT_FANOUT_N: usize = 3;
+const DEFAULT_WAIT: Duration = Duration::from_millis(100);
+const DEFAULT_RACE_B: Duration = Duration::from_millis(50);
+const DEFAULT_WORK: Duration = Duration::from_secs(2);
+const DEFAULT_LIMIT: Duration = Duration::from_millis(500);
+const DEFAULT_COMPUTE_N: u64 = 1_000_000;
+const DEFAULT_BLOCK: Duration = Duration::from_millis(200);
+
+/// The config key that caps every wait a request can ask for.
+const MAX_DELAY_KEY: &str = "http.slow.max_delay";
+
+/// The demo routes' shared state and settings. Clone it freely.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: DemoConfig,
+    max_delay: Duration,
+    compute_jobs: Arc<Semaphore>,
+    counter: Counter,
+    feed: Feed,
+}
+
+impl Demo {
+    /// Builds the state once; `max_delay` is `http.slow.max_delay`, which caps every
+    /// duration a demo request may ask for.
+    pub fn new(
+        config: &DemoConfig,
+        max_delay: Duration,
+        events: Events,
+        shutdown: Shutdown,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config: config.clone(),
+                max_delay,
+                compute_jobs: Arc::new(Semaphore::new(config.compute_jobs)),
+                counter: Counter::default(),
+                feed: Feed {
+                    events,
+                    shutdown,
+                    slots: Arc::new(Semaphore::new(config.max_subscribers)),
+                    max_subscribers: config.max_subscribers,
+                    heartbeat: config.heartbeat,
+                },
+            }),
+        }
+    }
+
+    /// Answers a demo route, or `None` when `req`'s path is not one (the caller
+    /// goes on to its own routes). A demo path with a method it does not take gets
+    /// 405 with `Allow`; bad query values get 400 saying why.
+    pub async fn handle<B>(&self, req: Request<B>) -> Option<Response<Body>> {
+        let answer = self.prepare(req.method(), req.uri())?;
+        drop(req);
+        Some(answer.await)
+    }
+
+    /// Picks the handler for `method` and `uri` without borrowing either, so the
+    /// returned future is `'static` and `Send` whatever the request body type.
+    pub fn prepare(
+        &self,
+        method: &Method,
+        uri: &Uri,
+    ) -> Option<impl Future<Output = Response<Body>> + Send + 'static> {
+        let route = route(uri.path())?;
+        let demo = self.clone();
+        let method = method.clone();
+        let query = uri.query().map(str::to_owned);
+        Some(async move {
+            if !route.allows(&method) {
+                return DemoError::MethodNotAllowed { allow: route.allow }.into_response();
+            }
+            demo.answer(route.path, &method, query.as_deref())
+                .await
+                .unwrap_or_else(DemoError::into_response)
+        })
+    }
+
+    async fn answer(
+        &self,
+        path: &str,
+        method: &Method,
+        query: Option<&str>,
+    ) -> Result<Response<Body>, DemoError> {
+        let config = &self.inner.config;
+        let max_delay = self.inner.max_delay;
+        let ok = |value: serde_json::Value| reply::json(StatusCode::OK, &value);
+        match path {
+            "/fanout" => {
+                let q = Query::parse(query, &["n", "delay", "mode"])?;
+                let n = q.number(
+                    "n",
+                    DEFAULT_FANOUT_N,
+                    1,
+                    config.max_fanout,
+                    "http.demo.max_fanout",
+                )?;
+                let delay = q.duration("delay", DEFAULT_WAIT, max_delay, MAX_DELAY_KEY)?;
+                let mode = Mode::parse(q.get("mode"))?;
+                Ok(ok(fanout::fanout(n, delay, mode).await))
+            }
+            "/race" => {
+                let q = Query::parse(query, &["a", "b"])?;
+                let a = q.duration("a", DEFAULT_WAIT, max_delay, MAX_DELAY_KEY)?;
+                let b = q.duration("b", DEFAULT_RACE_B, max_delay, MAX_DELAY_KEY)?;
+                Ok(ok(race::race(a, b).await))
+            }
+            "/timeout" => {
+                let q = Query::parse(query, &["work", "limit"])?;
+                let work = q.duration("work", DEFAULT_WORK, max_delay, MAX_DELAY_KEY)?;
+                let limit = q.duration("limit", DEFAULT_LIMIT, max_delay, MAX_DELAY_KEY)?;
+                let (status, value) = timeout::timeout(work, limit).await;
+                Ok(reply::json(status, &value))
+            }
+            "/compute" => {
+                let q = Query::parse(query, &["n"])?;
+                let n = q.number(
+                    "n",
+                    DEFAULT_COMPUTE_N.min(config.max_compute),
+                    2,
+                    config.max_compute,
+                    "http.demo.max_compute",
+                )?;
+                Ok(ok(
+                    compute::compute(self.inner.compute_jobs.clone(), n).await
+                ))
+            }
+            "/block" => {
+                if !config.allow_blocking {
+                    return Err(DemoError::BlockingDisabled);
+                }
+                let q = Query::parse(query, &["ms"])?;
+                let cap = config.max_block.min(max_delay);
+                let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+                let default_ms = u64::try_from(DEFAULT_BLOCK.min(cap).as_millis()).unwrap_or(0);
+                let ms = q.number("ms", default_ms, 0, cap_ms, "http.demo.max_block")?;
+                Ok(ok(block::block(Duration::from_millis(ms)).await))
+            }
+            "/counter" => {
+                Query::parse(query, &[])?;
+                let counter = &self.inner.counter;
+                Ok(ok(if method == Method::POST {
+                    counter.increment()
+                } else {
+                    counter.read()
+                }))
+            }
+            "/events" => {
+                let q = Query::parse(query, &["for"])?;
+                let end_after = match q.get("for") {
+                    Some(_) => Some(q.duration("for", max_delay, max_delay, MAX_DELAY_KEY)?),
+                    None => None,
+                };
+                events::subscribe(&self.inner.feed, end_after)
+            }
+            _ => unreachable!("every path in ROUTES has an arm"),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Reading a demo route's query string: each value parsed, range-checked against
+//! its configured cap, and any mistake turned into a 400 that says what to send.
+//!
+//! Nothing async here; it is the "validate before you start waiting" step, so a
+//! bad request costs nothing but the parse.
+
+use std::fmt::Display;
+use std::str::FromStr;
+use std::time::Duration;
+
+use asynclab_core::config::units::duration;
+
+use crate::DemoError;
+
+/// The `key=value` pairs of one request, checked against the keys the route takes.
+#[derive(Debug)]
+pub(crate) struct Query<'a> {
+    pairs: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Query<'a> {
+    /// Splits `query` and rejects keys the route does not take (a typo such as
+    /// `?dealy=` should not silently fall back to the default).
+    pub fn parse(query: Option<&'a str>, accepted: &[&str]) -> Result<Self, DemoError> {
+        let mut pairs = Vec::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !accepted.contains(&key) {
+                let takes = match accepted {
+                    [] => "no parameters".to_string(),
+                    keys => keys.join(", "),
+                };
+                return Err(DemoError::BadQuery(format!(
+                    "unknown parameter `{key}` (this route takes: {takes})"
+                )));
+            }
+            pairs.push((key, value));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The raw value of `key`, if given (the last one wins).
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+    }
+
+    /// A duration such as `250ms` or `2s`, at most `max` (named by `cap` in the error).
+    pub fn duration(
+        &self,
+        key: &str,
+        default: Duration,
+        max: Duration,
+        cap: &str,
+    ) -> Result<Duration, DemoError> {
+        let Some(raw) = self.get(key) else {
+            return Ok(default.min(max));
+        };
+        let value = duration::parse(raw).map_err(|e| bad(key, e))?;
+        if value > max {
+            return Err(bad(
+                key,
+                format!(
+                    "{} is longer than {} ({cap})",
+                    duration::show(value),
+                    duration::show(max)
+                ),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A whole number in `min..=max` (`cap` names the key that sets `max`).
+    pub fn number<T>(
+        &self,
+        key: &str,
+        default: T,
+        min: T,
+        max: T,
+        cap: &str,
+    ) -> Result<T, DemoError>
+    where
+        T: FromStr + PartialOrd + Display + Copy,
+    {
+        let Some(raw) = self.get(key) else {
+            return Ok(default);
+        };
+        let value: T = raw
+            .parse()
+            .map_err(|_| bad(key, format!("`{raw}` is not a whole number")))?;
+        if value < min {
+            return Err(bad(key, format!("{value} is below {min}")));
+        }
+        if value > max {
+            return Err(bad(key, format!("{value} is above {max} ({cap})")));
+        }
+        Ok(value)
+    }
+}
+
+fn bad(key: &str, reason: impl Display) -> DemoError {
+    DemoError::BadQuery(format!("bad value for `{key}`: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_parsed_and_capped() {
+        let q = Query::parse(Some("delay=250ms&n=3"), &["delay", "n"]).expect("known keys");
+        let max = Duration::from_secs(1);
+        assert_eq!(
+            q.duration("delay", max, max, "cap").ok(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(q.number("n", 1, 1, 10, "cap").ok(), Some(3));
+
+        let q = Query::parse(Some("delay=5s&n=11"), &["delay", "n"]).expect("known keys");
+        let err = q
+            .duration("delay", max, max, "http.slow.max_delay")
+            .expect_err("5s is over the cap");
+        assert!(err.to_string().contains("http.slow.max_delay"), "{err}");
+        assert!(q.number("n", 1, 1, 10, "cap").is_err());
+        assert!(Query::parse(Some("dealy=1s"), &["delay"]).is_err());
+    }
+}
