@@ -1,26 +1,36 @@
-//! The HTTP server (placeholder: being written).
+//! The asynclab HTTP server: hyper 1.x + hyper-util + tower, with the limits,
+//! health checks, metrics and graceful shutdown a real deployment needs.
+//!
+//! Where each async pattern lives:
+//!
+//! | file | pattern |
+//! |---|---|
+//! | `server.rs` | the accept loop: connection limit as a semaphore permit taken before `accept`, a task per connection on a `TaskTracker`, a bounded drain |
+//! | `conn.rs` | one connection: `select!` over hyper, shutdown and a timer; header/idle/write timeouts; `graceful_shutdown` |
+//! | `app.rs` | the request pipeline: request id, access span, load shedding, timeout, `catch_unwind`, errors to responses |
+//! | `routes.rs` | the route table (add a route: one line) |
+//! | `handlers.rs` | `/slow` (cancellation by drop), `/limited` (a shared semaphore with bounded waiting), `/echo` (streaming) |
+//! | `state.rs` | shared state as a `Clone` struct of `Arc`s; Prometheus counters |
+//!
+//! Entry points: [`Server::new`] builds everything from the configuration,
+//! [`Server::run`] serves a bound listener until a [`Shutdown`](asynclab_core::Shutdown)
+//! handle says stop. [`router`] is the whole application as a tower `Service`,
+//! which tests drive in-process with `tower::ServiceExt::oneshot`.
 
-use asynclab_core::config::Loaded;
-use asynclab_core::{DrainReport, Metrics, Shutdown};
-use tokio::net::TcpListener;
+mod app;
+pub mod body;
+mod conn;
+mod error;
+mod handlers;
+mod params;
+mod routes;
+mod server;
+mod state;
 
-#[derive(Debug)]
-pub struct Server {
-    _metrics: Metrics,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("http server setup failed")]
-pub struct Error;
-
-impl Server {
-    pub fn new(_loaded: &Loaded, metrics: Metrics) -> Result<Self, Error> {
-        Ok(Self { _metrics: metrics })
-    }
-
-    pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
-        drop(listener);
-        shutdown.stopping().await;
-        DrainReport::default()
-    }
-}
+pub use app::{App, Peer, handle, router};
+pub use body::Body;
+pub use error::{Error, HttpError};
+pub use params::{duration_param, query_value};
+pub use routes::{Found, Handler, HandlerFuture, ROUTES, Route, find};
+pub use server::Server;
+pub use state::{AppState, HttpMetrics, LimitedState};

@@ -1,0 +1,377 @@
+//! One connection: its timeouts, its I/O wrapper, and the task that serves it.
+//!
+//! hyper serves the protocol; this file decides how long a connection may sit
+//! there. Three clocks, all from config:
+//!
+//! - **header read** (`http.header_read_timeout`): from accept, or from the first
+//!   byte of the next request, the request head must be complete in time. This
+//!   also closes connections that never send a byte.
+//! - **idle** (`http.idle_timeout`): a keep-alive connection with no request and no
+//!   traffic is closed gracefully (HTTP/2 gets a GOAWAY).
+//! - **write** (`http.write_timeout`): a write that makes no progress for that long
+//!   fails, so a client that stops reading cannot pin a task and its buffers.
+//!
+//! hyper's own `header_read_timeout` is not used: it also runs between keep-alive
+//! requests, so idle connections would close after the header timeout rather
+//! than `http.idle_timeout`, and it does nothing for HTTP/2.
+//!
+//! Pattern: **shared state between an I/O object and its owner task.** hyper owns
+//! the socket, so the task cannot look at it; [`Activity`] (a few atomics behind
+//! an `Arc`) is how the socket wrapper and the per-connection service tell the
+//! task what is going on. The task sleeps until the next deadline and re-checks.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::CancellationToken;
+use tower::Service;
+
+use crate::app::{App, Peer};
+use crate::body::{self, Body};
+use crate::state::HttpMetrics;
+
+/// The connection-level settings, copied once from `HttpConfig`.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub header_read: Duration,
+    pub idle: Duration,
+    pub write: Duration,
+}
+
+impl Timeouts {
+    /// How often a connection task looks at its state, at most.
+    fn shortest(&self) -> Duration {
+        self.header_read.min(self.idle)
+    }
+}
+
+/// Everything a connection task needs besides its socket.
+#[derive(Debug, Clone)]
+pub struct ConnContext {
+    pub builder: Arc<auto::Builder<TokioExecutor>>,
+    pub app: App,
+    pub timeouts: Timeouts,
+    pub metrics: Arc<HttpMetrics>,
+    /// Cancelled when listeners close: finish the current request, then close.
+    pub stopping: CancellationToken,
+    /// Cancelled at the end of the grace period: close now.
+    pub cut: CancellationToken,
+}
+
+/// Serves one connection to completion. Runs in its own task; errors stay here.
+///
+/// `_permit` is this connection's slot under `http.max_connections`: moving it in
+/// means it is released when the task ends, however it ends.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: ConnContext,
+    _permit: OwnedSemaphorePermit,
+) {
+    ctx.metrics.connections_open.inc();
+    let _open = OpenConnection(&ctx.metrics);
+    // Responses are written whole; don't let Nagle hold back the last segment.
+    let _ = stream.set_nodelay(true);
+
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(TimedIo::new(stream, ctx.timeouts.write, activity.clone()));
+    let service = ConnService {
+        app: ctx.app.clone(),
+        peer,
+        activity: activity.clone(),
+    };
+    let conn = ctx.builder.serve_connection(io, service);
+    // `select!` polls futures by `&mut`, so the connection must be pinned in place.
+    tokio::pin!(conn);
+    let timer = tokio::time::sleep(ctx.timeouts.shortest());
+    tokio::pin!(timer);
+    let mut closing = false;
+
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(error) = result {
+                    // A client that resets, sends garbage or times out a write is
+                    // routine for a server: debug, with the peer, and only here.
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+                break;
+            }
+            // Shutdown step 3: HTTP/1 finishes the current response with
+            // `Connection: close` (an idle one closes at once), HTTP/2 sends GOAWAY.
+            () = ctx.stopping.cancelled(), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            // Shutdown step 4: the grace period is over. Dropping `conn` closes the
+            // socket and drops any handler future still running (it is cancelled).
+            () = ctx.cut.cancelled() => {
+                tracing::debug!(%peer, "connection cut at the end of the grace period");
+                break;
+            }
+            () = &mut timer => match activity.check(&ctx.timeouts) {
+                Check::Wait(deadline) => timer.as_mut().reset(deadline),
+                Check::HeadTimeout => {
+                    tracing::debug!(%peer, "request head not received within http.header_read_timeout; closing");
+                    break;
+                }
+                Check::Idle if !closing => {
+                    tracing::debug!(%peer, "idle for http.idle_timeout; closing");
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                    timer.as_mut().reset(Instant::now() + ctx.timeouts.idle);
+                }
+                // Still open an idle period after a graceful close: stop waiting.
+                Check::Idle => break,
+            },
+        }
+    }
+}
+
+/// Keeps the open-connections gauge right on every way out of [`serve`].
+struct OpenConnection<'a>(&'a HttpMetrics);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections_open.dec();
+    }
+}
+
+/// What the connection is doing, as seen by its socket and its service.
+#[derive(Debug)]
+struct Activity {
+    born: Instant,
+    /// Requests on this connection whose handler has not answered yet.
+    requests: AtomicUsize,
+    /// True while waiting for a request head (from accept, or from the first byte
+    /// after an idle period); false while idle between requests.
+    reading_head: AtomicBool,
+    /// Milliseconds after `born` when the current wait began (head) or when the
+    /// connection was last active (idle).
+    since_ms: AtomicU64,
+}
+
+enum Check {
+    Wait(Instant),
+    HeadTimeout,
+    Idle,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            born: Instant::now(),
+            requests: AtomicUsize::new(0),
+            reading_head: AtomicBool::new(true),
+            since_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.born.elapsed().as_millis() as u64
+    }
+
+    /// Bytes arrived. If the connection was idle, a new request head has begun.
+    fn on_read(&self) {
+        if self.requests.load(Ordering::Acquire) == 0
+            && !self.reading_head.swap(true, Ordering::AcqRel)
+        {
+            self.since_ms.store(self.now_ms(), Ordering::Release);
+        }
+    }
+
+    /// Bytes left. Writing a response body after its handler answered is activity.
+    fn on_write(&self) {
+        if self.requests.load(Ordering::Acquire) == 0 && !self.reading_head.load(Ordering::Acquire)
+        {
+            self.since_ms.store(self.now_ms(), Ordering::Release);
+        }
+    }
+
+    fn request_started(&self) {
+        self.requests.fetch_add(1, Ordering::AcqRel);
+        self.reading_head.store(false, Ordering::Release);
+    }
+
+    fn request_answered(&self) {
+        if self.requests.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.since_ms.store(self.now_ms(), Ordering::Release);
+        }
+    }
+
+    /// Which deadline applies now, and whether it has passed.
+    fn check(&self, t: &Timeouts) -> Check {
+        let now = Instant::now();
+        // Never sleep longer than the shorter timeout: the state may change while
+        // we sleep (a request ends, a new head begins), and the deadline of the
+        // new state is at least that far from the change, so it is never missed.
+        let next_look = now + t.shortest();
+        if self.requests.load(Ordering::Acquire) > 0 {
+            // Busy: the handler has `http.request_timeout`; look again later.
+            return Check::Wait(next_look);
+        }
+        let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
+        let head = self.reading_head.load(Ordering::Acquire);
+        let deadline = since + if head { t.header_read } else { t.idle };
+        match (deadline <= now, head) {
+            (false, _) => Check::Wait(deadline.min(next_look)),
+            (true, true) => Check::HeadTimeout,
+            (true, false) => Check::Idle,
+        }
+    }
+}
+
+/// Marks a request as answered when dropped (the handler finished or was dropped).
+struct Answered(Arc<Activity>);
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.0.request_answered();
+    }
+}
+
+/// The per-connection hyper service: notes the request on the connection's
+/// [`Activity`], tags it with the peer address, and passes it to the shared app.
+#[derive(Debug, Clone)]
+struct ConnService {
+    app: App,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        self.activity.request_started();
+        let answered = Answered(self.activity.clone());
+        let mut req = req.map(body::boxed);
+        req.extensions_mut().insert(Peer(self.peer));
+        // The app is a few `Arc`s; cloning it per request is how tower services
+        // are called concurrently (`call` takes `&mut self`). No `poll_ready`
+        // first: every layer of our stack is always ready (see `Pipeline`).
+        let call = self.app.clone().call(req);
+        Box::pin(async move {
+            let res = call.await;
+            drop(answered);
+            res
+        })
+    }
+}
+
+/// A `TcpStream` that reports activity and gives up on writes that stall.
+///
+/// Only writes are timed here: a read may legitimately wait for minutes (an idle
+/// keep-alive connection, a long `/slow`), and the task's clocks cover that.
+#[derive(Debug)]
+struct TimedIo {
+    inner: TcpStream,
+    write_timeout: Duration,
+    /// Armed when a write returns `Pending`, disarmed when one makes progress.
+    write_deadline: Option<Pin<Box<Sleep>>>,
+    activity: Arc<Activity>,
+}
+
+impl TimedIo {
+    fn new(inner: TcpStream, write_timeout: Duration, activity: Arc<Activity>) -> Self {
+        Self {
+            inner,
+            write_timeout,
+            write_deadline: None,
+            activity,
+        }
+    }
+
+    /// Wraps one write-side poll: progress disarms the clock, `Pending` arms it,
+    /// and a clock that runs out turns `Pending` into a `TimedOut` error.
+    fn timed<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Ready(result) => {
+                self.write_deadline = None;
+                if result.is_ok() {
+                    self.activity.on_write();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let timeout = self.write_timeout;
+                let sleep = self
+                    .write_deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                // Polling the timer registers this task's waker with it too, so we
+                // are woken by whichever comes first: a writable socket or the deadline.
+                ready!(sleep.as_mut().poll(cx));
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "write made no progress within http.write_timeout",
+                )))
+            }
+        }
+    }
+}
+
+impl AsyncRead for TimedIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.on_read();
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for TimedIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.timed(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.timed(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.timed(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.timed(cx, poll)
+    }
+}

@@ -1,0 +1,96 @@
+//! Errors: the one place where a failed request becomes a response.
+//!
+//! Handlers and middleware return `Result<Response, HttpError>` and use `?`; the
+//! pipeline in `app.rs` calls [`HttpError::into_response`] exactly once. So every
+//! status code, body text and `Retry-After` header for a failure is decided here,
+//! and only server faults (a panic, a bug) are logged as errors: a client asking
+//! for a missing page is not the server's problem.
+
+use std::time::Duration;
+
+use http::header::{ALLOW, HeaderValue, RETRY_AFTER};
+use http::{Response, StatusCode};
+
+use crate::body::{Body, text};
+
+/// The server could not be built (bad settings that config validation cannot see).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid http setting {key}: {reason}")]
+    Setting { key: &'static str, reason: String },
+}
+
+/// Why a request failed. Each variant is one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// 404: no route has this path.
+    #[error("Not Found")]
+    NotFound,
+    /// 405: the path exists, the method does not; `allow` lists the ones that do.
+    #[error("method not allowed (allowed: {allow})")]
+    MethodNotAllowed { allow: String },
+    /// 400: the request is malformed (a bad query value, no `Host` header...).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 413: the body is larger than `http.max_body`.
+    #[error("request body larger than http.max_body ({limit} bytes)")]
+    PayloadTooLarge { limit: u64 },
+    /// 503 + `Retry-After`: the server is at a limit right now; the same request
+    /// can succeed later (in-flight limit, `/limited` queue full or too slow).
+    #[error("server busy: {reason}")]
+    Busy {
+        reason: &'static str,
+        retry_after: Duration,
+    },
+    /// 503: the handler did not answer within `http.request_timeout`.
+    ///
+    /// Why 503 and not 408 or 504: 408 tells a client *it* was too slow sending its
+    /// request, and 504 is what a gateway says about an upstream server. Here the
+    /// request arrived in full and this server failed to answer in time, a
+    /// temporary condition of the server: that is 503, and a retry may succeed.
+    #[error(
+        "the server gave up on this request after http.request_timeout ({}); try again later",
+        humantime::format_duration(*.0)
+    )]
+    Timeout(Duration),
+    /// 500: the handler panicked; only this request fails.
+    #[error("internal server error (the handler panicked)")]
+    Panic,
+}
+
+impl HttpError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Busy { .. } | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The response the client gets: the status, the message as a line of text,
+    /// and the headers the status calls for.
+    pub fn into_response(self) -> Response<Body> {
+        let mut res = text(self.status(), format!("{self}\n"));
+        let headers = res.headers_mut();
+        match &self {
+            Self::MethodNotAllowed { allow } => {
+                let allow =
+                    HeaderValue::from_str(allow).expect("method names are valid header values");
+                headers.insert(ALLOW, allow);
+            }
+            Self::Busy { retry_after, .. } => {
+                // Retry-After is in whole seconds; never say 0 (that invites a storm).
+                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Self::Timeout(_) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        res
+    }
+}

@@ -1,0 +1,330 @@
+//! The route handlers: plain `async fn`s from state and request to a response.
+//!
+//! Each one shows one async idea: `/slow` waits on a timer without blocking a
+//! thread and shows **cancellation by drop**, `/limited` bounds concurrency with a
+//! **shared semaphore** and bounded waiting, `/echo` **streams** a body through
+//! without buffering it. The rest are the health, readiness and introspection
+//! endpoints a container platform needs.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::Limited;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::body::{self, Body, text};
+use crate::error::HttpError;
+use crate::params::duration_param;
+use crate::routes::{ROUTES, UNMATCHED};
+use crate::state::{AppState, ReasonLabels};
+
+type Result<T = Response<Body>> = std::result::Result<T, HttpError>;
+
+fn ok(body: &'static str) -> Response<Body> {
+    text(StatusCode::OK, body)
+}
+
+/// `GET /`: a greeting and the route table, one line per route.
+pub async fn index(_: AppState, _: Request<Body>) -> Result {
+    let mut out = String::from("Hello from async Rust!\n\n");
+    for route in ROUTES {
+        out.push_str(&format!(
+            "  {:<5} {:<15} {}\n",
+            route.method.as_str(),
+            route.template,
+            route.about
+        ));
+    }
+    Ok(text(StatusCode::OK, out))
+}
+
+/// `GET /about`.
+pub async fn about(_: AppState, _: Request<Body>) -> Result {
+    Ok(text(
+        StatusCode::OK,
+        concat!(
+            "asynclab ",
+            env!("CARGO_PKG_VERSION"),
+            "\nAsync network servers in Rust (TCP echo, routed HTTP, a load generator) to run, curl, load-test and learn from.\n"
+        ),
+    ))
+}
+
+/// `GET /fast`: the baseline, nothing to wait for.
+pub async fn fast(_: AppState, _: Request<Body>) -> Result {
+    Ok(ok("Fast response\n"))
+}
+
+/// `GET /slow?delay=250ms`: waits on a timer, then answers.
+///
+/// `sleep(..).await` parks this future and frees the worker thread for other
+/// requests: 10,000 slow requests cost 10,000 small futures, not 10,000 threads.
+/// When the client disconnects, hyper drops this future mid-`await`; nothing runs
+/// after the await, and the [`CancelGuard`] left armed on the stack records it.
+pub async fn slow(state: AppState, req: Request<Body>) -> Result {
+    let cfg = &state.config.slow;
+    let delay = duration_param(req.uri().query(), "delay", cfg.delay, cfg.max_delay)?;
+    let guard = CancelGuard::new(&state, delay);
+    tokio::time::sleep(delay).await;
+    guard.disarm();
+    Ok(ok("Slow response\n"))
+}
+
+/// Counts and logs a `/slow` handler dropped before its wait ended. Drop runs
+/// whether the future finished or was cancelled, so the guard is "armed" until the
+/// handler reaches the line after the await.
+struct CancelGuard {
+    state: Option<AppState>,
+    started: Instant,
+    delay: Duration,
+}
+
+impl CancelGuard {
+    fn new(state: &AppState, delay: Duration) -> Self {
+        Self {
+            state: Some(state.clone()),
+            started: Instant::now(),
+            delay,
+        }
+    }
+
+    fn disarm(mut self) {
+        self.state = None;
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.http.slow_cancelled.inc();
+            tracing::debug!(
+                waited_ms = self.started.elapsed().as_millis() as u64,
+                delay_ms = self.delay.as_millis() as u64,
+                "/slow cancelled: the handler future was dropped mid-wait"
+            );
+        }
+    }
+}
+
+/// `GET /limited?work=1s`: at most `http.limited.permits` requests do their work
+/// at once; the others queue for a permit, within bounds.
+///
+/// A `tokio::sync::Semaphore` is fair (first come, first served) and its
+/// `acquire` is cancel-safe: a waiter that gives up (timeout, client gone) simply
+/// leaves the queue. The permit is an RAII guard, so it goes back on every path
+/// out of this function, panics and cancellation included.
+pub async fn limited(state: AppState, req: Request<Body>) -> Result {
+    let cfg = &state.config.limited;
+    let work = duration_param(
+        req.uri().query(),
+        "work",
+        cfg.work,
+        state.config.slow.max_delay,
+    )?;
+    let lim = &state.limited;
+    let queued = Instant::now();
+    let busy = |reason: &'static str| {
+        lim.rejected.get_or_create(&ReasonLabels { reason }).inc();
+        HttpError::Busy {
+            reason: match reason {
+                "queue_full" => "GET /limited has http.limited.max_waiters requests waiting",
+                _ => "GET /limited: no permit within http.limited.queue_timeout",
+            },
+            // By then about one round of work has freed a permit.
+            retry_after: cfg.work,
+        }
+    };
+
+    // Fast path: a free permit, no queueing at all.
+    let permit = match lim.semaphore.try_acquire() {
+        Ok(permit) => permit,
+        Err(_) => {
+            // Join the queue only if it is not full: the count is taken first and
+            // given back on every way out (the guard), so it never drifts.
+            let Some(_waiting) = Waiter::join(&state, cfg.max_waiters) else {
+                return Err(busy("queue_full"));
+            };
+            match tokio::time::timeout(cfg.queue_timeout, lim.semaphore.acquire()).await {
+                Ok(permit) => permit.expect("the /limited semaphore is never closed"),
+                Err(_) => return Err(busy("queue_timeout")),
+            }
+        }
+    };
+    let waited = queued.elapsed();
+
+    // Inside the work section: never more than `permits` requests here at once.
+    lim.in_use_gauge.inc();
+    lim.in_use_max.fetch_max(lim.in_use(), Ordering::Relaxed);
+    let _inside = scopeguard(|| {
+        lim.in_use_gauge.dec();
+    });
+    tokio::time::sleep(work).await;
+    drop(permit);
+
+    let mut res = ok("Response from limited handler\n");
+    res.headers_mut().insert(
+        "x-queue-wait-ms",
+        HeaderValue::from(waited.as_millis() as u64),
+    );
+    Ok(res)
+}
+
+/// A place in the `/limited` queue, given back when dropped.
+struct Waiter<'a>(&'a AppState);
+
+impl<'a> Waiter<'a> {
+    fn join(state: &'a AppState, max: usize) -> Option<Self> {
+        let lim = &state.limited;
+        if lim.waiting.fetch_add(1, Ordering::AcqRel) >= max {
+            lim.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        lim.waiters_gauge.inc();
+        Some(Self(state))
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.0.limited.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.0.limited.waiters_gauge.dec();
+    }
+}
+
+/// Runs `f` when dropped: the smallest RAII guard.
+fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
+}
+
+/// `POST /echo`: the request body streamed straight back.
+///
+/// The body is never collected: each chunk read from the client is written back
+/// before the next is read, so memory stays at a chunk or two whatever the size.
+/// The limit is checked twice: from `Content-Length` before anything is read (a
+/// clean 413), and by `Limited` while streaming a chunked body. In the second case
+/// the 200 head has already gone out, so the only honest answer left is to cut
+/// the response (the client sees a truncated body and an error, never more than
+/// `http.max_body` bytes).
+pub async fn echo(state: AppState, req: Request<Body>) -> Result {
+    let limit = state.config.max_body.bytes();
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(HttpError::PayloadTooLarge { limit });
+    }
+    let (parts, incoming) = req.into_parts();
+    let mut res = Response::new(body::boxed(Limited::new(
+        incoming,
+        state.config.max_body.as_usize(),
+    )));
+    if let Some(ct) = parts.headers.get(CONTENT_TYPE) {
+        res.headers_mut().insert(CONTENT_TYPE, ct.clone());
+    }
+    Ok(res)
+}
+
+/// `GET /stats`: what is going on now, as JSON.
+pub async fn stats(state: AppState, _: Request<Body>) -> Result {
+    let m = &state.http;
+    let mut by_route = serde_json::Map::new();
+    for (i, count) in m.by_route.iter().enumerate() {
+        let count = count.load(Ordering::Relaxed);
+        let template = ROUTES.get(i).map_or(UNMATCHED, |r| r.template);
+        let key = match ROUTES.get(i) {
+            Some(r) if ROUTES.iter().filter(|o| o.template == template).count() > 1 => {
+                format!("{} {template}", r.method)
+            }
+            _ => template.to_string(),
+        };
+        by_route.insert(key, count.into());
+    }
+    let lim = &state.limited;
+    let echo = state.metrics.echo_if_running().map(|e| {
+        json!({
+            "connections_open": e.active.get(),
+            "connections_accepted": e.accepted.get(),
+            "connections_rejected": e.rejected.get(),
+        })
+    });
+    Ok(body::json(&json!({
+        "requests_in_flight": m.in_flight_now(),
+        "requests_in_flight_max": m.in_flight_max.load(Ordering::Relaxed),
+        "requests_by_route": by_route,
+        "requests_shed": m.shed.get(),
+        "slow_cancelled": m.slow_cancelled.get(),
+        "connections_open": m.connections_open.get(),
+        "limited": {
+            "permits": lim.permits,
+            "in_use": lim.in_use(),
+            "in_use_max": lim.in_use_max.load(Ordering::Relaxed),
+            "waiters": lim.waiting.load(Ordering::Relaxed),
+            "rejected": lim.rejected_total(),
+        },
+        "echo": echo,
+        "uptime_secs": state.metrics.uptime().as_secs_f64(),
+    })))
+}
+
+/// `GET /info`: what tells one replica from another.
+pub async fn info(state: AppState, _: Request<Body>) -> Result {
+    Ok(body::json(&json!({
+        "name": "asynclab",
+        "version": env!("CARGO_PKG_VERSION"),
+        "hostname": hostname(),
+        "pid": std::process::id(),
+        "uptime_secs": state.metrics.uptime().as_secs_f64(),
+        "worker_threads": tokio::runtime::Handle::current().metrics().num_workers(),
+    })))
+}
+
+/// The kernel's host name (the pod name in Kubernetes), without a libc call.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `GET /healthz`: liveness. Answers as long as the runtime can run a task.
+pub async fn healthz(_: AppState, _: Request<Body>) -> Result {
+    Ok(ok("ok\n"))
+}
+
+/// `GET /readyz`: readiness. 503 from the first signal on, so a load balancer
+/// stops routing here while in-flight requests still finish.
+pub async fn readyz(state: AppState, _: Request<Body>) -> Result {
+    Ok(match state.shutting_down() {
+        true => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+        false => ok("ready\n"),
+    })
+}
+
+/// `GET /metrics`: every counter in the process, Prometheus/OpenMetrics text.
+pub async fn metrics(state: AppState, _: Request<Body>) -> Result {
+    let mut res = text(StatusCode::OK, state.metrics.encode());
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    Ok(res)
+}
+
+/// 404 for reserved paths with nothing mounted yet.
+pub async fn not_found(_: AppState, _: Request<Body>) -> Result {
+    Err(HttpError::NotFound)
+}

@@ -1,0 +1,167 @@
+//! The route table: which handler answers which method and path.
+//!
+//! Pattern: **routing is data.** A route is one line of [`ROUTES`]: method, path
+//! template, handler, and the one-line description `GET /` prints. Looking a request
+//! up yields the route *template* (`/files/{path}`) as well as the handler, so logs
+//! and metrics are labelled by template, never by raw path. No macro magic and no
+//! framework: a linear scan over a dozen entries costs less than parsing the request.
+//!
+//! To add a route, add one line below (and write the handler). Several lines may
+//! share a path with different methods; `HEAD` is answered by the `GET` handler
+//! (hyper drops the body and keeps the headers).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::{Method, Request, Response};
+
+use crate::body::Body;
+use crate::error::HttpError;
+use crate::handlers;
+use crate::state::AppState;
+
+/// What every handler returns: a boxed future, so handlers of different types fit
+/// in one table.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, HttpError>> + Send>>;
+/// A handler: takes the shared state and the request.
+pub type Handler = fn(AppState, Request<Body>) -> HandlerFuture;
+
+/// One line of the route table.
+#[derive(Debug)]
+pub struct Route {
+    pub method: Method,
+    /// An exact path (`/fast`), or a prefix ending in `{path}` (`/files/{path}`).
+    pub template: &'static str,
+    pub handler: Handler,
+    /// Shown by `GET /`.
+    pub about: &'static str,
+}
+
+/// `route!(GET "/fast" => handlers::fast, "what it does")`: one table line. The
+/// closure boxes the handler's future; it captures nothing, so it is a plain `fn`.
+macro_rules! route {
+    ($method:ident $template:literal => $handler:path, $about:literal) => {
+        Route {
+            method: Method::$method,
+            template: $template,
+            handler: |state, req| Box::pin($handler(state, req)),
+            about: $about,
+        }
+    };
+}
+
+/// Every route the server answers.
+pub static ROUTES: &[Route] = &[
+    route!(GET "/" => handlers::index, "this index"),
+    route!(GET "/about" => handlers::about, "name, version, what asynclab is"),
+    route!(GET "/fast" => handlers::fast, "answers at once"),
+    route!(GET "/slow" => handlers::slow, "waits ?delay=2s without blocking anything, then answers"),
+    route!(GET "/limited" => handlers::limited, "a semaphore lets ?work=1s run for only a few requests at once"),
+    route!(POST "/echo" => handlers::echo, "streams the request body back"),
+    route!(GET "/stats" => handlers::stats, "JSON: in-flight requests, totals by route, limits"),
+    route!(GET "/info" => handlers::info, "JSON: name, version, host, pid, uptime, workers"),
+    route!(GET "/healthz" => handlers::healthz, "liveness: 200 while the process is up"),
+    route!(GET "/readyz" => handlers::readyz, "readiness: 503 once a shutdown starts"),
+    route!(GET "/metrics" => handlers::metrics, "Prometheus metrics"),
+    // files: mounted in issue 4 (until then every /files/ path is 404).
+    route!(GET "/files/{path}" => handlers::not_found, "static files"),
+];
+
+/// The template reported for requests that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The outcome of looking a request up.
+#[derive(Debug)]
+pub enum Found {
+    /// `index` is the route's position in [`ROUTES`] (for per-route counters).
+    Route {
+        index: usize,
+        route: &'static Route,
+    },
+    /// The path exists with other methods.
+    WrongMethod {
+        template: &'static str,
+    },
+    NotFound,
+}
+
+impl Found {
+    /// The template to log and label metrics with.
+    pub fn template(&self) -> &'static str {
+        match self {
+            Found::Route { route, .. } => route.template,
+            Found::WrongMethod { template } => template,
+            Found::NotFound => UNMATCHED,
+        }
+    }
+
+    /// Index into per-route counters (the last slot counts unmatched requests).
+    pub fn index(&self) -> usize {
+        match self {
+            Found::Route { index, .. } => *index,
+            _ => ROUTES.len(),
+        }
+    }
+}
+
+/// Finds the route for `method` and `path`.
+pub fn find(method: &Method, path: &str) -> Found {
+    let mut path_known = None;
+    for (index, route) in ROUTES.iter().enumerate() {
+        if !matches(route.template, path) {
+            continue;
+        }
+        if route.method == method || (route.method == Method::GET && method == Method::HEAD) {
+            return Found::Route { index, route };
+        }
+        path_known = Some(route.template);
+    }
+    match path_known {
+        Some(template) => Found::WrongMethod { template },
+        None => Found::NotFound,
+    }
+}
+
+/// The `Allow` header for a template: every method the table has for it.
+pub fn allow(template: &str) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for route in ROUTES.iter().filter(|r| r.template == template) {
+        methods.push(route.method.as_str());
+        if route.method == Method::GET {
+            methods.push("HEAD");
+        }
+    }
+    methods.join(", ")
+}
+
+fn matches(template: &str, path: &str) -> bool {
+    match template.strip_suffix("{path}") {
+        Some(prefix) => path.len() > prefix.len() && path.starts_with(prefix),
+        None => template == path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_yields_templates_and_methods() {
+        assert!(
+            matches!(find(&Method::GET, "/fast"), Found::Route { route, .. } if route.template == "/fast")
+        );
+        assert!(matches!(find(&Method::HEAD, "/fast"), Found::Route { .. }));
+        assert_eq!(
+            find(&Method::GET, "/files/a/b.txt").template(),
+            "/files/{path}"
+        );
+        assert!(matches!(find(&Method::GET, "/files/"), Found::NotFound));
+        assert!(matches!(
+            find(&Method::DELETE, "/fast"),
+            Found::WrongMethod { template: "/fast" }
+        ));
+        assert!(matches!(find(&Method::GET, "/nope"), Found::NotFound));
+        assert_eq!(allow("/fast"), "GET, HEAD");
+        assert_eq!(allow("/echo"), "POST");
+    }
+}

@@ -1,0 +1,158 @@
+//! The accept loop and the graceful drain.
+//!
+//! Pattern: **the hyper 1.x serve loop**, as in hyper-util's `server_graceful`
+//! example and axum's `serve`: one service stack and one connection builder made
+//! once in [`Server::new`]; a loop that takes a connection slot (a semaphore
+//! permit), accepts, and spawns a task per connection on a `TaskTracker`; and on
+//! shutdown, the listener dropped, every connection asked to finish, and the
+//! drain raced against `shutdown.grace`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use asynclab_core::config::Loaded;
+use asynclab_core::shutdown::drain;
+use asynclab_core::{DrainReport, Metrics, Shutdown};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::{App, router};
+use crate::conn::{self, ConnContext, Timeouts};
+use crate::error::Error;
+use crate::state::AppState;
+
+/// How long to pause after an accept error such as "too many open files", so a
+/// full file table does not turn the loop into a busy spin. Short: the condition
+/// clears as soon as any connection closes.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// hyper's built-in header count limit; asking for any other value makes hyper
+/// allocate the header array on the heap for every request (about 5% slower).
+const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
+/// The HTTP server, ready to run on a bound listener.
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+    app: App,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    timeouts: Timeouts,
+    max_connections: usize,
+    grace: Duration,
+}
+
+impl Server {
+    /// Builds the whole stack (state, metrics, routes, middleware, protocol
+    /// settings) before anything is bound, so a bad setting fails at start.
+    pub fn new(loaded: &Loaded, metrics: Metrics) -> Result<Self, Error> {
+        let config = loaded.config.http.clone();
+        let max_header_bytes = config.max_header_bytes.as_usize();
+        let h2_header_list = u32::try_from(max_header_bytes).map_err(|_| Error::Setting {
+            key: "http.max_header_bytes",
+            reason: "must be below 4GiB".into(),
+        })?;
+
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // HTTP/1.1 (keep-alive and pipelining are on by default) and h2c with prior
+        // knowledge: the auto builder reads the first bytes to tell them apart.
+        let mut h1 = builder.http1();
+        h1.timer(TokioTimer::new())
+            // Our own clock in `conn.rs` does this for both protocols (see there).
+            .header_read_timeout(None)
+            // The request head must fit in the read buffer: larger gets 431.
+            .max_buf_size(max_header_bytes);
+        if config.max_headers != HYPER_DEFAULT_MAX_HEADERS {
+            h1.max_headers(config.max_headers);
+        }
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(h2_header_list);
+
+        let timeouts = Timeouts {
+            header_read: config.header_read_timeout,
+            idle: config.idle_timeout,
+            write: config.write_timeout,
+        };
+        let max_connections = config.max_connections;
+        let state = AppState::new(config, loaded.config.log.access, metrics);
+        Ok(Self {
+            app: router(state.clone()),
+            state,
+            builder: Arc::new(builder),
+            timeouts,
+            max_connections,
+            grace: loaded.config.shutdown.grace,
+        })
+    }
+
+    /// The shared state (tests read counters from it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves `listener` until `shutdown` says stop, then drains. Returns how many
+    /// in-flight requests finished and how many were cut at the deadline.
+    pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
+        self.state.attach_shutdown(&shutdown);
+        let stopping = shutdown.stopping_token();
+        let cut = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let ctx = ConnContext {
+            builder: self.builder,
+            app: self.app,
+            timeouts: self.timeouts,
+            metrics: self.state.http.clone(),
+            stopping: stopping.clone(),
+            cut: cut.clone(),
+        };
+        // One slot per open connection. The permit is taken *before* accepting, so
+        // at the limit we stop accepting and new clients wait in the kernel's
+        // backlog instead of being accepted and left without service.
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+
+        loop {
+            let permit = tokio::select! {
+                // `biased`: once stopping, never take another connection.
+                biased;
+                () = stopping.cancelled() => break,
+                permit = slots.clone().acquire_owned() => {
+                    permit.expect("the connection semaphore is never closed")
+                }
+            };
+            let (stream, peer) = tokio::select! {
+                biased;
+                () = stopping.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Usually EMFILE or a connection reset before we got to it:
+                        // log, pause briefly, keep serving. Never end the loop.
+                        tracing::warn!(%error, "accept failed; retrying");
+                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                        continue;
+                    }
+                },
+            };
+            self.state.http.connections_accepted.inc();
+            tracker.spawn(conn::serve(stream, peer, ctx.clone(), permit));
+        }
+
+        // Shutdown step 3: closing the listener refuses new connections; each
+        // connection task has seen `stopping` and asked hyper to finish.
+        drop(listener);
+        let http = self.state.http.clone();
+        let report = drain(&tracker, self.grace, &cut, move || http.in_flight_now()).await;
+        tracing::debug!(
+            drained = report.drained,
+            cut = report.cut,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "http drain finished"
+        );
+        report
+    }
+}

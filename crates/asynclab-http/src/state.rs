@@ -1,0 +1,249 @@
+//! The server's shared state: settings, counters and the `/limited` semaphore.
+//!
+//! Pattern: **state is a small `Clone` struct of `Arc`s, built once.** Every
+//! connection and every request gets a clone, which costs a few reference-count
+//! increments and never copies the data. Counters are atomics (prometheus-client's
+//! counters and gauges are atomics too), so handlers on any worker thread update
+//! them without a lock.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use asynclab_core::config::HttpConfig;
+use asynclab_core::{Metrics, Shutdown};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use tokio::sync::Semaphore;
+
+use crate::routes::ROUTES;
+
+/// Everything a handler may need. Clone it freely.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<HttpConfig>,
+    /// `log.access`: log every request at info instead of only failures.
+    pub access_log: bool,
+    /// The process-wide registry (also holds the echo server's counters).
+    pub metrics: Metrics,
+    pub http: Arc<HttpMetrics>,
+    pub limited: Arc<LimitedState>,
+    /// Set by `Server::run`; `/readyz` turns 503 once it reports a shutdown.
+    shutdown: Arc<OnceLock<Shutdown>>,
+}
+
+impl AppState {
+    /// Builds the state and registers the HTTP metrics in `metrics`. Call once
+    /// per registry (registering twice would list every metric twice).
+    pub fn new(config: HttpConfig, access_log: bool, metrics: Metrics) -> Self {
+        let http = Arc::new(HttpMetrics::default());
+        http.register(&metrics);
+        let limited = Arc::new(LimitedState::new(config.limited.permits));
+        limited.register(&metrics);
+        Self {
+            config: Arc::new(config),
+            access_log,
+            metrics,
+            http,
+            limited,
+            shutdown: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Connects `/readyz` to a shutdown handle (the first call wins).
+    pub fn attach_shutdown(&self, shutdown: &Shutdown) {
+        let _ = self.shutdown.set(shutdown.clone());
+    }
+
+    /// True from the moment a graceful shutdown is requested.
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.get().is_some_and(Shutdown::is_requested)
+    }
+}
+
+/// Labels of the request counter: `route` is the template (`/files/{path}`), never
+/// the raw path, so a scan of random URLs cannot create unbounded time series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: &'static str,
+    pub method: &'static str,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+/// Latency buckets in seconds: 1 ms (`/fast`) up to a minute (`http.request_timeout`).
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
+];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// The HTTP server's counters, exported by `/metrics` and summarised by `/stats`.
+#[derive(Debug)]
+pub struct HttpMetrics {
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Requests being handled now; also the in-flight limit and the drain count.
+    pub in_flight: Gauge,
+    /// The most requests ever in flight at once (for `/stats`).
+    pub in_flight_max: AtomicUsize,
+    /// Requests refused with 503 because `http.max_in_flight` were running.
+    pub shed: Counter,
+    pub panics: Counter,
+    /// `/slow` handlers dropped before their wait ended (client gone, timeout, cut).
+    pub slow_cancelled: Counter,
+    pub connections_open: Gauge,
+    pub connections_accepted: Counter,
+    /// Requests per entry of the route table (last slot: no route matched).
+    pub by_route: Box<[AtomicU64]>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        Self {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            in_flight: Gauge::default(),
+            in_flight_max: AtomicUsize::new(0),
+            shed: Counter::default(),
+            panics: Counter::default(),
+            slow_cancelled: Counter::default(),
+            connections_open: Gauge::default(),
+            connections_accepted: Counter::default(),
+            by_route: (0..=ROUTES.len()).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl HttpMetrics {
+    fn register(&self, m: &Metrics) {
+        m.register(
+            "http_requests",
+            "HTTP requests answered, by route template, method and status",
+            self.requests.clone(),
+        );
+        m.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request (until the response head), by route template",
+            self.latency.clone(),
+        );
+        m.register(
+            "http_requests_in_flight",
+            "HTTP requests being handled now",
+            self.in_flight.clone(),
+        );
+        m.register(
+            "http_requests_shed",
+            "HTTP requests refused with 503 because http.max_in_flight were running",
+            self.shed.clone(),
+        );
+        m.register(
+            "http_handler_panics",
+            "HTTP handlers that panicked (each answered 500)",
+            self.panics.clone(),
+        );
+        m.register(
+            "http_slow_cancelled",
+            "GET /slow handlers dropped before their wait ended (client went away, timeout, shutdown cut)",
+            self.slow_cancelled.clone(),
+        );
+        m.register(
+            "http_connections_open",
+            "HTTP connections open now",
+            self.connections_open.clone(),
+        );
+        m.register(
+            "http_connections_accepted",
+            "HTTP connections accepted",
+            self.connections_accepted.clone(),
+        );
+    }
+
+    /// Counts one more request in flight and remembers the highest count seen.
+    /// Returns how many were in flight before this one.
+    pub fn enter(&self) -> usize {
+        let before = usize::try_from(self.in_flight.inc()).unwrap_or(0);
+        self.in_flight_max.fetch_max(before + 1, Ordering::Relaxed);
+        before
+    }
+
+    /// Requests in flight now.
+    pub fn in_flight_now(&self) -> usize {
+        usize::try_from(self.in_flight.get()).unwrap_or(0)
+    }
+}
+
+/// `/limited`: the semaphore and the bookkeeping around it.
+#[derive(Debug)]
+pub struct LimitedState {
+    /// One shared semaphore: a permit is the right to be inside the work section.
+    pub semaphore: Semaphore,
+    pub permits: usize,
+    /// Requests waiting for a permit now (bounded by `http.limited.max_waiters`).
+    pub waiting: AtomicUsize,
+    /// The most requests ever inside the work section at once: the proof that the
+    /// semaphore works is that this never exceeds `permits`.
+    pub in_use_max: AtomicUsize,
+    pub in_use_gauge: Gauge,
+    pub waiters_gauge: Gauge,
+    pub rejected: Family<ReasonLabels, Counter>,
+}
+
+impl LimitedState {
+    fn new(permits: usize) -> Self {
+        Self {
+            semaphore: Semaphore::new(permits),
+            permits,
+            waiting: AtomicUsize::new(0),
+            in_use_max: AtomicUsize::new(0),
+            in_use_gauge: Gauge::default(),
+            waiters_gauge: Gauge::default(),
+            rejected: Family::default(),
+        }
+    }
+
+    fn register(&self, m: &Metrics) {
+        m.register(
+            "http_limited_permits_in_use",
+            "GET /limited requests inside the work section now (at most http.limited.permits)",
+            self.in_use_gauge.clone(),
+        );
+        m.register(
+            "http_limited_waiters",
+            "GET /limited requests waiting for a permit now",
+            self.waiters_gauge.clone(),
+        );
+        m.register(
+            "http_limited_rejected",
+            "GET /limited requests refused with 503 (reason: queue_full or queue_timeout)",
+            self.rejected.clone(),
+        );
+    }
+
+    /// Permits held now.
+    pub fn in_use(&self) -> usize {
+        self.permits
+            .saturating_sub(self.semaphore.available_permits())
+    }
+
+    /// Total rejections, both reasons.
+    pub fn rejected_total(&self) -> u64 {
+        ["queue_full", "queue_timeout"]
+            .into_iter()
+            .map(|reason| self.rejected.get_or_create(&ReasonLabels { reason }).get())
+            .sum()
+    }
+}

@@ -1,0 +1,590 @@
+//! The HTTP server over real sockets: each test starts a server on
+//! `127.0.0.1:0` in this process and talks to it with hyper's clients (or raw
+//! bytes for what no proper client would send). Each test proves one claim of the
+//! README; timings have wide margins, or come from short configured timeouts.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::join_all;
+use http::{Request, StatusCode, Version};
+use http_body_util::Full;
+use support::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+const MS: fn(u64) -> Duration = Duration::from_millis;
+
+#[tokio::test]
+async fn routes_answer_as_documented() {
+    let s = spawn(|_| {}).await;
+    let index = get(s.addr, "/").await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert!(
+        index.body.starts_with("Hello from async Rust!\n"),
+        "{}",
+        index.body
+    );
+    assert!(index.body.contains("/limited") && index.body.ends_with('\n'));
+    assert!(get(s.addr, "/about").await.body.starts_with("asynclab "));
+    assert_eq!(get(s.addr, "/fast").await.body, "Fast response\n");
+    assert_eq!(get(s.addr, "/healthz").await.body, "ok\n");
+    assert_eq!(get(s.addr, "/readyz").await.body, "ready\n");
+
+    let missing = get(s.addr, "/nope").await;
+    assert_eq!(
+        (missing.status, missing.body.as_str()),
+        (StatusCode::NOT_FOUND, "Not Found\n")
+    );
+    // Reserved for the file server; nothing mounted yet.
+    assert_eq!(
+        get(s.addr, "/files/data.txt").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let wrong = send(&client(), request("DELETE", s.addr, "/fast")).await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
+    let wrong = send(&client(), request("GET", s.addr, "/echo")).await;
+    assert_eq!(wrong.header("allow"), Some("POST"));
+
+    let head = send(&client(), request("HEAD", s.addr, "/fast")).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.header("content-length"), Some("14"));
+    assert_eq!(head.body, "");
+
+    let info = get(s.addr, "/info").await.json();
+    assert_eq!(info["name"], "asynclab");
+    assert_eq!(info["pid"], std::process::id());
+    assert!(info["worker_threads"].as_u64().unwrap() >= 1);
+    assert!(info["hostname"].as_str().is_some_and(|h| !h.is_empty()));
+}
+
+#[tokio::test]
+async fn request_ids_are_kept_or_generated() {
+    let s = spawn(|_| {}).await;
+    let mine = Request::get(format!("http://{}/fast", s.addr))
+        .header("x-request-id", "abc-123")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(
+        send(&client(), mine).await.header("x-request-id"),
+        Some("abc-123")
+    );
+    let a = get(s.addr, "/fast").await;
+    let b = get(s.addr, "/nope").await;
+    let (a, b) = (
+        a.header("x-request-id").unwrap(),
+        b.header("x-request-id").unwrap(),
+    );
+    assert!(!a.is_empty() && a != b, "{a} {b}");
+}
+
+#[tokio::test]
+async fn fast_answers_while_200_slow_requests_wait() {
+    let s = spawn(|c| c.http.slow.delay = Duration::from_secs(3)).await;
+    let addr = s.addr;
+    let slow: Vec<_> = (0..200)
+        .map(|_| tokio::spawn(async move { get(addr, "/slow").await.status }))
+        .collect();
+    wait_stats(addr, |st| st["requests_in_flight"].as_u64() >= Some(200)).await;
+
+    let started = Instant::now();
+    let fast = get(addr, "/fast").await;
+    let took = started.elapsed();
+    assert_eq!(fast.status, StatusCode::OK);
+    // "Well under" the 3 s the slow ones wait: they block nothing.
+    assert!(
+        took < Duration::from_secs(1),
+        "/fast took {took:?} beside 200 waiting /slow"
+    );
+    for status in join_all(slow).await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_slow_requests_wait_together() {
+    let s = spawn(|_| {}).await;
+    let addr = s.addr;
+    let started = Instant::now();
+    let all: Vec<_> = (0..1000)
+        .map(|_| tokio::spawn(async move { get(addr, "/slow?delay=1s").await }))
+        .collect();
+    for answer in join_all(all).await {
+        let answer = answer.unwrap();
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::OK, "Slow response\n")
+        );
+    }
+    let took = started.elapsed();
+    // One at a time this would take 1000 s; concurrently about 1 s.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(took >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn slow_delay_is_validated() {
+    let s = spawn(|_| {}).await;
+    let bad = get(s.addr, "/slow?delay=soon").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("not a duration"), "{}", bad.body);
+    let long = get(s.addr, "/slow?delay=31s").await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+    assert!(long.body.contains("http.slow.max_delay"), "{}", long.body);
+    assert_eq!(get(s.addr, "/slow?delay=10ms").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn limited_lets_two_in_at_a_time() {
+    let work = MS(300);
+    let s = spawn(|c| {
+        c.http.limited.permits = 2;
+        c.http.limited.work = work;
+    })
+    .await;
+    let addr = s.addr;
+    let started = Instant::now();
+    let all: Vec<_> = (0..6)
+        .map(|_| tokio::spawn(async move { get(addr, "/limited").await }))
+        .collect();
+    let answers: Vec<_> = join_all(all)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let took = started.elapsed();
+    for a in &answers {
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (StatusCode::OK, "Response from limited handler\n")
+        );
+    }
+    // Six requests, two at a time: three rounds of work, no more, no fewer.
+    assert!(took >= work * 3, "took {took:?}");
+    assert!(took < work * 3 + Duration::from_secs(2), "took {took:?}");
+    let waits: Vec<u64> = answers
+        .iter()
+        .map(|a| a.header("x-queue-wait-ms").unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        waits.iter().filter(|w| **w >= 250).count() >= 4,
+        "{waits:?}"
+    );
+
+    let stats = get(addr, "/stats").await.json();
+    assert_eq!(stats["limited"]["in_use_max"], 2, "{stats:#}");
+    assert_eq!(stats["limited"]["in_use"], 0);
+    assert_eq!(stats["limited"]["waiters"], 0);
+}
+
+#[tokio::test]
+async fn limited_refuses_beyond_max_waiters() {
+    let s = spawn(|c| {
+        c.http.limited.permits = 1;
+        c.http.limited.max_waiters = 1;
+        c.http.limited.work = Duration::from_secs(1);
+    })
+    .await;
+    let addr = s.addr;
+    let first = tokio::spawn(async move { get(addr, "/limited").await });
+    wait_stats(addr, |st| st["limited"]["in_use"] == 1).await;
+    let second = tokio::spawn(async move { get(addr, "/limited").await });
+    wait_stats(addr, |st| st["limited"]["waiters"] == 1).await;
+
+    let third = get(addr, "/limited").await;
+    assert_eq!(third.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(third.header("retry-after"), Some("1"));
+    assert!(third.body.contains("max_waiters"), "{}", third.body);
+    assert_eq!(first.await.unwrap().status, StatusCode::OK);
+    assert_eq!(second.await.unwrap().status, StatusCode::OK);
+    let metrics = get(addr, "/metrics").await.body;
+    assert!(
+        metrics.contains("asynclab_http_limited_rejected_total{reason=\"queue_full\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn limited_gives_up_after_the_queue_timeout() {
+    let s = spawn(|c| {
+        c.http.limited.permits = 1;
+        c.http.limited.queue_timeout = MS(200);
+        c.http.limited.work = Duration::from_secs(2);
+    })
+    .await;
+    let addr = s.addr;
+    let first = tokio::spawn(async move { get(addr, "/limited").await });
+    wait_stats(addr, |st| st["limited"]["in_use"] == 1).await;
+    let started = Instant::now();
+    let second = get(addr, "/limited").await;
+    assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(second.header("retry-after"), Some("2"));
+    assert!(started.elapsed() >= MS(200));
+    assert!(second.body.contains("queue_timeout"), "{}", second.body);
+    assert_eq!(first.await.unwrap().status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_cancels_slow() {
+    let s = spawn(|_| {}).await;
+    let stream = slow_in_flight(s.addr, "20s").await;
+    drop(stream);
+    let stats = wait_stats(s.addr, |st| st["slow_cancelled"] == 1).await;
+    assert_eq!(
+        stats["requests_in_flight"], 1,
+        "only /stats itself: {stats:#}"
+    );
+}
+
+#[tokio::test]
+async fn echo_streams_the_body_back() {
+    let s = spawn(|_| {}).await;
+    let body = "x".repeat(200_000);
+    let req = Request::post(format!("http://{}/echo", s.addr))
+        .header("content-type", "text/x-test")
+        .body(Full::new(Bytes::from(body.clone())))
+        .unwrap();
+    let a = send(&client(), req).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header("content-type"), Some("text/x-test"));
+    assert_eq!(a.body, body);
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_documented_answer_and_the_server_carries_on() {
+    let s = spawn(|c| {
+        c.http.max_body = asynclab_core::config::Size(1024);
+        c.http.max_header_bytes = asynclab_core::config::Size(16 * 1024);
+        c.http.max_headers = 20;
+    })
+    .await;
+    let a = s.addr;
+    let status_line = |text: &str| text.lines().next().unwrap_or("").to_string();
+
+    let garbage = raw(a, b"NOT HTTP AT ALL\r\n\r\n").await;
+    assert_eq!(
+        status_line(&garbage),
+        "HTTP/1.1 400 Bad Request",
+        "{garbage}"
+    );
+
+    let no_host = raw(a, b"GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(
+        status_line(&no_host),
+        "HTTP/1.1 400 Bad Request",
+        "{no_host}"
+    );
+    assert!(no_host.contains("without a Host header"));
+
+    let big = format!(
+        "GET /fast HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    let big = raw(a, big.as_bytes()).await;
+    assert_eq!(
+        status_line(&big),
+        "HTTP/1.1 431 Request Header Fields Too Large",
+        "{big}"
+    );
+
+    let many: String = (0..30).map(|i| format!("X-H{i}: 1\r\n")).collect();
+    let many = raw(
+        a,
+        format!("GET /fast HTTP/1.1\r\nHost: x\r\n{many}\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        status_line(&many),
+        "HTTP/1.1 431 Request Header Fields Too Large",
+        "{many}"
+    );
+
+    // Too large by Content-Length: refused before a byte of the body is read.
+    let declared = raw(
+        a,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(
+        status_line(&declared),
+        "HTTP/1.1 413 Payload Too Large",
+        "{declared}"
+    );
+
+    // Too large while streaming a chunked body: the 200 is already out, so the
+    // response is cut short and never carries more than max_body bytes.
+    let mut chunked =
+        String::from("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for _ in 0..4 {
+        chunked.push_str(&format!("200\r\n{}\r\n", "y".repeat(512)));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let cut = raw(a, chunked.as_bytes()).await;
+    assert!(cut.starts_with("HTTP/1.1 200 OK"), "{cut}");
+    assert!(
+        !cut.ends_with("0\r\n\r\n"),
+        "the chunked response must not end cleanly: {cut}"
+    );
+    assert!(
+        cut.matches('y').count() <= 1024,
+        "more than max_body echoed"
+    );
+
+    assert_eq!(get(a, "/fast").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn silent_and_slow_header_senders_are_disconnected() {
+    let s = spawn(|c| c.http.header_read_timeout = MS(300)).await;
+    // Never sends a byte.
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(s.addr).await.unwrap();
+    assert_eq!(read_to_close(&mut silent).await, "");
+    assert!(
+        started.elapsed() >= MS(250),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
+
+    // Sends half a request head, then stalls (a slowloris).
+    let mut slow = TcpStream::connect(s.addr).await.unwrap();
+    slow.write_all(b"GET /fast HTTP/1.1\r\nHo").await.unwrap();
+    assert_eq!(read_to_close(&mut slow).await, "");
+
+    assert_eq!(get(s.addr, "/fast").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    // The head timeout is long, so only the idle timeout can close it.
+    let s = spawn(|c| {
+        c.http.idle_timeout = MS(300);
+        c.http.header_read_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream
+        .write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let text = read_to_close(&mut stream).await;
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK") && text.ends_with("Fast response\n"),
+        "{text}"
+    );
+    assert!(
+        started.elapsed() >= MS(250),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let s = spawn(|c| c.http.write_timeout = MS(300)).await;
+    // Upload 16 MiB to /echo and never read the echo: the server's writes stall,
+    // then its reads (TCP flow control), until the write timeout ends it.
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    let len = 16 * 1024 * 1024 - 1;
+    let head = format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let upload = tokio::spawn(async move {
+        let chunk = vec![b'z'; 64 * 1024];
+        let mut sent = 0;
+        while sent < len {
+            let n = chunk.len().min(len - sent);
+            if stream.write_all(&chunk[..n]).await.is_err() {
+                return Err(sent);
+            }
+            sent += n;
+        }
+        Ok(stream)
+    });
+    // Only the /stats connection polling is left open once the stuck one is gone.
+    wait_stats(s.addr, |st| {
+        st["requests_in_flight"] == 1 && st["connections_open"] == 1
+    })
+    .await;
+    let result = tokio::time::timeout(STEP, upload).await.unwrap().unwrap();
+    assert!(
+        result.is_err(),
+        "the server should have closed the stuck connection"
+    );
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge_works() {
+    let s = spawn(|_| {}).await;
+    let a = get_h2(s.addr, "/fast").await;
+    assert_eq!((a.status, a.version), (StatusCode::OK, Version::HTTP_2));
+    assert_eq!(a.body, "Fast response\n");
+}
+
+/// A small Prometheus text parser: every sample line is `name{labels} value`.
+fn samples(text: &str) -> Vec<(String, f64)> {
+    assert!(
+        text.ends_with("# EOF\n"),
+        "OpenMetrics text ends with # EOF"
+    );
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let (series, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("bad line {line}"));
+            let name_end = series.find('{').unwrap_or(series.len());
+            let name = &series[..name_end];
+            assert!(
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+                "bad metric name in {line}"
+            );
+            if name_end < series.len() {
+                assert!(series.ends_with('}'), "unterminated labels in {line}");
+            }
+            (
+                series.to_string(),
+                value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad value in {line}")),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_parse_and_move() {
+    let s = spawn(|_| {}).await;
+    let series = "asynclab_http_requests_total{route=\"/fast\",method=\"GET\",status=\"200\"}";
+    let value = |text: &str| {
+        samples(text)
+            .into_iter()
+            .find(|(s, _)| s == series)
+            .map_or(0.0, |(_, v)| v)
+    };
+    let m = get(s.addr, "/metrics").await;
+    assert!(
+        m.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let before = value(&m.body);
+    for _ in 0..3 {
+        get(s.addr, "/fast").await;
+    }
+    let after = get(s.addr, "/metrics").await.body;
+    assert_eq!(value(&after), before + 3.0, "{after}");
+    for name in [
+        "asynclab_http_request_duration_seconds_count{route=\"/fast\"}",
+        "asynclab_http_requests_in_flight",
+        "asynclab_http_connections_open",
+        "asynclab_http_limited_permits_in_use",
+        "asynclab_http_limited_waiters",
+    ] {
+        assert!(after.contains(name), "{name} missing:\n{after}");
+    }
+    // Labelled by template, never by raw path.
+    get(s.addr, "/no/such/path").await;
+    let after = get(s.addr, "/metrics").await.body;
+    assert!(after.contains("route=\"unmatched\"") && !after.contains("/no/such/path"));
+}
+
+#[tokio::test]
+async fn echo_counters_appear_when_the_echo_server_runs_here() {
+    let metrics = asynclab_core::Metrics::new();
+    let mut config = asynclab_core::Config::builtin();
+    config.http.addr = "127.0.0.1:0".parse().unwrap();
+    let loaded = asynclab_core::config::Loaded {
+        config,
+        sources: "test".into(),
+        file: None,
+    };
+    let server = asynclab_http::Server::new(&loaded, metrics.clone()).unwrap();
+    let app = asynclab_http::router(server.state().clone());
+    metrics.echo().active.inc();
+    use tower::ServiceExt;
+    let res = app
+        .oneshot(
+            Request::get("/stats")
+                .header("host", "x")
+                .body(asynclab_http::body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    use http_body_util::BodyExt;
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let stats: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(stats["echo"]["connections_open"], 1, "{stats:#}");
+    assert!(
+        metrics
+            .encode()
+            .contains("asynclab_echo_connections_active 1")
+    );
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_connections() {
+    let s = spawn(|c| c.shutdown.readiness_delay = MS(400)).await;
+    let addr = s.addr;
+    let slow = tokio::spawn(async move { get(addr, "/slow?delay=1s").await });
+    wait_stats(addr, |st| st["requests_in_flight"] == 2).await;
+
+    s.shutdown.trigger(MS(400));
+    // Readiness delay: /readyz says 503, everything else still works.
+    let ready = get(addr, "/readyz").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    );
+    assert_eq!(get(addr, "/fast").await.status, StatusCode::OK);
+
+    let slow = slow.await.unwrap();
+    assert_eq!(
+        (slow.status, slow.body.as_str()),
+        (StatusCode::OK, "Slow response\n")
+    );
+    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
+    assert_eq!(report.cut, 0, "{report:?}");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+}
+
+#[tokio::test]
+async fn draining_responses_say_connection_close() {
+    let s = spawn(|_| {}).await;
+    let mut stream = slow_in_flight(s.addr, "500ms").await;
+    s.shutdown.stop_now();
+    let text = read_to_close(&mut stream).await.to_ascii_lowercase();
+    assert!(
+        text.starts_with("http/1.1 200 ok") && text.contains("connection: close"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn work_still_running_at_the_deadline_is_cut_and_counted() {
+    let s = spawn(|c| c.shutdown.grace = MS(300)).await;
+    let mut stream = slow_in_flight(s.addr, "20s").await;
+    s.shutdown.stop_now();
+    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
+    assert_eq!((report.drained, report.cut), (0, 1), "{report:?}");
+    assert_eq!(
+        read_to_close(&mut stream).await,
+        "",
+        "cut without an answer"
+    );
+    assert_eq!(s.state.http.slow_cancelled.get(), 1);
+}
