@@ -1,8 +1,41 @@
-//! The load generator (placeholder: being written).
+//! `asynclab load`: a load generator for HTTP servers and TCP echo servers that is
+//! fast enough not to be the bottleneck and honest about latency.
+//!
+//! A map of the crate, one idea per file:
+//!
+//! - [`args`]: the command line (clap derive) and its conversion to [`Settings`].
+//! - `settings.rs`: the validated description of a run; tests build it directly.
+//! - `run.rs`: [`run`], one task per connection in a `JoinSet`, merged at the end.
+//! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
+//! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
+//! - `http.rs` / `echo.rs`: the two protocols (hyper's `client::conn`; a checked echo).
+//! - `stats.rs`: per-task HDR histograms and counters, no locks on the hot path.
+//! - `report.rs`, `summary.rs`, `plot.rs`: the results as data (`--json`), text and SVG.
+//! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
+//!
+//! Tests and other crates call [`run`] with [`Settings`]; the `asynclab` binary calls
+//! [`command::main`].
 
-/// `asynclab load` arguments.
-#[derive(Debug, clap::Args)]
-pub struct LoadArgs {
-    /// `http://host:port/path` or `tcp://host:port`.
-    pub target: String,
-}
+pub mod args;
+pub mod command;
+mod echo;
+mod error;
+mod http;
+mod pace;
+mod plot;
+mod progress;
+mod report;
+mod run;
+mod settings;
+mod stats;
+mod summary;
+mod worker;
+
+pub use args::LoadArgs;
+pub use error::{Error, ErrorKind};
+pub use plot::write_svg;
+pub use report::{Bucket, Latency, Percentile, Report, Requests, SCHEMA, Transfer};
+pub use run::{Control, resolve, run};
+pub use settings::{EchoMode, EchoTarget, HttpTarget, Settings, Target};
+pub use stats::Live;
+pub use summary::{show_bytes, show_us};

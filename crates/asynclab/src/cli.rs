@@ -63,6 +63,8 @@ pub enum Command {
         #[arg(long, default_value = "2s", value_parser = parse_duration)]
         timeout: Duration,
     },
+    /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`).
+    Load(asynclab_load::LoadArgs),
     /// Print the effective configuration (every layer merged) as TOML.
     Config {
         /// Only validate: print nothing and exit 0 when the configuration is valid.

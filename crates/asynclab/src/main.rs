@@ -49,6 +49,10 @@ fn main() -> ExitCode {
     }
 
     telemetry::init(&loaded.config.log);
+    // The load generator builds its own runtime: its thread count is a flag.
+    if let Command::Load(args) = command {
+        return asynclab_load::command::main(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,7 +69,9 @@ fn main() -> ExitCode {
             Command::Echo => serve::run(loaded, serve::Servers::ECHO).await,
             Command::Http => serve::run(loaded, serve::Servers::HTTP).await,
             Command::Check { target, timeout } => check::run(&target, timeout).await,
-            Command::Config { .. } => unreachable!("handled before the runtime starts"),
+            Command::Config { .. } | Command::Load(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     match result {

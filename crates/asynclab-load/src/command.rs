@@ -1,0 +1,129 @@
+//! `asynclab load ...` as a command: build the runtime, wire ctrl-c and the progress
+//! bar, run, print the results and choose the exit code.
+//!
+//! Run it with
+//!
+//! ```text
+//! cargo run --release -- load http://127.0.0.1:8080/ -c 50 -d 10s
+//! ```
+//!
+//! Pattern: **the runtime as a setting**. Unlike the servers, the load generator
+//! builds its own multi-threaded runtime, because `--threads` is one of its knobs: a
+//! fair comparison with `wrk -t N` gives both the same number of threads.
+//!
+//! Ctrl-C is handled in two steps: the first stops starting requests and lets the ones
+//! in flight finish (so every count stays exact, and the summary is printed); a second
+//! one cuts them. Exit codes: 0 when the run completed and something succeeded, 1 when
+//! nothing succeeded or the target could not be reached (with a one-line reason on
+//! stderr), 2 for bad arguments, 130 when stopped by ctrl-c.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::{Control, Error, LoadArgs, Report, run};
+
+/// Exit status for arguments that cannot be used (as clap uses).
+const EXIT_USAGE: u8 = 2;
+/// Exit status after ctrl-c, as shells report a process ended by SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs `asynclab load` to the end. Call it outside any Tokio runtime.
+pub fn main(args: LoadArgs) -> ExitCode {
+    let settings = match args.settings() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("asynclab load: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("asynclab load: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let show_progress = !args.no_progress && std::io::stderr().is_terminal();
+    let result = runtime.block_on(async {
+        let mut control = Control::default();
+        tokio::spawn(on_ctrl_c(control.stop.clone(), control.cut.clone()));
+        let progress = show_progress.then(|| {
+            let live = Arc::new(crate::Live::default());
+            control.live = Some(live.clone());
+            let done = CancellationToken::new();
+            (crate::progress::spawn(&settings, live, done.clone()), done)
+        });
+        let report = run(&settings, &control).await;
+        if let Some((task, done)) = progress {
+            done.cancel();
+            let _ = task.await;
+        }
+        report
+    });
+    // Connections left over (say, by a cut) are dropped with the runtime, at once.
+    runtime.shutdown_background();
+    match result {
+        Ok(report) => finish(&args, &report),
+        Err(e) => {
+            eprintln!("asynclab load: {e}");
+            match e {
+                Error::Usage(_) | Error::Target { .. } | Error::BodyFile { .. } => {
+                    ExitCode::from(EXIT_USAGE)
+                }
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// Prints the report (and the chart), then picks the exit code.
+fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
+    if args.json {
+        match serde_json::to_string_pretty(report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("asynclab load: cannot write JSON: {e}"),
+        }
+    } else {
+        print!("{report}");
+    }
+    let mut code = ExitCode::SUCCESS;
+    if let Some(path) = &args.latency_plot {
+        match crate::write_svg(report, path) {
+            Ok(()) => eprintln!("latency plot written to {}", path.display()),
+            Err(e) => {
+                eprintln!("asynclab load: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Err(reason) = report.verdict() {
+        eprintln!("asynclab load: {reason}");
+        return ExitCode::FAILURE;
+    }
+    if report.interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    code
+}
+
+/// First ctrl-c: stop; second: cut.
+async fn on_ctrl_c(stop: CancellationToken, cut: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!("\nstopping: waiting for the requests in flight (ctrl-c again to cut them)");
+    stop.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        cut.cancel();
+    }
+}

@@ -1,0 +1,130 @@
+//! The TCP echo client side of one connection: send a message, read the echo, check
+//! it byte for byte.
+//!
+//! Pattern: **buffered reads on a stream you also write to**. The stream sits in a
+//! `BufReader`, which passes writes straight through, so one value both sends the
+//! message and reads the answer line by line without a read syscall per byte. In
+//! line mode the answer is one line, `prefix` + the message; in raw mode it is exactly
+//! the bytes sent, which may arrive in several pieces (`read_exact` gathers them).
+//!
+//! Each message differs from the one before (its letters are rotated by a counter), so
+//! an answer to an *earlier* message, or one stuck in a buffer, is a mismatch too.
+//! After a mismatch the stream may be out of step with what is expected, so the
+//! connection is dropped and the next message goes over a new one.
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::error::ErrorKind;
+use crate::settings::{EchoMode, EchoTarget};
+use crate::stats::Outcome;
+use crate::worker::Client;
+
+/// One connection's echo client. The buffers are allocated once and reused.
+pub(crate) struct EchoClient {
+    addr: SocketAddr,
+    mode: EchoMode,
+    prefix_len: usize,
+    /// The next message to send.
+    message: Vec<u8>,
+    /// What must come back: `prefix` + message in line mode, the message in raw mode.
+    expected: Vec<u8>,
+    answer: Vec<u8>,
+    sequence: u64,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl EchoClient {
+    pub(crate) fn new(target: &EchoTarget, addr: SocketAddr, index: usize) -> EchoClient {
+        let prefix: &[u8] = match target.mode {
+            EchoMode::Line => &target.prefix,
+            EchoMode::Raw => &[],
+        };
+        EchoClient {
+            addr,
+            mode: target.mode,
+            prefix_len: prefix.len(),
+            message: vec![0; target.size],
+            expected: [prefix, &vec![0; target.size]].concat(),
+            answer: Vec::with_capacity(prefix.len() + target.size),
+            sequence: index as u64,
+            stream: None,
+        }
+    }
+
+    /// Writes the next message (and its expected echo) into the reused buffers:
+    /// printable letters, rotated by the sequence number, ending in `\n` in line mode.
+    fn next_message(&mut self) {
+        let shift = (self.sequence % 26) as usize;
+        self.sequence += 1;
+        for (i, byte) in self.message.iter_mut().enumerate() {
+            *byte = b'a' + ((i + shift) % 26) as u8;
+        }
+        if self.mode == EchoMode::Line
+            && let Some(last) = self.message.last_mut()
+        {
+            *last = b'\n';
+        }
+        self.expected[self.prefix_len..].copy_from_slice(&self.message);
+    }
+
+    async fn round_trip(&mut self) -> Result<(), ErrorKind> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(self.addr)
+                .await
+                .map_err(|e| ErrorKind::connect(&e))?;
+            // One small message at a time: see the note on Nagle in `http.rs`.
+            let _ = stream.set_nodelay(true);
+            self.stream = Some(BufReader::new(stream));
+        }
+        let stream = self.stream.as_mut().expect("connected just above");
+        let io = |e: std::io::Error| ErrorKind::io(&e);
+        stream.write_all(&self.message).await.map_err(io)?;
+        self.answer.clear();
+        match self.mode {
+            EchoMode::Line => {
+                // Read at most the expected length: a server that never sends the
+                // newline (or sends far too much) cannot make the buffer grow.
+                let limit = self.expected.len() as u64;
+                let n = (&mut *stream)
+                    .take(limit)
+                    .read_until(b'\n', &mut self.answer)
+                    .await
+                    .map_err(io)?;
+                // Fewer bytes than expected and no newline: the stream ended mid-line.
+                if (n as u64) < limit && self.answer.last() != Some(&b'\n') {
+                    return Err(ErrorKind::Reset);
+                }
+            }
+            EchoMode::Raw => {
+                self.answer.resize(self.expected.len(), 0);
+                stream.read_exact(&mut self.answer).await.map_err(io)?;
+            }
+        }
+        if self.answer == self.expected {
+            Ok(())
+        } else {
+            Err(ErrorKind::EchoMismatch)
+        }
+    }
+}
+
+impl Client for EchoClient {
+    async fn exchange(&mut self) -> Outcome {
+        self.next_message();
+        match self.round_trip().await {
+            Ok(()) => Outcome::Answer {
+                status: 0,
+                sent: self.message.len() as u64,
+                received: self.answer.len() as u64,
+            },
+            Err(kind) => Outcome::Failed(kind),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.stream = None;
+    }
+}

@@ -1,0 +1,146 @@
+//! When each connection sends its next request: the closed model (as fast as the
+//! server answers) and the open model (`--rate`, requests at fixed times).
+//!
+//! Pattern: **a schedule that does not wait for the server**. In the open model
+//! request *k* (counting over all connections) is due at `start + k / rate`, and
+//! connection *i* sends requests *i*, *i + c*, *i + 2c*... If the server stalls, the
+//! schedule does not: when the connection is free again, the requests it should have
+//! sent are sent at once, and their latency is counted from when they were *due*.
+//! Otherwise a stalled server would be sampled less exactly while it is slow, and the
+//! percentiles would hide the stall ("coordinated omission", as described by Gil Tene
+//! and corrected the same way in wrk2).
+//!
+//! When the connection is early instead, it sleeps until the due time and counts from
+//! when it actually sends: a timer that wakes a millisecond late is the generator's
+//! fault, not the server's, and must not show up as server latency.
+//!
+//! The pacer also decides what counts: requests due before the warmup ends are sent
+//! but not reported, and with `-n` every measured request takes one ticket from a
+//! shared atomic counter, so exactly N are sent however many connections race for them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::Settings;
+
+/// The timeline shared by every connection of a run.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    start: Instant,
+    /// Results count from here on.
+    pub(crate) measure_from: Instant,
+    /// No request starts at or after this instant.
+    end: Option<Instant>,
+    /// Measured requests still to send, with `-n`.
+    budget: Option<AtomicU64>,
+    /// Nanoseconds between two requests over all connections, with `--rate`.
+    interval_ns: Option<f64>,
+    connections: u64,
+}
+
+impl Plan {
+    pub(crate) fn new(settings: &Settings, start: Instant) -> Plan {
+        let measure_from = start + settings.warmup;
+        Plan {
+            start,
+            measure_from,
+            end: settings.duration.map(|d| measure_from + d),
+            budget: settings.requests.map(AtomicU64::new),
+            interval_ns: settings.rate.map(|r| 1e9 / r),
+            connections: settings.connections as u64,
+        }
+    }
+
+    /// Takes one ticket from the `-n` budget; false when none is left.
+    fn take_ticket(&self) -> bool {
+        match &self.budget {
+            None => true,
+            // A compare-and-swap loop, never going below zero: two connections can
+            // never both take the last ticket.
+            Some(left) => left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+        }
+    }
+
+    fn is_over(&self, at: Instant) -> bool {
+        self.end.is_some_and(|end| at >= end)
+    }
+}
+
+/// One request's place in the run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot {
+    /// Latency is measured from here.
+    pub(crate) origin: Instant,
+    /// False during the warmup: sent, but not reported.
+    pub(crate) measured: bool,
+}
+
+/// One connection's view of the [`Plan`].
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    plan: Arc<Plan>,
+    stop: CancellationToken,
+    /// The global number of this connection's next request (open model).
+    next: u64,
+}
+
+impl Pacer {
+    /// Connection `index`'s pacer; `stop` ends it before its next request.
+    pub(crate) fn new(plan: Arc<Plan>, index: usize, stop: CancellationToken) -> Pacer {
+        Pacer {
+            plan,
+            stop,
+            next: index as u64,
+        }
+    }
+
+    /// Waits for this connection's next request; `None` when the run is over for it.
+    pub(crate) async fn next(&mut self) -> Option<Slot> {
+        let plan = &*self.plan;
+        if self.stop.is_cancelled() {
+            return None;
+        }
+        let (origin, due) = match plan.interval_ns {
+            None => {
+                let now = Instant::now();
+                (now, now)
+            }
+            Some(interval_ns) => {
+                // Computed from k each time rather than by adding intervals, so
+                // rounding never drifts: exactly `rate × duration` requests are due.
+                let due =
+                    plan.start + Duration::from_nanos((self.next as f64 * interval_ns) as u64);
+                self.next += plan.connections;
+                if plan.is_over(due) {
+                    return None;
+                }
+                if Instant::now() < due {
+                    // Early: sleep, but wake for a ctrl-c.
+                    tokio::select! {
+                        () = tokio::time::sleep_until(due) => {}
+                        () = self.stop.cancelled() => return None,
+                    }
+                    (Instant::now(), due)
+                } else {
+                    // Late (the previous answer came after this one was due): send
+                    // now and count from the due time.
+                    (due, due)
+                }
+            }
+        };
+        if plan.is_over(due) {
+            return None;
+        }
+        let measured = due >= plan.measure_from;
+        if measured && !plan.take_ticket() {
+            return None;
+        }
+        Some(Slot { origin, measured })
+    }
+}

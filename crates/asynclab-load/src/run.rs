@@ -1,0 +1,101 @@
+//! [`run`]: one load run, from resolving the target to the merged [`Report`].
+//!
+//! Pattern: **one task per connection, joined with a `JoinSet`**. Each connection is
+//! an independent loop (see `worker.rs`), spawned so the runtime spreads them over its
+//! worker threads. Each task returns its own counts when it ends; nothing is shared
+//! while they run, and the `JoinSet` hands the counts back one by one to be merged.
+//!
+//! Stopping is cooperative and in two steps, both through `CancellationToken`s in
+//! [`Control`]: `stop` (a first ctrl-c, or the caller) means "start nothing new",
+//! and every request in flight still gets its answer, error or timeout, so the counts
+//! stay exact; `cut` (a second ctrl-c) abandons the requests in flight.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+use crate::echo::EchoClient;
+use crate::http::HttpClient;
+use crate::pace::{Pacer, Plan};
+use crate::report::Report;
+use crate::settings::{Settings, Target};
+use crate::stats::{Live, Stats};
+use crate::worker::{self, Context};
+
+/// How the caller steers a run from outside.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    /// Start no new request; let the ones in flight finish.
+    pub stop: CancellationToken,
+    /// Abandon the requests in flight too (counted as `cut`).
+    pub cut: CancellationToken,
+    /// Running totals for a progress display, when wanted.
+    pub live: Option<Arc<Live>>,
+}
+
+/// Resolves the target's host name (`localhost`, a compose service name, an IP).
+pub async fn resolve(target: &Target) -> Result<SocketAddr, Error> {
+    let (host, port) = target.authority();
+    let resolve_error = |source| Error::Resolve {
+        host: host.to_string(),
+        source,
+    };
+    let mut addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(resolve_error)?;
+    addrs.next().ok_or_else(|| {
+        resolve_error(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no address found",
+        ))
+    })
+}
+
+/// Runs the load described by `settings` and returns what was measured.
+///
+/// Returns when every connection has finished: at the end of the duration (plus at
+/// most `--timeout` for the requests then in flight), after `-n` requests, or after
+/// `control.stop`.
+pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error> {
+    settings.check()?;
+    let addr = resolve(&settings.target).await?;
+    let start = Instant::now();
+    let plan = Arc::new(Plan::new(settings, start));
+    let mut tasks = JoinSet::new();
+    for index in 0..settings.connections {
+        // Child tokens: each connection waits on its own token, so polling for a
+        // cancellation never contends on a lock shared by every connection.
+        let pacer = Pacer::new(plan.clone(), index, control.stop.child_token());
+        let cx = Context {
+            timeout: settings.timeout,
+            cut: control.cut.child_token(),
+            live: control.live.clone(),
+        };
+        match &settings.target {
+            Target::Http(http) => {
+                let client = HttpClient::new(http, addr);
+                tasks.spawn(worker::drive(client, pacer, cx))
+            }
+            Target::Echo(echo) => {
+                let client = EchoClient::new(echo, addr, index);
+                tasks.spawn(worker::drive(client, pacer, cx))
+            }
+        };
+    }
+    let mut total = Stats::new();
+    while let Some(joined) = tasks.join_next().await {
+        let stats = joined.map_err(|e| Error::Task(e.to_string()))?;
+        total.merge(&stats);
+    }
+    let elapsed = Instant::now().saturating_duration_since(plan.measure_from);
+    Ok(Report::new(
+        settings,
+        total,
+        elapsed,
+        control.stop.is_cancelled(),
+    ))
+}

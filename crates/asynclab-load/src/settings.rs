@@ -1,0 +1,332 @@
+//! [`Settings`]: one load run, fully described and already validated.
+//!
+//! The command line ([`crate::LoadArgs`]) is turned into this once, before the
+//! runtime starts; tests build it directly. Nothing here is async: the only I/O a
+//! run needs before it starts (resolving the host name) happens in [`crate::run`].
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use http::{Method, Uri};
+
+use crate::Error;
+
+/// Everything one run needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// What to load.
+    pub target: Target,
+    /// Connections open at once, each with one request in flight at a time.
+    pub connections: usize,
+    /// Measure for this long (after the warmup). `None` with `requests`: run until done.
+    pub duration: Option<Duration>,
+    /// Measure exactly this many requests (after the warmup).
+    pub requests: Option<u64>,
+    /// Requests per second across all connections (open model); `None`: each
+    /// connection sends its next request as soon as the previous one is answered.
+    pub rate: Option<f64>,
+    /// Run this long before measuring; what happens during the warmup is not reported.
+    pub warmup: Duration,
+    /// The most time one request may take, connecting included.
+    pub timeout: Duration,
+}
+
+impl Settings {
+    /// A run against `target` with the command's defaults: 50 connections, 10 s.
+    pub fn new(target: Target) -> Settings {
+        Settings {
+            target,
+            connections: 50,
+            duration: Some(Duration::from_secs(10)),
+            requests: None,
+            rate: None,
+            warmup: Duration::ZERO,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Refuses values that would make a run meaningless or endless.
+    pub fn check(&self) -> Result<(), Error> {
+        let usage = |m: &str| Err(Error::Usage(m.to_string()));
+        if self.connections == 0 {
+            return usage("--connections must be at least 1");
+        }
+        if self.duration.is_none() && self.requests.is_none() {
+            return usage("give --duration or --requests");
+        }
+        if self.duration.is_some_and(|d| d.is_zero()) {
+            return usage("--duration must be more than 0s");
+        }
+        if self.requests == Some(0) {
+            return usage("--requests must be at least 1");
+        }
+        if self.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            return usage("--rate must be a positive number of requests per second");
+        }
+        if self.timeout.is_zero() {
+            return usage("--timeout must be more than 0s");
+        }
+        if let Target::Echo(echo) = &self.target
+            && echo.size == 0
+        {
+            return usage("--size must be at least 1 byte");
+        }
+        Ok(())
+    }
+}
+
+/// What a run talks to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An HTTP server (`http://HOST:PORT/PATH`).
+    Http(HttpTarget),
+    /// A TCP echo server (`tcp://HOST:PORT`).
+    Echo(EchoTarget),
+}
+
+impl Target {
+    /// `HOST:PORT` to resolve and connect to.
+    pub fn authority(&self) -> (&str, u16) {
+        match self {
+            Target::Http(h) => (&h.host, h.port),
+            Target::Echo(e) => (&e.host, e.port),
+        }
+    }
+
+    /// The target as the user wrote it (for the report).
+    pub fn url(&self) -> String {
+        match self {
+            Target::Http(h) => h.uri.to_string(),
+            Target::Echo(e) => format!("tcp://{}:{}", e.host, e.port),
+        }
+    }
+
+    /// The protocol in the report: `http/1.1`, `h2`, `echo-line` or `echo-raw`.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Target::Http(h) if h.http2 => "h2",
+            Target::Http(_) => "http/1.1",
+            Target::Echo(e) if e.mode == EchoMode::Line => "echo-line",
+            Target::Echo(_) => "echo-raw",
+        }
+    }
+}
+
+/// One HTTP request, built once and sent again and again.
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    /// The absolute URL (`http://host:port/path?query`).
+    pub uri: Uri,
+    pub host: String,
+    pub port: u16,
+    pub method: Method,
+    /// Sent with every request; `Host` and `User-Agent` are added unless given.
+    pub headers: HeaderMap,
+    /// Cloning `Bytes` is a reference-count increment: no copy per request.
+    pub body: Bytes,
+    /// Keep the connection open between requests (HTTP/1.1 keep-alive).
+    pub keepalive: bool,
+    /// Speak HTTP/2 with prior knowledge (no upgrade, no TLS).
+    pub http2: bool,
+}
+
+impl HttpTarget {
+    /// Parses `http://HOST[:PORT][/PATH]`: a GET with no body, keep-alive, HTTP/1.1.
+    pub fn parse(url: &str) -> Result<HttpTarget, Error> {
+        let bad = |reason: &str| Error::Target {
+            target: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let uri: Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err(bad("HTTPS is not supported; use http://")),
+            _ => return Err(bad("use http://HOST:PORT/PATH or tcp://HOST:PORT")),
+        }
+        let host = uri.host().ok_or_else(|| bad("no host"))?;
+        // `[::1]` in a URL is `::1` to the resolver.
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri.port_u16().unwrap_or(80);
+        // A bare `http://host:port` has no path; hyper wants at least `/`.
+        let uri = if uri.path_and_query().is_none() || uri.path().is_empty() {
+            format!("{}/", url.trim_end_matches('/'))
+                .parse()
+                .map_err(|e| bad(&format!("{e}")))?
+        } else {
+            uri
+        };
+        Ok(HttpTarget {
+            uri,
+            host,
+            port,
+            method: Method::GET,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            keepalive: true,
+            http2: false,
+        })
+    }
+
+    /// Adds one `Name: value` header (as given to `-H`).
+    pub fn add_header(&mut self, line: &str) -> Result<(), Error> {
+        let bad = || Error::Usage(format!("bad header `{line}` (use -H 'Name: value')"));
+        let (name, value) = line.split_once(':').ok_or_else(bad)?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+        let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+        self.headers.append(name, value);
+        Ok(())
+    }
+
+    /// The headers actually sent: the user's, plus `Host` (HTTP/1.1 only: HTTP/2
+    /// carries it as `:authority`), `User-Agent`, and `Connection: close` without
+    /// keep-alive.
+    pub(crate) fn wire_headers(&self) -> HeaderMap {
+        let mut headers = self.headers.clone();
+        if !self.http2 && !headers.contains_key(HOST) {
+            let authority = self
+                .uri
+                .authority()
+                .map_or(self.host.as_str(), |a| a.as_str());
+            if let Ok(value) = HeaderValue::from_str(authority) {
+                headers.insert(HOST, value);
+            }
+        }
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(
+                USER_AGENT,
+                HeaderValue::from_static(concat!("asynclab-load/", env!("CARGO_PKG_VERSION"))),
+            );
+        }
+        if !self.keepalive && !self.http2 {
+            headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        headers
+    }
+}
+
+/// The echo server's framing, as in its `echo.mode` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EchoMode {
+    /// Each message is one line; the answer is `prefix` + the line.
+    Line,
+    /// Bytes come back as they were sent, with no framing.
+    Raw,
+}
+
+/// A TCP echo server and the messages to send it.
+#[derive(Debug, Clone)]
+pub struct EchoTarget {
+    pub host: String,
+    pub port: u16,
+    /// Bytes per message, the newline included in line mode.
+    pub size: usize,
+    pub mode: EchoMode,
+    /// What the server puts before each echoed line (its `echo.prefix`).
+    pub prefix: Bytes,
+}
+
+impl EchoTarget {
+    /// Parses `tcp://HOST:PORT`: 64-byte lines, answered with the `Echo: ` prefix.
+    pub fn parse(url: &str) -> Result<EchoTarget, Error> {
+        let bad = |reason: &str| Error::Target {
+            target: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let rest = url
+            .strip_prefix("tcp://")
+            .ok_or_else(|| bad("use tcp://HOST:PORT"))?
+            .trim_end_matches('/');
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| bad("no port (use tcp://HOST:PORT)"))?;
+        let port = port
+            .parse()
+            .map_err(|_| bad("the port is not a number up to 65535"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        Ok(EchoTarget {
+            host: host.to_string(),
+            port,
+            size: 64,
+            mode: EchoMode::Line,
+            prefix: Bytes::from_static(b"Echo: "),
+        })
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = Error;
+
+    /// `tcp://...` is an echo target, anything else must be an `http://` URL.
+    fn from_str(url: &str) -> Result<Target, Error> {
+        if url.starts_with("tcp://") {
+            EchoTarget::parse(url).map(Target::Echo)
+        } else {
+            HttpTarget::parse(url).map(Target::Http)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_host_names_and_defaults() {
+        let Ok(Target::Http(h)) = "http://localhost:8080".parse::<Target>() else {
+            panic!("http target")
+        };
+        assert_eq!(
+            (h.host.as_str(), h.port, h.uri.path()),
+            ("localhost", 8080, "/")
+        );
+        let Ok(Target::Http(h)) = "http://web/fast?x=1".parse::<Target>() else {
+            panic!("http target")
+        };
+        assert_eq!(
+            (h.port, h.uri.path_and_query().map(|p| p.as_str())),
+            (80, Some("/fast?x=1"))
+        );
+        let Ok(Target::Echo(e)) = "tcp://echo:7000".parse::<Target>() else {
+            panic!("echo target")
+        };
+        assert_eq!((e.host.as_str(), e.port, e.size), ("echo", 7000, 64));
+        let Ok(Target::Echo(e)) = "tcp://[::1]:7000".parse::<Target>() else {
+            panic!("echo target")
+        };
+        assert_eq!(e.host, "::1");
+    }
+
+    #[test]
+    fn bad_targets_say_why() {
+        for (url, why) in [
+            ("https://example.com/", "HTTPS"),
+            ("tcp://localhost", "no port"),
+            ("tcp://localhost:99999", "port"),
+            ("ftp://x/", "tcp://"),
+        ] {
+            let err = url.parse::<Target>().expect_err(url).to_string();
+            assert!(err.contains(why), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn headers_are_added_and_host_can_be_overridden() {
+        let Ok(Target::Http(mut h)) = "http://127.0.0.1:8080/".parse::<Target>() else {
+            panic!("http target")
+        };
+        assert!(h.add_header("no colon").is_err());
+        h.add_header("X-Test: 1").expect("valid header");
+        let wire = h.wire_headers();
+        assert_eq!(wire[HOST], "127.0.0.1:8080");
+        assert_eq!(wire["x-test"], "1");
+        h.add_header("Host: example.com").expect("valid header");
+        assert_eq!(h.wire_headers()[HOST], "example.com");
+    }
+}

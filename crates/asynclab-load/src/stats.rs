@@ -1,0 +1,142 @@
+//! Counting without locks: each connection task owns a [`Stats`] and fills it alone;
+//! the run merges them once, after every task has finished.
+//!
+//! Pattern: **share nothing on the hot path**. A histogram behind a `Mutex` would be
+//! locked by every connection for every request; here recording a latency is a few
+//! adds into memory only this task touches. The only shared counters are the
+//! optional [`Live`] ones the progress bar reads, and they are relaxed atomics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::error::ErrorKind;
+
+/// The largest latency the histogram holds exactly: one hour, in microseconds.
+/// Anything longer is recorded as one hour (nothing that slow is a latency any more).
+const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// A fresh latency histogram: microseconds, three significant digits.
+pub(crate) fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("constant, valid histogram bounds")
+}
+
+/// What happened to one request.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// An answer: the HTTP status (0 for echo) and the bytes sent and received.
+    Answer {
+        status: u16,
+        sent: u64,
+        received: u64,
+    },
+    /// A failure, by kind.
+    Failed(ErrorKind),
+}
+
+/// Counts and latencies of the measured requests of one connection (or, merged, of a run).
+#[derive(Debug)]
+pub(crate) struct Stats {
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) started: u64,
+    pub(crate) responses: u64,
+    /// HTTP status counts; a short list, since a run rarely sees more than two or three.
+    pub(crate) statuses: Vec<(u16, u64)>,
+    pub(crate) errors: [u64; ErrorKind::ALL.len()],
+    /// Requests cut by a second ctrl-c, with no outcome.
+    pub(crate) cut: u64,
+    pub(crate) sent: u64,
+    pub(crate) received: u64,
+}
+
+impl Stats {
+    pub(crate) fn new() -> Stats {
+        Stats {
+            latency: histogram(),
+            started: 0,
+            responses: 0,
+            statuses: Vec::new(),
+            errors: [0; ErrorKind::ALL.len()],
+            cut: 0,
+            sent: 0,
+            received: 0,
+        }
+    }
+
+    pub(crate) fn record(&mut self, outcome: &Outcome, latency: Duration) {
+        self.started += 1;
+        match *outcome {
+            Outcome::Answer {
+                status,
+                sent,
+                received,
+            } => {
+                self.responses += 1;
+                self.sent += sent;
+                self.received += received;
+                let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+                self.latency.saturating_record(micros.max(1));
+                match self.statuses.iter_mut().find(|(s, _)| *s == status) {
+                    Some((_, n)) => *n += 1,
+                    None => self.statuses.push((status, 1)),
+                }
+            }
+            Outcome::Failed(kind) => self.errors[kind.index()] += 1,
+        }
+    }
+
+    pub(crate) fn record_cut(&mut self) {
+        self.started += 1;
+        self.cut += 1;
+    }
+
+    pub(crate) fn errors(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+
+    pub(crate) fn merge(&mut self, other: &Stats) {
+        self.latency
+            .add(&other.latency)
+            .expect("histograms with the same bounds always add");
+        self.started += other.started;
+        self.responses += other.responses;
+        for &(status, n) in &other.statuses {
+            match self.statuses.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, total)) => *total += n,
+                None => self.statuses.push((status, n)),
+            }
+        }
+        for (total, n) in self.errors.iter_mut().zip(other.errors) {
+            *total += n;
+        }
+        self.cut += other.cut;
+        self.sent += other.sent;
+        self.received += other.received;
+    }
+}
+
+/// Running totals for the progress bar, shared by every connection.
+#[derive(Debug, Default)]
+pub struct Live {
+    done: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Live {
+    pub(crate) fn add(&self, outcome: &Outcome) {
+        // Relaxed: these are statistics for a display, ordered with nothing else.
+        self.done.fetch_add(1, Ordering::Relaxed);
+        if matches!(outcome, Outcome::Failed(_)) {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Measured requests finished so far, and how many of them failed.
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.errors.load(Ordering::Relaxed),
+        )
+    }
+}

@@ -1,0 +1,157 @@
+//! Small servers for the load generator's tests, each on `127.0.0.1:0`, each
+//! counting what it saw so the tests can compare both sides.
+//!
+//! They run on the test's runtime and live until the test ends (the runtime drops
+//! their tasks). None of them is meant to be fast or complete: each shows one
+//! behaviour the load generator must measure correctly.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+/// What a test server saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub connections: AtomicU64,
+    pub requests: AtomicU64,
+}
+
+impl Seen {
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Binds `127.0.0.1:0` and spawns an accept loop that counts connections and hands
+/// each one to its own task.
+async fn serve<F, Fut>(handle: F) -> (SocketAddr, Arc<Seen>)
+where
+    F: Fn(TcpStream, Arc<Seen>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("bound address");
+    let seen = Arc::new(Seen::default());
+    let state = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            state.connections.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(handle(stream, state.clone()));
+        }
+    });
+    (addr, seen)
+}
+
+/// When `/stall` requests are held, relative to the server's start.
+pub const STALL_FROM: Duration = Duration::from_millis(500);
+pub const STALL_UNTIL: Duration = Duration::from_millis(1500);
+
+/// An HTTP/1.1 + HTTP/2 (prior knowledge) server:
+/// - `/` answers `Hello, world!` (13 bytes);
+/// - `/alternate` answers 200 and 500 in turn;
+/// - `/stall` answers at once, except that requests arriving between
+///   [`STALL_FROM`] and [`STALL_UNTIL`] are held until [`STALL_UNTIL`].
+pub async fn http() -> (SocketAddr, Arc<Seen>) {
+    let started = Instant::now();
+    serve(move |stream, seen| async move {
+        let service = service_fn(move |request: Request<Incoming>| {
+            let n = seen.requests.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let status = match request.uri().path() {
+                    "/alternate" if n % 2 == 1 => StatusCode::INTERNAL_SERVER_ERROR,
+                    "/stall" => {
+                        let now = started.elapsed();
+                        if now >= STALL_FROM && now < STALL_UNTIL {
+                            tokio::time::sleep_until(started + STALL_UNTIL).await;
+                        }
+                        StatusCode::OK
+                    }
+                    _ => StatusCode::OK,
+                };
+                let mut response = Response::new(Full::new(Bytes::from_static(b"Hello, world!")));
+                *response.status_mut() = status;
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let _ = auto::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    })
+    .await
+}
+
+/// A TCP echo server. Line mode answers `Echo: ` + each line; raw mode echoes bytes.
+/// With `corrupt_every = Some(k)`, every k-th message (counted over all
+/// connections) comes back with one byte changed.
+pub async fn echo(line_mode: bool, corrupt_every: Option<u64>) -> (SocketAddr, Arc<Seen>) {
+    serve(move |stream, seen| async move {
+        let (read, mut write) = stream.into_split();
+        let mut read = BufReader::new(read);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = if line_mode {
+                buf.extend_from_slice(b"Echo: ");
+                read.read_until(b'\n', &mut buf).await
+            } else {
+                buf.resize(64 * 1024, 0);
+                let n = read.read(&mut buf).await;
+                if let Ok(n) = n {
+                    buf.truncate(n);
+                }
+                n
+            };
+            if matches!(n, Ok(0) | Err(_)) {
+                return;
+            }
+            let count = seen.requests.fetch_add(1, Ordering::SeqCst) + 1;
+            if corrupt_every.is_some_and(|k| count % k == 0) {
+                let middle = buf.len() / 2;
+                buf[middle] ^= 0x20;
+            }
+            if write.write_all(&buf).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+}
+
+/// Accepts connections, reads whatever comes, and never answers.
+pub async fn silent() -> SocketAddr {
+    let (addr, _) = serve(|mut stream, _| async move {
+        let mut sink = [0; 1024];
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                return;
+            }
+        }
+    })
+    .await;
+    addr
+}
+
+/// An address nothing listens on: bound once, then released.
+pub async fn refused() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("bound address")
+}
