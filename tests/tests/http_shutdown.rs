@@ -1,0 +1,151 @@
+//! The HTTP server as a real process, stopped the way Kubernetes stops it.
+//!
+//! On SIGTERM (or ctrl-c): `/readyz` turns 503 at once while everything else keeps
+//! working for `shutdown.readiness_delay`; then the listener closes (new
+//! connections are refused) while requests already in flight finish with 200;
+//! the process exits 0 when nothing was cut. A second signal exits at once.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::{Server, command, run};
+
+const EXIT: Duration = Duration::from_secs(20);
+
+/// One HTTP/1.1 GET on a fresh connection: (status code, body). Bounded by a read
+/// timeout so a broken server fails the test instead of hanging it.
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to http");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read response");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+fn in_background(addr: SocketAddr, path: &'static str) -> JoinHandle<(u16, String)> {
+    std::thread::spawn(move || get(addr, path))
+}
+
+/// Polls `/stats` until at least `n` requests are in flight (itself included).
+fn wait_in_flight(addr: SocketAddr, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, stats) = get(addr, "/stats");
+        let now: u64 = stats
+            .split("\"requests_in_flight\":")
+            .nth(1)
+            .and_then(|rest| {
+                rest.trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+            })
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or(0);
+        if now >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {n} in flight: {stats}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn drains_on(signal: &str) {
+    let mut server = Server::start(&[
+        "http",
+        "--set",
+        "shutdown.readiness_delay=1s",
+        "--set",
+        "shutdown.grace=10s",
+    ]);
+    let addr = server.http.expect("http address in the banner");
+    let slow: Vec<_> = (0..3)
+        .map(|_| in_background(addr, "/slow?delay=4s"))
+        .collect();
+    wait_in_flight(addr, 4);
+
+    server.signal(signal);
+    assert!(
+        server.wait_for_log("shutdown requested", Duration::from_secs(10)),
+        "{}",
+        server.logs()
+    );
+    // Step 1 and 2: not ready any more, but still serving.
+    assert_eq!(get(addr, "/readyz"), (503, "shutting down\n".into()));
+    assert_eq!(get(addr, "/fast"), (200, "Fast response\n".into()));
+    let check = run(
+        command(&["check", &format!("http://{addr}/readyz")]),
+        Duration::from_secs(10),
+    );
+    assert_eq!(check.status.code(), Some(1), "check fails during the drain");
+
+    // Step 3: after the readiness delay the listener is closed, while the slow
+    // requests (4 s) are still running, so the process is still up.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(addr).is_ok() {
+        assert!(Instant::now() < deadline, "the listener never closed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        slow.iter().all(|t| !t.is_finished()),
+        "the refusal was seen while requests were still in flight"
+    );
+
+    // Step 4 and 5: they finish with 200; the process exits 0.
+    for t in slow {
+        assert_eq!(
+            t.join().expect("client thread"),
+            (200, "Slow response\n".into())
+        );
+    }
+    let status = server.wait(EXIT);
+    assert_eq!(status.code(), Some(0), "logs:\n{}", server.logs());
+    let logs = server.logs();
+    assert!(logs.contains("asynclab stopped"), "{logs}");
+    assert!(logs.contains("\"http_requests_cut\":0"), "{logs}");
+}
+
+#[test]
+fn sigterm_drains_http_and_exits_zero() {
+    drains_on("TERM");
+}
+
+#[test]
+fn ctrl_c_drains_http_and_exits_zero() {
+    drains_on("INT");
+}
+
+#[test]
+fn second_signal_exits_at_once_even_with_requests_in_flight() {
+    let mut server = Server::start(&["http", "--set", "shutdown.readiness_delay=60s"]);
+    let addr = server.http.expect("http address");
+    let _slow = in_background(addr, "/slow?delay=30s");
+    wait_in_flight(addr, 2);
+    server.signal("TERM");
+    assert!(
+        server.wait_for_log("shutdown requested", Duration::from_secs(10)),
+        "{}",
+        server.logs()
+    );
+    let started = Instant::now();
+    server.signal("TERM");
+    let status = server.wait(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130), "logs:\n{}", server.logs());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
