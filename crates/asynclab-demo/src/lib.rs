@@ -109,6 +109,35 @@ pub fn route(path: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.path == path)
 }
 
+/// The index line of the demo route at `path`, usable in a `static` route table
+/// (`asynclab_demo::about("/race")`). A path that is not a demo route fails the
+/// build, so the two tables cannot drift apart silently.
+pub const fn about(path: &str) -> &'static str {
+    let mut i = 0;
+    while i < ROUTES.len() {
+        if same(ROUTES[i].path.as_bytes(), path.as_bytes()) {
+            return ROUTES[i].about;
+        }
+        i += 1;
+    }
+    panic!("not a demo route")
+}
+
+/// `a == b` for byte strings, in a `const fn` (where `==` on slices is not allowed yet).
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Default values for parameters a request leaves out.
 const DEFAULT_FANOUT_N: usize = 3;
 const DEFAULT_WAIT: Duration = Duration::from_millis(100);
@@ -160,6 +189,12 @@ impl Demo {
                 },
             }),
         }
+    }
+
+    /// The shutdown handle the `/events` streams watch: they end, with a
+    /// `shutdown` event, as soon as it is *requested*.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.inner.feed.shutdown
     }
 
     /// Answers a demo route, or `None` when `req`'s path is not one (the caller

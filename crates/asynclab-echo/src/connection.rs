@@ -30,6 +30,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
+use asynclab_core::Events;
 use asynclab_core::config::EchoConfig;
 use asynclab_core::metrics::EchoMetrics;
 use bytes::BytesMut;
@@ -46,6 +47,8 @@ use crate::error::Error;
 pub(crate) struct Shared {
     pub config: EchoConfig,
     pub metrics: EchoMetrics,
+    /// The live event feed (`GET /events`): connections opening and closing.
+    pub events: Events,
     /// Cancelled when the server stops: finish the current line, say goodbye.
     pub stopping: CancellationToken,
     /// Cancelled when the grace period is over: stop whatever you are doing.

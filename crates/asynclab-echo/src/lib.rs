@@ -28,7 +28,7 @@ use std::time::Duration;
 use asynclab_core::config::{EchoConfig, EchoMode};
 use asynclab_core::metrics::EchoMetrics;
 use asynclab_core::shutdown::drain;
-use asynclab_core::{DrainReport, Metrics, Shutdown};
+use asynclab_core::{DrainReport, Event, Events, Metrics, Shutdown};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -46,6 +46,7 @@ pub struct Server {
     config: EchoConfig,
     grace: Duration,
     metrics: EchoMetrics,
+    events: Events,
 }
 
 impl Server {
@@ -57,6 +58,7 @@ impl Server {
             config,
             grace,
             metrics: metrics.echo(),
+            events: metrics.events().clone(),
         }
     }
 
@@ -68,6 +70,7 @@ impl Server {
             stopping: shutdown.stopping_token(),
             cut: CancellationToken::new(),
             metrics: self.metrics,
+            events: self.events,
             config: self.config,
         });
         // One semaphore for the whole server, built once: each permit is one open
@@ -158,6 +161,10 @@ fn admit(
     };
     shared.metrics.accepted.inc();
     shared.metrics.active.inc();
+    // Built only when someone watches `/events`.
+    shared.events.publish_with(|| Event::EchoOpen {
+        peer: peer.to_string(),
+    });
     let slot = Slot {
         _permit: permit,
         shared: Arc::clone(shared),
@@ -169,6 +176,9 @@ fn admit(
     tracker.spawn(
         async move {
             serve(stream, Arc::clone(&slot.shared)).await;
+            slot.shared.events.publish_with(|| Event::EchoClose {
+                peer: peer.to_string(),
+            });
             drop(slot);
         }
         .instrument(span),

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
+use asynclab_core::Event;
 use futures_util::FutureExt;
 use http::header::HOST;
 use http::{Method, Request, Response, Version};
@@ -155,6 +156,14 @@ pub async fn handle(state: AppState, req: Request<Body>) -> Result<Response<Body
     // The access log line: fields, not a formatted string. Failures at info so
     // they show by default, successes at debug so they cost nothing by default.
     let latency_ms = latency.as_secs_f64() * 1000.0;
+    // The live feed behind `GET /events`: the event is built only when someone
+    // is subscribed, so this costs one atomic load otherwise.
+    state.metrics.events().publish_with(|| Event::Request {
+        method: method.to_string(),
+        route: route.to_string(),
+        status: status.as_u16(),
+        latency_ms,
+    });
     let _entered = span.enter();
     // `tracing`'s macros need the level at compile time, hence one line per level.
     macro_rules! access {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
-use http_body_util::Limited;
+use http_body_util::{BodyExt, Limited};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -19,7 +19,7 @@ use crate::body::{self, Body, text};
 use crate::error::HttpError;
 use crate::params::duration_param;
 use crate::routes::{ROUTES, UNMATCHED};
-use crate::state::{AppState, ReasonLabels};
+use crate::state::{AppState, HttpMetrics, ReasonLabels};
 
 type Result<T = Response<Body>> = std::result::Result<T, HttpError>;
 
@@ -322,6 +322,49 @@ pub async fn metrics(state: AppState, _: Request<Body>) -> Result {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     Ok(res)
+}
+
+/// `/fanout`, `/race`, `/timeout`, `/compute`, `/block`, `/counter`, `/events`:
+/// the async-pattern demos, answered by the `asynclab-demo` crate (see
+/// `docs/patterns.md`).
+///
+/// An `/events` answer is an endless stream: this handler returns at once and the
+/// work goes on in the body. So the body holds a place in the in-flight count for
+/// as long as it is open, and the drain sees it (the demo ends each stream with a
+/// `shutdown` event as soon as a shutdown is requested, so it never holds it up).
+pub async fn demo(state: AppState, req: Request<Body>) -> Result {
+    let res = state.demo.handle(req).await.ok_or(HttpError::NotFound)?;
+    let streaming = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|t| t == "text/event-stream");
+    Ok(res.map(|stream| match streaming {
+        true => {
+            let held = StreamInFlight::enter(&state.http);
+            // The closure owns the guard, so it lives exactly as long as the body.
+            body::boxed(stream.map_frame(move |frame| {
+                let _ = &held;
+                frame
+            }))
+        }
+        false => body::boxed(stream),
+    }))
+}
+
+/// One streaming response in the in-flight count, until the body is dropped.
+struct StreamInFlight(std::sync::Arc<HttpMetrics>);
+
+impl StreamInFlight {
+    fn enter(http: &std::sync::Arc<HttpMetrics>) -> Self {
+        http.enter();
+        Self(http.clone())
+    }
+}
+
+impl Drop for StreamInFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.dec();
+    }
 }
 
 /// 404 for reserved paths with nothing mounted yet.

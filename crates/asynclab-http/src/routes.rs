@@ -40,7 +40,7 @@ pub struct Route {
 /// `route!(GET "/fast" => handlers::fast, "what it does")`: one table line. The
 /// closure boxes the handler's future; it captures nothing, so it is a plain `fn`.
 macro_rules! route {
-    ($method:ident $template:literal => $handler:path, $about:literal) => {
+    ($method:ident $template:literal => $handler:path, $about:expr) => {
         Route {
             method: Method::$method,
             template: $template,
@@ -63,6 +63,16 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/healthz" => handlers::healthz, "liveness: 200 while the process is up"),
     route!(GET "/readyz" => handlers::readyz, "readiness: 503 once a shutdown starts"),
     route!(GET "/metrics" => handlers::metrics, "Prometheus metrics"),
+    // The async-pattern demos live in `asynclab-demo`, which also owns their index
+    // lines; `demo_routes_match_the_demo_table` below keeps the methods in step.
+    route!(GET "/fanout" => handlers::demo, asynclab_demo::about("/fanout")),
+    route!(GET "/race" => handlers::demo, asynclab_demo::about("/race")),
+    route!(GET "/timeout" => handlers::demo, asynclab_demo::about("/timeout")),
+    route!(GET "/compute" => handlers::demo, asynclab_demo::about("/compute")),
+    route!(GET "/block" => handlers::demo, asynclab_demo::about("/block")),
+    route!(GET "/counter" => handlers::demo, asynclab_demo::about("/counter")),
+    route!(POST "/counter" => handlers::demo, "increments the shared counter"),
+    route!(GET "/events" => handlers::demo, asynclab_demo::about("/events")),
     // files: mounted in issue 4 (until then every /files/ path is 404).
     route!(GET "/files/{path}" => handlers::not_found, "static files"),
 ];
@@ -163,5 +173,12 @@ mod tests {
         assert!(matches!(find(&Method::GET, "/nope"), Found::NotFound));
         assert_eq!(allow("/fast"), "GET, HEAD");
         assert_eq!(allow("/echo"), "POST");
+    }
+
+    #[test]
+    fn demo_routes_match_the_demo_table() {
+        for demo in asynclab_demo::ROUTES {
+            assert_eq!(allow(demo.path), demo.allow, "{}", demo.path);
+        }
     }
 }

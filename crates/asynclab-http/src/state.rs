@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use asynclab_core::config::HttpConfig;
 use asynclab_core::{Metrics, Shutdown};
+use asynclab_demo::Demo;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub http: Arc<HttpMetrics>,
     pub limited: Arc<LimitedState>,
+    /// The async-pattern demo routes (`/fanout`, `/events`, ...; `asynclab-demo`).
+    pub demo: Demo,
     /// Set by `Server::run`; `/readyz` turns 503 once it reports a shutdown.
     shutdown: Arc<OnceLock<Shutdown>>,
 }
@@ -42,19 +45,36 @@ impl AppState {
         http.register(&metrics);
         let limited = Arc::new(LimitedState::new(config.limited.permits));
         limited.register(&metrics);
+        // The demo gets a shutdown handle of its own now; `attach_shutdown` links it
+        // to the real one when the server runs.
+        let demo = Demo::new(
+            &config.demo,
+            config.slow.max_delay,
+            metrics.events().clone(),
+            Shutdown::new(),
+        );
         Self {
             config: Arc::new(config),
             access_log,
             metrics,
             http,
             limited,
+            demo,
             shutdown: Arc::new(OnceLock::new()),
         }
     }
 
     /// Connects `/readyz` to a shutdown handle (the first call wins).
     pub fn attach_shutdown(&self, shutdown: &Shutdown) {
-        let _ = self.shutdown.set(shutdown.clone());
+        if self.shutdown.set(shutdown.clone()).is_ok() {
+            // `/events` streams must end as soon as a shutdown is *requested*, so
+            // they never hold up the drain: forward the request to the demo's handle.
+            let (requested, demo) = (shutdown.clone(), self.demo.shutdown().clone());
+            tokio::spawn(async move {
+                requested.requested().await;
+                demo.trigger(std::time::Duration::ZERO);
+            });
+        }
     }
 
     /// True from the moment a graceful shutdown is requested.
