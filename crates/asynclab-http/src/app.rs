@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 use asynclab_core::Event;
 use futures_util::FutureExt;
 use http::header::HOST;
-use http::{Method, Request, Response, Version};
+use http::{Request, Response, StatusCode, Version};
 use tokio::time::Instant;
 use tower::Service;
 use tower_http::request_id::{
@@ -39,7 +39,7 @@ use tracing::Instrument;
 use crate::body::Body;
 use crate::error::HttpError;
 use crate::routes::{self, Found, Handler};
-use crate::state::{AppState, RequestLabels, RouteLabels};
+use crate::state::{AppState, RequestLabels, method_label};
 
 /// The whole application as one tower `Service`: clone it per connection (it is a
 /// few `Arc`s), call it per request.
@@ -118,12 +118,12 @@ pub async fn handle(state: AppState, req: Request<Body>) -> Result<Response<Body
     let found = routes::find(req.method(), req.uri().path());
     let route = found.template();
     let method = method_label(req.method());
-    let request_id = req
-        .headers()
-        .get("x-request-id")
+    // A cheap clone (the header's bytes are reference-counted), not a `String`.
+    let request_id_header = req.headers().get("x-request-id").cloned();
+    let request_id = request_id_header
+        .as_ref()
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+        .unwrap_or("");
     let peer = req.extensions().get::<Peer>().map(|p| p.0);
 
     // One span per request, so anything a handler logs carries these fields. At
@@ -135,23 +135,29 @@ pub async fn handle(state: AppState, req: Request<Body>) -> Result<Response<Body
     };
 
     let index = found.index();
-    let result = serve(&state, found, req).instrument(span.clone()).await;
+    let deadline = started + state.config.request_timeout;
+    let result = serve(&state, found, req, deadline)
+        .instrument(span.clone())
+        .await;
     let res = result.unwrap_or_else(HttpError::into_response);
 
     let status = res.status();
     let latency = started.elapsed();
     let m = &state.http;
-    m.requests
-        .get_or_create(&RequestLabels {
-            route,
-            method,
-            status: status.as_u16(),
-        })
-        .inc();
-    m.latency
-        .get_or_create(&RouteLabels { route })
-        .observe(latency.as_secs_f64());
-    m.by_route[index].fetch_add(1, Ordering::Relaxed);
+    let counters = &m.by_route[index];
+    counters.total.fetch_add(1, Ordering::Relaxed);
+    counters.latency.observe(latency.as_secs_f64());
+    if status == StatusCode::OK && method == counters.method {
+        counters.ok.inc();
+    } else {
+        m.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status: status.as_u16(),
+            })
+            .inc();
+    }
 
     // The access log line: fields, not a formatted string. Failures at info so
     // they show by default, successes at debug so they cost nothing by default.
@@ -192,6 +198,7 @@ async fn serve(
     state: &AppState,
     found: Found,
     req: Request<Body>,
+    deadline: Instant,
 ) -> Result<Response<Body>, HttpError> {
     // HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/2 carries `:authority` instead,
     // which hyper puts in the URI.
@@ -212,7 +219,7 @@ async fn serve(
         }
         Found::NotFound => return Err(HttpError::NotFound),
     };
-    run_handler(state, route.handler, req).await
+    run_handler(state, route.handler, req, deadline).await
 }
 
 /// Step 4: the handler under the in-flight limit, the timeout and `catch_unwind`.
@@ -220,6 +227,7 @@ async fn run_handler(
     state: &AppState,
     handler: Handler,
     req: Request<Body>,
+    deadline: Instant,
 ) -> Result<Response<Body>, HttpError> {
     // Load shedding: over the limit, say so at once. A queue would only add
     // latency to every request and memory to the server.
@@ -238,7 +246,7 @@ async fn run_handler(
     // the connection and the server carry on. `AssertUnwindSafe` is fine: the
     // handler's state is dropped with it, and shared state is atomics.
     let guarded = AssertUnwindSafe(handler).catch_unwind();
-    match tokio::time::timeout(state.config.request_timeout, guarded).await {
+    match tokio::time::timeout_at(deadline, guarded).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => {
             m.panics.inc();
@@ -264,29 +272,6 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Metric label for a method: the standard ones by name, anything else `OTHER`
-/// (so a client inventing methods cannot create unbounded time series).
-fn method_label(method: &Method) -> &'static str {
-    const KNOWN: [Method; 9] = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
-        Method::OPTIONS,
-        Method::CONNECT,
-        Method::TRACE,
-    ];
-    const NAMES: [&str; 9] = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    KNOWN
-        .iter()
-        .position(|m| m == method)
-        .map_or("OTHER", |i| NAMES[i])
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -309,6 +294,10 @@ mod tests {
             .expect("request")
     }
 
+    fn soon(state: &AppState) -> Instant {
+        Instant::now() + state.config.request_timeout
+    }
+
     fn panics(_: AppState, _: Request<Body>) -> HandlerFuture {
         Box::pin(async { panic!("boom") })
     }
@@ -323,7 +312,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_is_a_500_and_counted() {
         let state = state(|_| {});
-        let err = run_handler(&state, panics, get())
+        let err = run_handler(&state, panics, get(), soon(&state))
             .await
             .expect_err("panicked");
         assert_eq!(
@@ -341,7 +330,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_handler_past_the_request_timeout_gets_503() {
         let state = state(|c| c.http.request_timeout = Duration::from_secs(2));
-        let err = run_handler(&state, sleeps, get())
+        let err = run_handler(&state, sleeps, get(), soon(&state))
             .await
             .expect_err("timed out");
         let res = err.into_response();
@@ -354,12 +343,18 @@ mod tests {
         let state = state(|c| c.http.max_in_flight = 1);
         let busy = tokio::spawn({
             let state = state.clone();
-            async move { run_handler(&state, sleeps, get()).await.map(|_| ()) }
+            async move {
+                run_handler(&state, sleeps, get(), soon(&state))
+                    .await
+                    .map(|_| ())
+            }
         });
         while state.http.in_flight_now() == 0 {
             tokio::task::yield_now().await;
         }
-        let err = run_handler(&state, panics, get()).await.expect_err("shed");
+        let err = run_handler(&state, panics, get(), soon(&state))
+            .await
+            .expect_err("shed");
         assert!(matches!(err, HttpError::Busy { .. }), "{err}");
         assert_eq!(state.http.shed.get(), 1);
         assert_eq!(

@@ -164,6 +164,8 @@ struct Activity {
     /// Milliseconds after `born` when the current wait began (head) or when the
     /// connection was last active (idle).
     since_ms: AtomicU64,
+    /// Bytes were written since the task last looked.
+    wrote: AtomicBool,
 }
 
 enum Check {
@@ -179,6 +181,7 @@ impl Activity {
             requests: AtomicUsize::new(0),
             reading_head: AtomicBool::new(true),
             since_ms: AtomicU64::new(0),
+            wrote: AtomicBool::new(false),
         }
     }
 
@@ -195,12 +198,11 @@ impl Activity {
         }
     }
 
-    /// Bytes left. Writing a response body after its handler answered is activity.
+    /// Bytes left: writing a response body after its handler answered is not
+    /// idleness. Only a flag, no clock read: this runs on every write, and the
+    /// task's next look (at most the shorter timeout away) turns it into a time.
     fn on_write(&self) {
-        if self.requests.load(Ordering::Acquire) == 0 && !self.reading_head.load(Ordering::Acquire)
-        {
-            self.since_ms.store(self.now_ms(), Ordering::Release);
-        }
+        self.wrote.store(true, Ordering::Release);
     }
 
     fn request_started(&self) {
@@ -225,8 +227,12 @@ impl Activity {
             // Busy: the handler has `http.request_timeout`; look again later.
             return Check::Wait(next_look);
         }
-        let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
         let head = self.reading_head.load(Ordering::Acquire);
+        if self.wrote.swap(false, Ordering::AcqRel) && !head {
+            // Still writing a response body: idle counts from now.
+            self.since_ms.store(self.now_ms(), Ordering::Release);
+        }
+        let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
         let deadline = since + if head { t.header_read } else { t.idle };
         match (deadline <= now, head) {
             (false, _) => Check::Wait(deadline.min(next_look)),
@@ -299,15 +305,19 @@ impl TimedIo {
         }
     }
 
+    /// Bytes went out (a flush is not activity: hyper flushes on every poll).
+    fn wrote(&self, poll: &Poll<io::Result<usize>>) {
+        if matches!(poll, Poll::Ready(Ok(n)) if *n > 0) {
+            self.activity.on_write();
+        }
+    }
+
     /// Wraps one write-side poll: progress disarms the clock, `Pending` arms it,
     /// and a clock that runs out turns `Pending` into a `TimedOut` error.
     fn timed<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match poll {
             Poll::Ready(result) => {
                 self.write_deadline = None;
-                if result.is_ok() {
-                    self.activity.on_write();
-                }
                 Poll::Ready(result)
             }
             Poll::Pending => {
@@ -349,6 +359,7 @@ impl AsyncWrite for TimedIo {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.wrote(&poll);
         self.timed(cx, poll)
     }
 
@@ -358,6 +369,7 @@ impl AsyncWrite for TimedIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.wrote(&poll);
         self.timed(cx, poll)
     }
 

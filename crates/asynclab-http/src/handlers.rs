@@ -241,16 +241,13 @@ pub async fn echo(state: AppState, req: Request<Body>) -> Result {
 pub async fn stats(state: AppState, _: Request<Body>) -> Result {
     let m = &state.http;
     let mut by_route = serde_json::Map::new();
-    for (i, count) in m.by_route.iter().enumerate() {
-        let count = count.load(Ordering::Relaxed);
-        let template = ROUTES.get(i).map_or(UNMATCHED, |r| r.template);
+    // Keyed `GET /fast`: one path may have routes for several methods.
+    for (i, counters) in m.by_route.iter().enumerate() {
         let key = match ROUTES.get(i) {
-            Some(r) if ROUTES.iter().filter(|o| o.template == template).count() > 1 => {
-                format!("{} {template}", r.method)
-            }
-            _ => template.to_string(),
+            Some(route) => format!("{} {}", counters.method, route.template),
+            None => UNMATCHED.to_string(),
         };
-        by_route.insert(key, count.into());
+        by_route.insert(key, counters.total.load(Ordering::Relaxed).into());
     }
     let lim = &state.limited;
     let echo = state.metrics.echo_if_running().map(|e| {

@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 use asynclab_core::config::HttpConfig;
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_demo::Demo;
+use http::Method;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -19,7 +20,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::Semaphore;
 
-use crate::routes::ROUTES;
+use crate::routes::{ROUTES, UNMATCHED};
 
 /// Everything a handler may need. Clone it freely.
 #[derive(Debug, Clone)]
@@ -127,15 +128,49 @@ pub struct HttpMetrics {
     pub slow_cancelled: Counter,
     pub connections_open: Gauge,
     pub connections_accepted: Counter,
-    /// Requests per entry of the route table (last slot: no route matched).
-    pub by_route: Box<[AtomicU64]>,
+    /// Per entry of the route table (last slot: no route matched).
+    pub by_route: Box<[RouteCounters]>,
+}
+
+/// One route's counters, looked up once at start rather than per request: a
+/// `Family` lookup hashes the labels under a lock, and `/fast` notices that.
+#[derive(Debug)]
+pub struct RouteCounters {
+    /// Requests answered (for `/stats`).
+    pub total: AtomicU64,
+    /// This route's series in the latency histogram family.
+    pub latency: Histogram,
+    /// The route's own method label, and its `200` series in the request counter
+    /// family: the common case, counted without a lookup.
+    pub method: &'static str,
+    pub ok: Counter,
 }
 
 impl Default for HttpMetrics {
     fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<_, _, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let templates = ROUTES
+            .iter()
+            .map(|r| (r.template, method_label(&r.method)))
+            .chain([(UNMATCHED, "GET")]);
+        let by_route = templates
+            .map(|(route, method)| RouteCounters {
+                total: AtomicU64::new(0),
+                latency: latency.get_or_create(&RouteLabels { route }).clone(),
+                method,
+                ok: requests
+                    .get_or_create(&RequestLabels {
+                        route,
+                        method,
+                        status: 200,
+                    })
+                    .clone(),
+            })
+            .collect();
         Self {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
+            requests,
+            latency,
             in_flight: Gauge::default(),
             in_flight_max: AtomicUsize::new(0),
             shed: Counter::default(),
@@ -143,7 +178,7 @@ impl Default for HttpMetrics {
             slow_cancelled: Counter::default(),
             connections_open: Gauge::default(),
             connections_accepted: Counter::default(),
-            by_route: (0..=ROUTES.len()).map(|_| AtomicU64::new(0)).collect(),
+            by_route,
         }
     }
 }
@@ -196,7 +231,10 @@ impl HttpMetrics {
     /// Returns how many were in flight before this one.
     pub fn enter(&self) -> usize {
         let before = usize::try_from(self.in_flight.inc()).unwrap_or(0);
-        self.in_flight_max.fetch_max(before + 1, Ordering::Relaxed);
+        // Read first: a `fetch_max` would write the shared cache line every time.
+        if self.in_flight_max.load(Ordering::Relaxed) <= before {
+            self.in_flight_max.fetch_max(before + 1, Ordering::Relaxed);
+        }
         before
     }
 
@@ -266,4 +304,24 @@ impl LimitedState {
             .map(|reason| self.rejected.get_or_create(&ReasonLabels { reason }).get())
             .sum()
     }
+}
+
+/// Metric label for a method: the standard ones by name, anything else `OTHER`
+/// (so a client inventing methods cannot create unbounded time series).
+pub fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(m, _)| m == method)
+        .map_or("OTHER", |(_, name)| name)
 }
