@@ -1,0 +1,142 @@
+# shellcheck shell=bash
+# Shared by bench/run.sh and bench/soak.sh: find or install the tools, build the
+# release binaries, make a scratch folder, and make sure that every process the
+# benchmark started is stopped, by PID, however the run ends.
+#
+# Sourced, not run. After `bench_prepare`, these are set:
+#   BENCH_ROOT   the repository root
+#   BENCH_TMP    a scratch folder (nginx prefixes, generated files, logs), removed at exit
+#   BENCH_PIDS   "$BENCH_TMP/pids": one "PID STARTTIME" line per process started;
+#                the Python side appends to it, the EXIT trap below reads it
+#   BENCH_ASYNCLAB, BENCH_BARE_HYPER, BENCH_BARE_ECHO   release binaries (the bare ones may be empty)
+
+BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+bench_log() { printf '== %s\n' "$*" >&2; }
+
+# The Debian packages the suite drives, and what each is for. Installed when
+# running as root with apt-get; otherwise the missing ones are named and we stop.
+bench_need_tools() {
+  local missing=() tool pkg
+  for pair in wrk:wrk nginx:nginx-light python3:python3 curl:curl; do
+    tool=${pair%%:*} pkg=${pair#*:}
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    bench_log "installing ${missing[*]} (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "bench: missing ${missing[*]}; on Debian/Ubuntu: sudo apt-get install -y ${missing[*]}" >&2
+    echo "bench: (wrk is the cross-check load generator, nginx-light the reference server," >&2
+    echo "bench:  python3 drives the scenarios and writes the report)" >&2
+    exit 1
+  fi
+}
+
+# Release builds only: debug numbers would say nothing about the servers.
+# The bare baselines are their own small cargo projects (not workspace members);
+# a missing one is reported and the scenarios that need it are skipped.
+bench_build() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+  fi
+  command -v cargo >/dev/null 2>&1 || { echo "bench: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+  local target_dir
+  target_dir="${CARGO_TARGET_DIR:-$BENCH_ROOT/target}"
+  bench_log "cargo build --release -p asynclab"
+  (cd "$BENCH_ROOT" && cargo build --release --quiet -p asynclab)
+  BENCH_ASYNCLAB="$target_dir/release/asynclab"
+  BENCH_BARE_HYPER="" BENCH_BARE_ECHO=""
+  local name dir
+  for name in bare-hyper bare-echo; do
+    dir="$BENCH_ROOT/bench/baselines/$name"
+    if [ ! -f "$dir/Cargo.toml" ]; then
+      bench_log "no $dir/Cargo.toml: scenarios comparing against $name are skipped"
+      continue
+    fi
+    bench_log "cargo build --release ($name)"
+    # A target folder of their own: building them never waits on (or blocks) a
+    # build of the workspace, and their release profiles stay their own.
+    (cd "$dir" && CARGO_TARGET_DIR="$target_dir/bench-baselines" cargo build --release --quiet)
+    case $name in
+      bare-hyper) BENCH_BARE_HYPER="$target_dir/bench-baselines/release/bare-hyper" ;;
+      bare-echo) BENCH_BARE_ECHO="$target_dir/bench-baselines/release/bare-echo" ;;
+    esac
+  done
+  export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO
+}
+
+# The start time of a process (field 22 of /proc/PID/stat), so a PID the kernel has
+# since handed to another process is never signalled by mistake.
+bench_starttime() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  # Fields after the command name, which is in parentheses and may hold spaces.
+  stat=${stat##*) }
+  # shellcheck disable=SC2086
+  set -- $stat
+  echo "${20}"
+}
+
+# Stops every process listed in $BENCH_PIDS that is still the process we started:
+# SIGTERM, up to 5 s to exit, then SIGKILL. Run from the EXIT trap, so it also
+# cleans up after a crash or ctrl-c of the Python driver.
+bench_stop_all() {
+  [ -n "${BENCH_PIDS:-}" ] && [ -f "$BENCH_PIDS" ] || return 0
+  local pid start alive=()
+  while read -r pid start; do
+    [ -n "$pid" ] || continue
+    [ "$(bench_starttime "$pid")" = "$start" ] || continue
+    kill -TERM "$pid" 2>/dev/null && alive+=("$pid")
+  done <"$BENCH_PIDS"
+  for _ in $(seq 50); do
+    local still=()
+    for pid in "${alive[@]}"; do kill -0 "$pid" 2>/dev/null && still+=("$pid"); done
+    alive=("${still[@]}")
+    [ "${#alive[@]}" -eq 0 ] && return 0
+    sleep 0.1
+  done
+  for pid in "${alive[@]}"; do
+    echo "bench: PID $pid ignored SIGTERM for 5 s; SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null
+  done
+}
+
+bench_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  bench_stop_all
+  if [ -n "${BENCH_TMP:-}" ] && [ -d "$BENCH_TMP" ] && [ -z "${BENCH_KEEP_TMP:-}" ]; then
+    rm -rf "$BENCH_TMP"
+  fi
+  exit "$status"
+}
+
+bench_prepare() {
+  bench_need_tools
+  bench_build
+  BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/asynclab-bench.XXXXXX")"
+  BENCH_PIDS="$BENCH_TMP/pids"
+  : >"$BENCH_PIDS"
+  export BENCH_ROOT BENCH_TMP BENCH_PIDS
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  # 10,000 connections need 10,000 descriptors in the server and as many in the client.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 12000 ]; then
+    bench_log "ulimit -n is $(ulimit -n): the 10,000-connection scenarios will fall short (raise the hard limit)"
+  fi
+}
+
+# Runs the Python driver under a time limit, so no run can go on forever: at the
+# limit it gets SIGTERM (and stops what it started), 15 s later SIGKILL.
+bench_python() {
+  local limit=$1
+  shift
+  # -B: no __pycache__ folders left in the checkout.
+  timeout -k 15 "$limit" python3 -B "$@"
+}

@@ -1,0 +1,522 @@
+"""The scenarios of issue 8. Each starts what it needs, alternates the contenders
+(A B A B ..., `REPS` times round), stops everything it started, and returns a
+`Result`: tables, charts and aims as data, which bench/lib/report.py renders.
+
+Every figure that compares two servers is a same-run ratio: repetition i of one
+over repetition i of the other, measured seconds apart on the same busy machine.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import time
+
+import clients
+import procs
+import report
+import servers
+from stats import alternate, fmt, ratios, summary, verdict
+
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+DURATION = float(os.environ.get("BENCH_DURATION", "5"))
+WARMUP = 1.0
+RESULTS = report.RESULTS
+IDLE_CONNECTIONS = int(os.environ.get("BENCH_IDLE_CONNECTIONS", "10000"))
+SLOW_REQUESTS = int(os.environ.get("BENCH_SLOW_REQUESTS", "10000"))
+
+
+class Skip(Exception):
+    """The scenario cannot run here (a baseline is missing); the reason goes in the report."""
+
+
+class Result:
+    def __init__(self, name, title, command=None):
+        commit = subprocess.run(["git", "-C", servers.ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", servers.ROOT, "status", "--porcelain", "--", "crates"],
+                               capture_output=True, text=True).stdout.strip()
+        self.data = {"scenario": name, "title": title,
+                     "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                     "commit": commit + ("+uncommitted crates/ changes" if dirty else ""),
+                     "reps": REPS, "duration_s": DURATION, "command": command or f"bench/run.sh {name}",
+                     "tables": [], "charts": [], "aims": [], "notes": [], "raw": {}}
+
+    def table(self, title, columns, rows, note=None):
+        self.data["tables"].append({"title": title, "columns": columns, "rows": rows, "note": note})
+
+    def chart(self, file, title, bars, aim=None, unit="×", aim_label="aim"):
+        self.data["charts"].append({"file": file, "title": title, "bars": bars, "aim": aim,
+                                    "unit": unit, "aim_label": aim_label})
+
+    def aim(self, what, aim, got, met):
+        self.data["aims"].append({"what": what, "aim": aim, "got": got, "met": met})
+
+    def note(self, text):
+        self.data["notes"].append(text)
+
+
+def need(var, what):
+    if not servers.binary(var):
+        raise Skip(f"{what} is not built (bench/baselines/ missing or failed to build)")
+
+
+def bar(label, s):
+    return {"label": label, "median": s["median"], "min": s["min"], "max": s["max"]}
+
+
+def ok_rate(doc):
+    """Successful answers per second (HTTP status below 400, or a correct echo)."""
+    return doc["requests"]["ok"] / doc["duration_s"] if doc["duration_s"] else 0.0
+
+
+def p99_ms(doc):
+    lat = doc.get("latency_us")
+    return lat["p99"] / 1000 if lat else None
+
+
+def stopping(started):
+    """Stops every server in `started` (a dict or list), whatever happened."""
+    for srv in (started.values() if isinstance(started, dict) else started):
+        srv.stop()
+
+
+# ---------------------------------------------------------------------------
+def fast():
+    r = Result("fast", "GET /fast: asynclab (full default middleware) vs bare hyper vs nginx `return 200`")
+    need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
+    started = {}
+    try:
+        started["asynclab"] = servers.asynclab_http()
+        started["bare hyper"] = servers.bare_hyper()
+        started["nginx 1w"] = servers.nginx("return200.conf", workers=1)
+        started["nginx 2w"] = servers.nginx("return200.conf", workers=2)
+        path = {"asynclab": "/fast", "bare hyper": "/", "nginx 1w": "/fast", "nginx 2w": "/fast"}
+        names = list(started)
+        rows, p99rows, vs_bare, vs_nginx = [], [], [], []
+        for c in (50, 256, 1000):
+            print(f"== fast: {c} connections (asynclab load)", flush=True)
+            runs = alternate(REPS, names, lambda n: clients.load(
+                started[n].url(path[n]), c, DURATION, warmup=WARMUP))
+            r.data["raw"][f"load-c{c}"] = {n: [strip(d) for d in runs[n]] for n in names}
+            rate = {n: [ok_rate(d) for d in runs[n]] for n in names}
+            p99 = {n: [p99_ms(d) for d in runs[n]] for n in names}
+            best = max(("nginx 1w", "nginx 2w"), key=lambda n: summary(rate[n])["median"])
+            rb = summary(ratios(rate["asynclab"], rate["bare hyper"]))
+            rn = summary(ratios(rate["asynclab"], rate[best]))
+            errs = {n: sum(clients.errors(d) for d in runs[n]) for n in names}
+            rows.append([c] + [fmt(summary(rate[n]), "{:.0f}") for n in names]
+                        + [fmt(rb), f"{fmt(rn)} ({best})",
+                           ", ".join(f"{n}: {e}" for n, e in errs.items() if e) or "0"])
+            p99rows.append([c] + [fmt(summary(p99[n]), "{:.2f}") for n in names]
+                           + [fmt(summary(ratios(p99["asynclab"], p99["bare hyper"]))),
+                              fmt(summary(ratios(p99["asynclab"], p99[best])))])
+            vs_bare.append(bar(f"{c} connections", rb))
+            vs_nginx.append(bar(f"{c} connections (vs {best})", rn))
+            r.aim(f"/fast req/s vs bare hyper, {c} conns", "≥ 0.9×", fmt(rb) + "×",
+                  verdict(rb["median"], 0.9))
+            r.aim(f"/fast req/s vs nginx return 200 ({best}), {c} conns", "≥ 1.0×", fmt(rn) + "×",
+                  verdict(rn["median"], 1.0))
+        r.table("Requests per second (asynclab load, keep-alive, median (min–max))",
+                ["connections"] + names + ["asynclab ÷ bare hyper", "asynclab ÷ best nginx", "errors"],
+                rows)
+        r.table("p99 latency, ms (asynclab load)",
+                ["connections"] + names + ["asynclab ÷ bare hyper", "asynclab ÷ best nginx"], p99rows,
+                note="Closed loop (each connection waits for its answer): p99 mostly mirrors throughput.")
+        r.chart("fast-vs-bare-hyper.svg", "/fast req/s, asynclab ÷ bare hyper (same run)", vs_bare, aim=0.9)
+        r.chart("fast-vs-nginx.svg", "/fast req/s, asynclab ÷ best nginx return 200", vs_nginx, aim=1.0)
+
+        print("== fast: 50 connections (wrk cross-check)", flush=True)
+        runs = alternate(REPS, names, lambda n: clients.wrk(started[n].url(path[n]), 50, DURATION))
+        r.data["raw"]["wrk-c50"] = {n: [{k: v for k, v in d.items() if k != "raw"} for d in runs[n]]
+                                    for n in names}
+        rate = {n: [d["rate"] for d in runs[n]] for n in names}
+        best = max(("nginx 1w", "nginx 2w"), key=lambda n: summary(rate[n])["median"])
+        r.table("Cross-check with wrk, 50 connections, req/s",
+                names + ["asynclab ÷ bare hyper", "asynclab ÷ best nginx", "wrk errors"],
+                [[fmt(summary(rate[n]), "{:.0f}") for n in names]
+                 + [fmt(summary(ratios(rate["asynclab"], rate["bare hyper"]))),
+                    f"{fmt(summary(ratios(rate['asynclab'], rate[best])))} ({best})",
+                    sum(d["errors"] for n in names for d in runs[n])]])
+    finally:
+        stopping(started)
+    r.note("The bare hyper server answers `/` with 13 bytes; asynclab's `/fast` and nginx answer "
+           "`Fast response\\n` (14 bytes). nginx runs with `access_log off` (asynclab logs successes "
+           "at debug, i.e. not by default) and `keepalive_requests` lifted (hyper has no such limit).")
+    return r
+
+
+def strip(doc):
+    """What the report keeps of an `asynclab load` document (not the histograms)."""
+    return {k: doc.get(k) for k in ("rate", "duration_s", "requests", "status", "errors",
+                                    "latency_us", "bytes")}
+
+
+# ---------------------------------------------------------------------------
+def slow():
+    n = SLOW_REQUESTS
+    r = Result("slow", f"{n:,} concurrent GET /slow?delay=1s: wall time and peak RSS")
+    need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
+    starts = {"asynclab": servers.asynclab_http, "bare hyper": servers.bare_hyper}
+
+    def measure(name):
+        srv = starts[name]()
+        try:
+            base = procs.rss_kb(srv.pid)
+            procs.reset_peak(srv.pid)
+            doc = clients.load(srv.url("/slow?delay=1s"), n, requests=n, warmup=0)
+            peak = procs.peak_kb(srv.pid)
+        finally:
+            srv.stop()
+        return {"wall_s": doc["duration_s"], "peak_mb": peak / 1024, "base_mb": base / 1024,
+                "ok": doc["requests"]["ok"], "errors": clients.errors(doc), "status": doc["status"]}
+
+    print(f"== slow: {n} concurrent /slow?delay=1s", flush=True)
+    runs = alternate(REPS, list(starts), measure)
+    r.data["raw"] = runs
+    wall = {k: [x["wall_s"] for x in v] for k, v in runs.items()}
+    peak = {k: [x["peak_mb"] for x in v] for k, v in runs.items()}
+    rw = summary(ratios(wall["asynclab"], wall["bare hyper"]))
+    rp = summary(ratios(peak["asynclab"], peak["bare hyper"]))
+    rows = [[k, fmt(summary(wall[k]), "{:.2f}"), fmt(summary(peak[k]), "{:.0f}"),
+             fmt(summary([x["base_mb"] for x in runs[k]]), "{:.1f}"),
+             sum(x["ok"] for x in runs[k]), sum(x["errors"] for x in runs[k])] for k in starts]
+    rows.append(["asynclab ÷ bare hyper", fmt(rw) + "×", fmt(rp) + "×", "", "", ""])
+    r.table(f"{n:,} concurrent /slow?delay=1s (one request per connection, all at once)",
+            ["server", "wall time, s", "peak RSS (VmHWM), MB", "RSS before, MB",
+             f"answered 2xx (of {n * REPS:,})", "errors"], rows)
+    r.chart("slow.svg", f"{n:,} × /slow?delay=1s: asynclab ÷ bare hyper (lower is better)",
+            [bar("wall time", rw), bar("peak RSS", rp)], aim=1.1, aim_label="at most")
+    r.aim(f"{n:,} /slow wall time vs bare hyper", "≤ 1.1×", fmt(rw) + "×", verdict(rw["median"], 1.1, False))
+    r.aim(f"{n:,} /slow peak RSS vs bare hyper", "≤ 1.1×", fmt(rp) + "×", verdict(rp["median"], 1.1, False))
+    r.note("Wall time is `asynclab load -c N -n N`'s duration: from the first connection attempt to "
+           "the last answer. Peak RSS is the server's VmHWM, reset just before the burst.")
+    return r
+
+
+# ---------------------------------------------------------------------------
+def counter(port, prefix):
+    """The sum of the /metrics samples whose line starts with `prefix`."""
+    body = procs.http_get(port, "/metrics")[1].decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(prefix))
+
+
+def limited():
+    r = Result("limited", "GET /limited: throughput = permits ÷ work, overflow answered 503")
+    permits, work_ms, window = 2, 200, max(10.0, 2 * DURATION)
+    expected = permits / (work_ms / 1000)
+    ok200 = 'asynclab_http_requests_total{route="/limited",method="GET",status="200"}'
+    srv = servers.asynclab_http([f"http.limited.permits={permits}"])
+    rows, raw = [], {}
+    try:
+        # 8 connections, closed loop: never more than the 64 waiters, nothing refused.
+        # 100 connections at 20 requests/s (open model, twice the capacity): the
+        # queue fills and the excess is refused with 503, without a retry storm.
+        for c, rate in ((8, None), (100, 2 * expected)):
+            print(f"== limited: {c} connections" + (f", {rate:g}/s" if rate else ""), flush=True)
+            runs = []
+            for _ in range(REPS):
+                argv, bound = clients.load_argv(srv.url(f"/limited?work={work_ms}ms"), c, window + 4,
+                                                warmup=0, rate=rate)
+                p = procs.spawn(argv)
+                # Counted by the server over a window in the steady state: requests that
+                # queued before the window and finish inside it count, which is what
+                # "throughput" means; a client-side count loses them at the edges.
+                time.sleep(2)
+                t1, n1 = time.monotonic(), counter(srv.port, ok200)
+                time.sleep(window)
+                t2, n2 = time.monotonic(), counter(srv.port, ok200)
+                doc = json.loads(procs.finish(p, bound))
+                runs.append({"rate": (n2 - n1) / (t2 - t1), "doc": strip(doc)})
+            raw[c] = runs
+            got = summary([x["rate"] for x in runs])
+            ratio = summary([x["rate"] / expected for x in runs])
+            rejected = [x["doc"]["status"].get("503", 0) / x["doc"]["duration_s"] for x in runs]
+            other = sum(x["doc"]["requests"]["errors"] + sum(
+                v for k, v in x["doc"]["status"].items() if k not in ("200", "503")) for x in runs)
+            rows.append([c, f"{rate:g}/s" if rate else "closed loop", f"{expected:.1f}",
+                         fmt(got, "{:.2f}"), fmt(ratio, "{:.3f}"), fmt(summary(rejected), "{:.1f}"), other])
+            r.aim(f"/limited throughput, {c} conns ({permits} permits, {work_ms} ms work)",
+                  f"= {expected:g}/s (±2%)", fmt(got, "{:.2f}") + "/s",
+                  abs(ratio["median"] - 1) <= 0.02 and other == 0)
+    finally:
+        srv.stop()
+    r.data["raw"] = raw
+    r.table(f"/limited?work={work_ms}ms with {permits} permits: 200s per second counted by the server "
+            f"(/metrics) over {window:g} s of steady state",
+            ["connections", "load", "expected 200/s", "measured 200/s", "measured ÷ expected",
+             "503/s (client count)", "other errors"], rows,
+            note="The 503s are the deliberate refusals: more than `http.limited.max_waiters` (64) "
+                 "waiting, or a wait beyond `http.limited.queue_timeout` (5 s).")
+    return r
+
+
+# ---------------------------------------------------------------------------
+SIZES = {"4k.bin": 4096, "1m.bin": 1 << 20, "1g.bin": 1 << 30}
+
+
+def make_files(root, names=tuple(SIZES)):
+    """The files the servers serve: 4 KiB, 1 MiB, 1 GiB of non-zero bytes."""
+    os.makedirs(root, exist_ok=True)
+    os.chmod(servers.TMP, 0o755)  # nginx workers run as `nobody` and must reach it
+    os.chmod(root, 0o755)
+    for name in names:
+        size = SIZES[name]
+        path = os.path.join(root, name)
+        if os.path.exists(path) and os.path.getsize(path) == size:
+            continue
+        block = bytes(range(256)) * 4096  # 1 MiB of non-zero bytes: no sparse file
+        with open(path, "wb") as f:
+            left = size
+            while left:
+                f.write(block[:min(left, len(block))])
+                left -= min(left, len(block))
+        os.chmod(path, 0o644)
+
+
+FILE_CASES = [("4 KiB, 50 connections", "4k.bin", 50), ("1 MiB, 16 connections", "1m.bin", 16),
+              ("1 GiB, 1 connection", "1g.bin", 1)]
+
+
+def files():
+    r = Result("files", "Static files: asynclab /files/ vs nginx (1/2 workers, sendfile on/off)")
+    root = os.path.join(servers.TMP, "files")
+    make_files(root)
+    conf = "files.conf"
+    if not os.path.exists(os.path.join(servers.ROOT, "bench/nginx", conf)):
+        raise Skip("bench/nginx/files.conf is missing")
+    started = {}
+    try:
+        started["asynclab"] = servers.asynclab_http([f"files.root={root}"])
+        for w in (1, 2):
+            for sf in ("on", "off"):
+                started[f"nginx {w}w sendfile {sf}"] = servers.nginx(conf, w, sf, root)
+        names = list(started)
+        nginxes = names[1:]
+        rows, bars, growth = [], [], {}
+        for label, file, c in FILE_CASES:
+            print(f"== files: {label}", flush=True)
+            big = file == "1g.bin"
+
+            def measure(n):
+                url = started[n].url(f"/files/{file}")
+                if not big:
+                    doc = clients.load(url, c, DURATION, warmup=WARMUP)
+                    return {"rate": ok_rate(doc), "mbs": doc["bytes"]["received_per_s"] / 1e6,
+                            "errors": clients.errors(doc)}
+                before = procs.rss_kb(started[n].pid)
+                with procs.Sampler(started[n].pid, 0.02) as s:
+                    doc = clients.load(url, 1, requests=2, warmup=0, timeout_s=60)
+                return {"rate": ok_rate(doc), "mbs": doc["bytes"]["received_per_s"] / 1e6,
+                        "errors": clients.errors(doc), "rss_before_mb": before / 1024,
+                        "rss_growth_mb": (s.max_rss_kb - before) / 1024}
+
+            runs = alternate(REPS, names, measure)
+            r.data["raw"][file] = runs
+            key = "mbs" if big else "rate"
+            val = {n: [x[key] for x in runs[n]] for n in names}
+            best = max(nginxes, key=lambda n: summary(val[n])["median"])
+            rb = summary(ratios(val["asynclab"], val[best]))
+            unit = "MB/s" if big else "req/s"
+            rows.append([label, unit] + [fmt(summary(val[n]), "{:.0f}") for n in names]
+                        + [f"{fmt(rb)} ({best})", sum(x["errors"] for n in names for x in runs[n])])
+            bars.append(bar(f"{label} (vs {best.replace('nginx ', '')})", rb))
+            r.aim(f"files {label} vs best nginx", "≥ 0.8×", fmt(rb) + "×", verdict(rb["median"], 0.8))
+            if big:
+                growth = {n: summary([x["rss_growth_mb"] for x in runs[n]]) for n in names}
+                g = growth["asynclab"]
+                r.aim("RSS growth during a 1 GiB download", "< 16 MiB", fmt(g, "{:.1f}", " MiB"),
+                      verdict(g["max"], 16, False))
+        r.table("Throughput (median (min–max)); the ratio is against the best nginx configuration "
+                "of that case, repetition by repetition",
+                ["case", "unit"] + names + ["asynclab ÷ best nginx", "errors"], rows)
+        r.table("RSS growth while serving the 1 GiB file (sampled every 20 ms), MiB",
+                names, [[fmt(growth.get(n), "{:.1f}") for n in names]])
+        r.chart("files.svg", "Files: asynclab ÷ best nginx configuration", bars, aim=0.8)
+    finally:
+        stopping(started)
+    r.note("The 4 KiB and 1 MiB cases report requests/s and the 1 GiB case MB/s of body received by "
+           "`asynclab load`, which reads every body to the end and discards it.")
+    return r
+
+
+# ---------------------------------------------------------------------------
+def echo():
+    r = Result("echo", "TCP echo: asynclab (raw and line modes) vs a bare tokio echo server")
+    need("BENCH_BARE_ECHO", "bench/baselines/bare-echo")
+    started = {}
+    try:
+        started["bare echo"] = servers.bare_echo()
+        started["asynclab raw"] = servers.asynclab_echo("raw")
+        started["asynclab line"] = servers.asynclab_echo("line")
+        names = list(started)
+        mode = {"bare echo": "raw", "asynclab raw": "raw", "asynclab line": "line"}
+        rows, bars = [], []
+        for size in (64, 4096):
+            for c in (50, 500):
+                print(f"== echo: {size} B messages, {c} connections", flush=True)
+                runs = alternate(REPS, names, lambda n: clients.load(
+                    f"tcp://127.0.0.1:{started[n].port}", c, DURATION, warmup=WARMUP,
+                    extra=["--mode", mode[n], "--size", str(size)]))
+                r.data["raw"][f"{size}B-c{c}"] = {n: [strip(d) for d in runs[n]] for n in names}
+                rate = {n: [ok_rate(d) for d in runs[n]] for n in names}
+                raw_r = summary(ratios(rate["asynclab raw"], rate["bare echo"]))
+                line_r = summary(ratios(rate["asynclab line"], rate["bare echo"]))
+                mbs = {n: summary([d["bytes"]["received_per_s"] / 1e6 for d in runs[n]]) for n in names}
+                rows.append([f"{size} B", c] + [fmt(summary(rate[n]), "{:.0f}") for n in names]
+                            + [fmt(raw_r), fmt(line_r)]
+                            + [fmt(mbs[n], "{:.0f}") for n in names]
+                            + [sum(clients.errors(d) for n in names for d in runs[n])])
+                bars += [bar(f"raw, {size} B, {c} conns", raw_r), bar(f"line, {size} B, {c} conns", line_r)]
+                r.aim(f"echo raw {size} B, {c} conns vs bare", "≥ 1.0×", fmt(raw_r) + "×",
+                      verdict(raw_r["median"], 1.0))
+                r.aim(f"echo line {size} B, {c} conns vs bare", "≥ 0.9×", fmt(line_r) + "×",
+                      verdict(line_r["median"], 0.9))
+        r.table("Round trips per second (asynclab load, one message in flight per connection)",
+                ["message", "connections"] + names + ["raw ÷ bare", "line ÷ bare"]
+                + [f"MB/s {n}" for n in names] + ["errors"], rows,
+                note="Line mode answers `Echo: ` + the line, so it sends 6 more bytes per message; "
+                     "the bare server has no line mode and is driven in raw mode with the same messages.")
+        print("== echo: 1 GiB stream over one connection", flush=True)
+        streams = alternate(REPS, ["bare echo", "asynclab raw"],
+                            lambda n: clients.echo_stream(started[n].port))
+        r.data["raw"]["stream-1GiB"] = streams
+        sr = summary(ratios(streams["asynclab raw"], streams["bare echo"]))
+        r.table("1 GiB streamed through one connection (written and read back at once), MB/s",
+                ["bare echo", "asynclab raw", "asynclab raw ÷ bare"],
+                [[fmt(summary(streams["bare echo"]), "{:.0f}"),
+                  fmt(summary(streams["asynclab raw"]), "{:.0f}"), fmt(sr)]],
+                note="The client is Python (a writer thread and a reader, 1 MiB calls): it costs the "
+                     "same for both servers, but caps the absolute figure.")
+        bars.append(bar("raw, 1 GiB stream", sr))
+        r.aim("echo 1 GiB stream vs bare", "≥ 1.0×", fmt(sr) + "×", verdict(sr["median"], 1.0))
+        r.chart("echo.svg", "Echo round trips/s: asynclab ÷ bare tokio echo", bars, aim=1.0,
+                aim_label="raw aim (line: 0.9)")
+    finally:
+        stopping(started)
+    return r
+
+
+# ---------------------------------------------------------------------------
+def idle():
+    n = IDLE_CONNECTIONS
+    r = Result("idle", f"{n:,} idle connections: RSS growth per connection")
+    need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
+    need("BENCH_BARE_ECHO", "bench/baselines/bare-echo")
+    contenders = {
+        "asynclab echo": (lambda: servers.asynclab_echo("line"), "echo"),
+        "bare echo": (servers.bare_echo, "echo"),
+        "asynclab http": (servers.asynclab_http, "http"),
+        "bare hyper": (servers.bare_hyper, "http"),
+        "nginx 1w": (lambda: servers.nginx("return200.conf", workers=1), "http"),
+    }
+
+    def measure(name):
+        start, kind = contenders[name]
+        srv = start()
+        try:
+            # Warm the allocator and the runtime with a first wave, closed again.
+            warm = clients.IdleConnections(srv.port, 200, kind)
+            warm.wait_open()
+            warm.close()
+            time.sleep(0.5)
+            before = procs.rss_kb(srv.pid)
+            conns = clients.IdleConnections(srv.port, n, kind)
+            opened = conns.wait_open()
+            time.sleep(1.0)
+            after = procs.rss_kb(srv.pid)
+            conns.close()
+        finally:
+            srv.stop()
+        return {"opened": opened, "before_kb": before, "after_kb": after,
+                "per_conn_kb": (after - before) * 1.024 / opened if opened else None}
+
+    print(f"== idle: {n} idle connections", flush=True)
+    runs = alternate(REPS, list(contenders), measure)
+    r.data["raw"] = runs
+    per = {k: [x["per_conn_kb"] for x in v] for k, v in runs.items()}
+    re = summary(ratios(per["asynclab echo"], per["bare echo"]))
+    rh = summary(ratios(per["asynclab http"], per["bare hyper"]))
+    rows = [[k, fmt(summary(per[k]), "{:.2f}"), min(x["opened"] for x in runs[k]),
+             fmt(summary([x["before_kb"] / 1024 for x in runs[k]]), "{:.1f}"),
+             fmt(summary([x["after_kb"] / 1024 for x in runs[k]]), "{:.1f}")] for k in contenders]
+    r.table(f"RSS growth with {n:,} idle connections (each made one exchange first)",
+            ["server", "KB per connection", "connections held (min)", "RSS before, MiB", "RSS with them, MiB"],
+            rows + [["asynclab echo ÷ bare echo", fmt(re) + "×", "", "", ""],
+                    ["asynclab http ÷ bare hyper", fmt(rh) + "×", "", "", ""]],
+            note="HTTP connections made one keep-alive `GET /fast` (bare hyper: `/`); echo connections "
+                 "one line. KB = 1,000 bytes, from VmRSS of the server (master + workers for nginx).")
+    r.chart("idle.svg", "Memory per idle connection: asynclab ÷ bare (lower is better)",
+            [bar("echo", re), bar("HTTP keep-alive", rh)], aim=1.1, aim_label="HTTP at most (echo: 1.0)")
+    r.aim("idle echo connection memory vs bare echo", "≤ 1.0×", fmt(re) + "×", verdict(re["median"], 1.0, False))
+    r.aim("idle HTTP connection memory vs bare hyper", "≤ 1.1×", fmt(rh) + "×", verdict(rh["median"], 1.1, False))
+    return r
+
+
+# ---------------------------------------------------------------------------
+def loadgen():
+    r = Result("loadgen", "`asynclab load` vs wrk against the bare hyper server, 50 connections")
+    need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
+    srv = servers.bare_hyper()
+    try:
+        def measure(tool):
+            if tool == "wrk":
+                d = clients.wrk(srv.url("/"), 50, DURATION)
+                return {"rate": d["rate"], "p50_us": d["p50_us"], "p99_us": d["p99_us"], "errors": d["errors"]}
+            d = clients.load(srv.url("/"), 50, DURATION, warmup=0)
+            return {"rate": d["rate"], "p50_us": d["latency_us"]["p50"], "p99_us": d["latency_us"]["p99"],
+                    "errors": clients.errors(d)}
+        print("== loadgen: asynclab load vs wrk", flush=True)
+        runs = alternate(REPS, ["asynclab load", "wrk"], measure)
+    finally:
+        srv.stop()
+    r.data["raw"] = runs
+    rows, got = [], {}
+    for k in ("rate", "p50_us", "p99_us"):
+        a, w = [x[k] for x in runs["asynclab load"]], [x[k] for x in runs["wrk"]]
+        got[k] = summary(ratios(a, w))
+        spec = "{:.0f}" if k == "rate" else "{:.0f}"
+        rows.append([{"rate": "req/s", "p50_us": "p50, µs", "p99_us": "p99, µs"}[k],
+                     fmt(summary(a), spec), fmt(summary(w), spec), fmt(got[k])])
+    r.table(f"Same server, same {clients.THREADS} threads, 50 connections, {DURATION:g} s each, no warmup",
+            ["measure", "asynclab load", "wrk", "asynclab load ÷ wrk"], rows,
+            note=f"errors: asynclab load {sum(x['errors'] for x in runs['asynclab load'])}, "
+                 f"wrk {sum(x['errors'] for x in runs['wrk'])}")
+    r.chart("loadgen.svg", "asynclab load ÷ wrk (same server, same run)",
+            [bar("req/s", got["rate"]), bar("p50", got["p50_us"]), bar("p99", got["p99_us"])], aim=1.0)
+    r.aim("asynclab load req/s vs wrk", "≥ 1.0×", fmt(got["rate"]) + "×", verdict(got["rate"]["median"], 1.0))
+    for k, label in (("p50_us", "p50"), ("p99_us", "p99")):
+        r.aim(f"asynclab load {label} vs wrk", "within 25%", fmt(got[k]) + "×",
+              abs(got[k]["median"] - 1) <= 0.25)
+    return r
+
+
+# ---------------------------------------------------------------------------
+def startup():
+    r = Result("startup", "Start-up (process start to first /readyz 200) and SIGTERM to exit when idle")
+    reps = max(REPS, 10)
+    ready, exits, codes = [], [], []
+    print(f"== startup: {reps} starts and stops of asynclab serve", flush=True)
+    for _ in range(reps):
+        srv = servers.asynclab_serve()
+        ready.append(srv.ready_s * 1000)
+        time.sleep(0.3)
+        exits.append(srv.stop() * 1000)
+        codes.append(srv.proc.popen.returncode)
+    r.data["raw"] = {"ready_ms": ready, "exit_ms": exits, "exit_codes": codes}
+    s_ready, s_exit = summary(ready), summary(exits)
+    r.table(f"`asynclab serve`, {reps} runs, ms",
+            ["measure", "median (min–max)", "aim"],
+            [["process start → first `GET /readyz` 200", fmt(s_ready, "{:.1f}"), "≤ 50 ms"],
+             ["SIGTERM → process exit (idle)", fmt(s_exit, "{:.1f}"), "≤ 100 ms"],
+             ["exit codes", ", ".join(sorted({str(c) for c in codes})), "0"]],
+            note="Measured from Python: the start includes fork/exec; `/readyz` is polled on a new "
+                 "connection every 0.5 ms.")
+    r.aim("start-up to first /readyz 200", "≤ 50 ms", fmt(s_ready, "{:.1f}", " ms"), verdict(s_ready["median"], 50, False))
+    r.aim("SIGTERM to exit when idle", "≤ 100 ms", fmt(s_exit, "{:.1f}", " ms"),
+          verdict(s_exit["median"], 100, False) and set(codes) == {0})
+    return r
+
+
+ALL = {"fast": fast, "slow": slow, "limited": limited, "files": files, "echo": echo,
+       "idle": idle, "loadgen": loadgen, "startup": startup}

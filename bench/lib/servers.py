@@ -1,0 +1,125 @@
+"""The servers under test, each started on a free loopback port and stopped by PID.
+
+`start(kind, ...)` returns a `Server` once it answers: asynclab (HTTP, echo in line
+or raw mode, or both with `serve`), the two bare baselines under
+bench/baselines/, and nginx from a config under bench/nginx/ rendered into a
+scratch prefix (nginx wants its port and paths written in its config).
+"""
+
+import os
+import time
+
+import procs
+
+ROOT = os.environ.get("BENCH_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+TMP = os.environ.get("BENCH_TMP", "/tmp")
+
+
+def binary(var):
+    path = os.environ.get(var, "")
+    if not path or not os.access(path, os.X_OK):
+        return None
+    return path
+
+
+class Server:
+    def __init__(self, name, proc, port, ports=None):
+        self.name, self.proc, self.port = name, proc, port
+        self.ports = ports or {}
+        self.pid = proc.pid
+        self.ready_s = None
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        return self.proc.stop()
+
+
+def _log(name):
+    os.makedirs(os.path.join(TMP, "logs"), exist_ok=True)
+    return os.path.join(TMP, "logs", f"{name}-{time.monotonic_ns()}.log")
+
+
+def asynclab_http(sets=(), name="asynclab"):
+    """`asynclab http` with the default configuration (middleware, tracing at info,
+    metrics: everything on), only the address changed."""
+    port = procs.free_port()
+    argv = [binary("BENCH_ASYNCLAB"), "http", "--set", f"http.addr=127.0.0.1:{port}"]
+    for s in sets:
+        argv += ["--set", s]
+    proc = procs.Proc(name, argv, _log(name), cwd=ROOT)
+    srv = Server(name, proc, port)
+    srv.ready_s = procs.wait_http(port, "/readyz", proc)
+    return srv
+
+
+def asynclab_serve(sets=(), name="asynclab-serve"):
+    """`asynclab serve`: the HTTP and echo servers in one process."""
+    http, echo = procs.free_port(), procs.free_port()
+    argv = [binary("BENCH_ASYNCLAB"), "serve", "--set", f"http.addr=127.0.0.1:{http}",
+            "--set", f"echo.addr=127.0.0.1:{echo}"]
+    for s in sets:
+        argv += ["--set", s]
+    proc = procs.Proc(name, argv, _log(name), cwd=ROOT)
+    srv = Server(name, proc, http, {"echo": echo})
+    srv.ready_s = procs.wait_http(http, "/readyz", proc)
+    procs.wait_tcp(echo, proc)
+    return srv
+
+
+def asynclab_echo(mode, sets=(), name=None):
+    name = name or f"asynclab-echo-{mode}"
+    port = procs.free_port()
+    argv = [binary("BENCH_ASYNCLAB"), "echo", "--set", f"echo.addr=127.0.0.1:{port}",
+            "--set", f"echo.mode={mode}"]
+    for s in sets:
+        argv += ["--set", s]
+    proc = procs.Proc(name, argv, _log(name), cwd=ROOT)
+    procs.wait_tcp(port, proc)
+    return Server(name, proc, port)
+
+
+def bare_hyper(name="bare-hyper"):
+    """bench/baselines/bare-hyper: 13 bytes to every request, `/slow?delay=` too."""
+    port = procs.free_port()
+    proc = procs.Proc(name, [binary("BENCH_BARE_HYPER"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
+    srv = Server(name, proc, port)
+    srv.ready_s = procs.wait_http(port, "/", proc)
+    return srv
+
+
+def bare_echo(name="bare-echo"):
+    """bench/baselines/bare-echo: read into a buffer, write it back."""
+    port = procs.free_port()
+    proc = procs.Proc(name, [binary("BENCH_BARE_ECHO"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
+    procs.wait_tcp(port, proc)
+    return Server(name, proc, port)
+
+
+def nginx(config, workers=1, sendfile="on", root=None, name=None):
+    """nginx from bench/nginx/`config`, with `@PORT@`, `@PREFIX@`, `@WORKERS@`,
+    `@SENDFILE@` and `@ROOT@` filled in; runs in the foreground (`daemon off`)
+    with its own prefix, so it needs no system-wide setup and leaves nothing behind."""
+    name = name or f"nginx-{os.path.splitext(config)[0]}-w{workers}" + (
+        f"-sendfile-{sendfile}" if root else "")
+    port = procs.free_port()
+    prefix = os.path.join(TMP, f"{name}-{time.monotonic_ns()}")
+    os.makedirs(os.path.join(prefix, "logs"))
+    with open(os.path.join(ROOT, "bench/nginx", config)) as f:
+        text = f.read()
+    for key, value in {"PORT": port, "PREFIX": prefix, "WORKERS": workers,
+                       "SENDFILE": sendfile, "ROOT": root or ""}.items():
+        text = text.replace(f"@{key}@", str(value))
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    argv = ["nginx", "-c", conf, "-p", prefix + "/", "-e", os.path.join(prefix, "logs/error.log")]
+    proc = procs.Proc(name, argv, _log(name))
+    procs.wait_tcp(port, proc)
+    # The master accepts nothing itself: wait until every worker is up, so a
+    # 2-worker run is not measured with one.
+    deadline = time.monotonic() + 10
+    while len(procs.children(proc.pid)) < workers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return Server(name, proc, port)
