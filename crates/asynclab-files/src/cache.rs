@@ -48,11 +48,14 @@ pub(crate) struct Cache {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Keyed by the raw request path and the accepted encodings (as a bit set),
-    /// since both decide which file `resolve` picks.
-    entries: HashMap<(String, u8), (Arc<Cached>, Instant)>,
+    /// Keyed by the raw request path (a `String` key can be looked up by `&str`,
+    /// so a hit allocates nothing), then by the set of accepted encodings (0..=3),
+    /// since both decide which file `open::resolve` picked.
+    entries: HashMap<String, [Option<Entry>; 4]>,
     bytes: usize,
 }
+
+type Entry = (Arc<Cached>, Instant);
 
 impl Cache {
     pub(crate) fn new(capacity: usize, ttl: Duration) -> Self {
@@ -73,9 +76,7 @@ impl Cache {
             return None;
         }
         let state = self.state.lock().expect("cache lock poisoned");
-        // `(String, u8)` keys cannot be looked up by `(&str, u8)` without an
-        // allocation-free wrapper; one short String per hit is cheap next to I/O.
-        let (cached, stored) = state.entries.get(&(raw.to_owned(), encodings))?;
+        let (cached, stored) = state.entries.get(raw)?[usize::from(encodings)].as_ref()?;
         (stored.elapsed() < self.ttl).then(|| Arc::clone(cached))
     }
 
@@ -86,27 +87,35 @@ impl Cache {
         }
         let size = cost(raw, &cached);
         let mut state = self.state.lock().expect("cache lock poisoned");
-        if let Some((old, _)) = state.entries.remove(&(raw.to_owned(), encodings)) {
+        let slot = usize::from(encodings);
+        if let Some((old, _)) = state
+            .entries
+            .get_mut(raw)
+            .and_then(|slots| slots[slot].take())
+        {
             state.bytes -= cost(raw, &old);
         }
         if state.bytes + size > self.capacity {
             let ttl = self.ttl;
-            state
-                .entries
-                .retain(|_, (_, stored)| stored.elapsed() < ttl);
-            state.bytes = state
-                .entries
-                .iter()
-                .map(|((raw, _), (cached, _))| cost(raw, cached))
-                .sum();
+            let mut bytes = 0;
+            state.entries.retain(|raw, slots| {
+                for entry in slots.iter_mut() {
+                    match entry {
+                        Some((_, stored)) if stored.elapsed() >= ttl => *entry = None,
+                        Some((cached, _)) => bytes += cost(raw, cached),
+                        None => {}
+                    }
+                }
+                slots.iter().any(Option::is_some)
+            });
+            state.bytes = bytes;
             if state.bytes + size > self.capacity {
                 return;
             }
         }
         state.bytes += size;
-        state
-            .entries
-            .insert((raw.to_owned(), encodings), (cached, Instant::now()));
+        let slots = state.entries.entry(raw.to_owned()).or_default();
+        slots[slot] = Some((cached, Instant::now()));
     }
 
     /// Forgets everything (after an upload changed a file).

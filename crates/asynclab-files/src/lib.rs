@@ -88,6 +88,7 @@ pub(crate) struct Settings {
     /// Canonical (absolute, links resolved), so "is this inside?" is a prefix test.
     pub root: PathBuf,
     pub chunk: usize,
+    pub read_ahead: usize,
     pub cache_control: Option<HeaderValue>,
     pub listing: bool,
     pub follow_symlinks: bool,
@@ -152,6 +153,7 @@ impl Files {
             settings: Arc::new(Settings {
                 root,
                 chunk: config.chunk.as_usize(),
+                read_ahead: config.read_ahead,
                 cache_control,
                 listing: config.listing,
                 follow_symlinks: config.follow_symlinks,
@@ -213,19 +215,19 @@ impl Files {
     }
 
     async fn get(&self, parts: &Parts, raw: &str) -> Response<FilesBody> {
+        let encodings = conditional::accepted(&parts.headers);
+        let bits = encodings.iter().fold(0, |bits, e| bits | e.bit());
+        // The cache is asked before the path is checked: an entry is only ever
+        // stored for a raw path that passed `path::parse` and the policy, and
+        // the same raw path always parses the same way.
+        if let Some(cached) = self.settings.cache.get(raw, bits) {
+            let body = Source::Memory(cached.contents.clone());
+            return self.respond(parts, &cached.version, body);
+        }
         let rel = match path::parse(raw, self.settings.hidden) {
             Ok(rel) => rel,
             Err(refusal) => return refused(refusal),
         };
-        let encodings = conditional::accepted(&parts.headers);
-        let bits = encodings.iter().fold(0, |bits, e| bits | e.bit());
-        if let Some(cached) = self.settings.cache.get(raw, bits) {
-            return self.respond(
-                parts,
-                &cached.version,
-                Source::Memory(cached.contents.clone()),
-            );
-        }
         let want_body = parts.method == Method::GET;
         let settings = Arc::clone(&self.settings);
         let name: Arc<str> = rel.rel.to_string_lossy().into();
@@ -298,7 +300,8 @@ impl Files {
                         .boxed()
                 }
                 Source::Disk(file, name) => {
-                    body::FileBody::new(file, meta, start, len, self.settings.chunk, name).boxed()
+                    body::FileBody::new(file, meta, start..start + len, &self.settings, name)
+                        .boxed()
                 }
             }
         };

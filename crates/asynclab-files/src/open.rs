@@ -19,7 +19,8 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::io::{Read, Seek};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -199,19 +200,16 @@ fn read_small(file: &File, mut meta: Meta) -> io::Result<(Bytes, Meta)> {
 }
 
 /// Reads up to `n` bytes at `offset`, fewer only at the end of the file.
-/// Positional reads (`pread`) keep no cursor, so a streaming body can have the
-/// next read in flight while the previous chunk is being written.
+///
+/// `seek` + `read_to_end` on a `take(n)` rather than `pread` into a zeroed buffer:
+/// std reads straight into the vector's spare capacity, so the buffer is never
+/// zero-filled first (a measurable cost at gigabytes per second). Using the file's
+/// cursor is safe because each open file belongs to one request, and its body
+/// (`body.rs`) never has two reads in flight at once.
 pub(crate) fn read_at_most(file: &File, offset: u64, n: usize) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0; n];
-    let mut filled = 0;
-    while filled < n {
-        match file.read_at(&mut buf[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(k) => filled += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(filled);
+    let mut reader = file;
+    reader.seek(io::SeekFrom::Start(offset))?;
+    let mut buf = Vec::with_capacity(n);
+    reader.take(n as u64).read_to_end(&mut buf)?;
     Ok(buf)
 }

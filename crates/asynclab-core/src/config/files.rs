@@ -19,6 +19,9 @@ pub struct FilesConfig {
     /// Files are streamed from disk in reads of this size; a file no larger than
     /// this is read whole in the same blocking call that opens it.
     pub chunk: Size,
+    /// A large file is read `read_ahead` chunks per trip to the blocking pool
+    /// (one such read is in flight while the previous one is sent).
+    pub read_ahead: usize,
     /// Memory for the cache of small files (each at most `chunk`); 0 turns it off.
     pub cache_size: Size,
     /// How long a cached small file is served before it is checked on disk again.
@@ -47,6 +50,14 @@ impl FilesConfig {
         at_least("files.chunk", self.chunk.bytes(), 4096)?;
         if self.chunk.bytes() > 16 << 20 {
             return Err(invalid("files.chunk", self.chunk, "must be at most 16MiB"));
+        }
+        at_least("files.read_ahead", self.read_ahead, 1)?;
+        if self.chunk.bytes().saturating_mul(self.read_ahead as u64) > 64 << 20 {
+            return Err(invalid(
+                "files.read_ahead",
+                self.read_ahead,
+                "chunk x read_ahead must be at most 64MiB (twice that is held per download)",
+            ));
         }
         // The value goes into a header unchanged: visible ASCII and spaces only.
         if !self
