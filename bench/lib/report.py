@@ -100,7 +100,7 @@ def write():
                 svg.series(os.path.join(RESULTS, c["file"]), c["title"], c["xs"], c["lines"])
             else:
                 svg.ratio_bars(os.path.join(RESULTS, c["file"]), c["title"], c["bars"], c.get("aim"),
-                               c.get("unit", "×"), c.get("aim_label", "aim"))
+                               c.get("unit", "×"), c.get("aim_label", "aim"), c.get("lower", False))
             md += [f"![{c['title']}]({c['file']})", ""]
         md += [f"- {note}" for note in d["notes"]]
         md += [""]

@@ -48,6 +48,7 @@ def main():
                                  "RSS and descriptors sampled", command=f"SOAK_SECONDS={SECONDS:g} bench/soak.sh")
     r.data["reps"] = 1
     r.data["duration_s"] = SECONDS
+    started_at = time.monotonic()
     root = os.path.join(servers.TMP, "files")
     scenarios.make_files(root, ("4k.bin", "1m.bin"))
     srv = servers.asynclab_serve([f"files.root={root}"])
@@ -67,7 +68,8 @@ def main():
             if not srv.proc.alive():
                 raise procs.BenchError(f"the server died during the soak:\n{srv.proc.tail()}")
             time.sleep(INTERVAL)
-        docs = [json.loads(procs.finish(p, bound)) for p, bound in running]
+        # A load that saw nothing succeed exits 1 but still prints its document.
+        docs = [json.loads(procs.finish(p, bound, check=False) or "null") for p, bound in running]
         running = []
         # The clients have exited, so their connections are closed: the server's
         # descriptors should drop back to where they started.
@@ -84,6 +86,10 @@ def main():
 
     rows, bad = [], []
     for (label, _, rate, conns, _, allow503), d in zip(LOADS, docs):
+        if d is None:
+            bad.append(label)
+            rows.append([label, rate, conns, "–", 0, 0, "no result (the load failed to run)", "–"])
+            continue
         other = {k: v for k, v in d["status"].items() if not k.startswith("2") and not (allow503 and k == "503")}
         errs = {k: v for k, v in d["errors"].items() if v}
         if other or errs or d["requests"]["ok"] == 0:
@@ -123,7 +129,8 @@ def main():
     r.aim("soak: descriptors back to baseline", f"{fd_base}", f"{fd_end}", fd_end <= fd_base)
     if SECONDS < 600:
         r.note(f"A shortened soak ({SECONDS:g} s instead of 600 s).")
-    r.data["raw"] = {"samples": samples, "loads": [scenarios.strip(d) for d in docs]}
+    r.data["elapsed_s"] = round(time.monotonic() - started_at, 1)
+    r.data["raw"] = {"samples": samples, "loads": [d and scenarios.strip(d) for d in docs]}
     path = os.path.join(scenarios.RESULTS, "data", "soak.json")
     with open(path, "w") as f:
         json.dump(r.data, f, indent=1)

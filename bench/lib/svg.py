@@ -6,8 +6,10 @@ from xml.sax.saxutils import escape
 FONT = 'font-family="sans-serif" font-size="12"'
 
 
-def ratio_bars(path, title, bars, aim=None, unit="×", aim_label="aim"):
-    """bars: [{"label", "median", "min", "max"}]; one bar per row, whiskers min–max."""
+def ratio_bars(path, title, bars, aim=None, unit="×", aim_label="aim", lower=False):
+    """bars: [{"label", "median", "min", "max"}, optionally "aim"]; one bar per row,
+    whiskers min–max, red where the median misses its aim (the bar's own, else the
+    chart's; `lower`: at most the aim is good)."""
     label_w, plot_w, row_h, top = 260, 420, 26, 40
     height = top + row_h * len(bars) + 40
     hi = max([b["max"] for b in bars] + [aim or 0] + [1e-9]) * 1.1
@@ -18,7 +20,8 @@ def ratio_bars(path, title, bars, aim=None, unit="×", aim_label="aim"):
            f'<text x="10" y="20" font-size="14" font-weight="bold">{escape(title)}</text>']
     for i, b in enumerate(bars):
         y = top + i * row_h
-        met = aim is None or b["median"] >= aim
+        goal = b.get("aim", aim)
+        met = goal is None or (b["median"] <= goal if lower else b["median"] >= goal)
         color = "#4c78a8" if met else "#e45756"
         out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{escape(b["label"])}</text>')
         out.append(f'<rect x="{label_w}" y="{y + 4}" width="{x(b["median"]) - label_w:.1f}" '
@@ -43,8 +46,8 @@ def ratio_bars(path, title, bars, aim=None, unit="×", aim_label="aim"):
 
 
 def series(path, title, xs, lines, x_label="seconds"):
-    """lines: [{"label", "values", "color"}], each scaled to its own range and
-    drawn over the same x axis (values labelled at their min and max)."""
+    """lines: [{"label", "values", "color"}], each scaled from 0 to its own maximum
+    and drawn over the same x axis (labelled with their min and max)."""
     w, h, left, top, bottom = 720, 300, 60, 40, 40
     pw, ph = w - left - 20, h - top - bottom
     xmax = max(xs) if xs else 1
@@ -58,10 +61,8 @@ def series(path, title, xs, lines, x_label="seconds"):
         if not vals:
             continue
         lo, hi = min(vals), max(vals)
-        # A flat line sits mid-height; otherwise min at the bottom, max at the top.
-        span = (hi - lo) or 1
-        pts = " ".join(f"{left + pw * xv / (xmax or 1):.1f},"
-                       f"{top + ph - ph * ((v - lo) / span if hi > lo else 0.5):.1f}"
+        # From zero to the line's own maximum: a drift of 2% looks like 2%.
+        pts = " ".join(f"{left + pw * xv / (xmax or 1):.1f},{top + ph - ph * v / (hi or 1):.1f}"
                        for xv, v in zip(xs, vals))
         out.append(f'<polyline fill="none" stroke="{line["color"]}" stroke-width="1.5" points="{pts}"/>')
         out.append(f'<text x="{left + 10 + 330 * n}" y="{top - 6}" fill="{line["color"]}">'
