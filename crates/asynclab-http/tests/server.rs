@@ -588,3 +588,20 @@ async fn work_still_running_at_the_deadline_is_cut_and_counted() {
     );
     assert_eq!(s.state.http.slow_cancelled.get(), 1);
 }
+
+#[tokio::test]
+async fn connections_beyond_max_connections_wait_for_a_slot() {
+    let s = spawn(|c| c.http.max_connections = 1).await;
+    // Holds the only slot: connected, sending nothing (the header timeout is 10 s).
+    let holder = TcpStream::connect(s.addr).await.unwrap();
+    tokio::time::sleep(MS(100)).await;
+    let addr = s.addr;
+    let waiting = tokio::spawn(async move { get(addr, "/fast").await });
+    tokio::time::sleep(MS(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second connection was served beside the first"
+    );
+    drop(holder);
+    assert_eq!(waiting.await.unwrap().status, StatusCode::OK);
+}
