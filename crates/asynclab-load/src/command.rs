@@ -17,7 +17,7 @@
 //! nothing succeeded or the target could not be reached (with a one-line reason on
 //! stderr), 2 for bad arguments, 130 when stopped by ctrl-c.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -88,14 +88,16 @@ pub fn main(args: LoadArgs) -> ExitCode {
 
 /// Prints the report (and the chart), then picks the exit code.
 fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
-    if args.json {
-        match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("asynclab load: cannot write JSON: {e}"),
-        }
+    // `write!` rather than `print!`: a closed stdout (`| head`) is not worth a panic.
+    let mut stdout = std::io::stdout().lock();
+    let _ = if args.json {
+        serde_json::to_writer_pretty(&mut stdout, report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(stdout))
     } else {
-        print!("{report}");
-    }
+        write!(stdout, "{report}")
+    };
+    drop(stdout);
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &args.latency_plot {
         match crate::write_svg(report, path) {

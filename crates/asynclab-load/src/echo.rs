@@ -75,7 +75,7 @@ impl EchoClient {
             let stream = TcpStream::connect(self.addr)
                 .await
                 .map_err(|e| ErrorKind::connect(&e))?;
-            // One small message at a time: see the note on Nagle in `http.rs`.
+            // One small message at a time: see the note on Nagle in `h1.rs`.
             let _ = stream.set_nodelay(true);
             self.stream = Some(BufReader::new(stream));
         }

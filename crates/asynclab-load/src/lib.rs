@@ -8,7 +8,8 @@
 //! - `run.rs`: [`run`], one task per connection in a `JoinSet`, merged at the end.
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
-//! - `http.rs` / `echo.rs`: the two protocols (hyper's `client::conn`; a checked echo).
+//! - `h1.rs`, `h2.rs`, `echo.rs`: the protocols: HTTP/1.1 by hand on a reused buffer,
+//!   HTTP/2 with hyper's `client::conn`, and an echo checked byte for byte.
 //! - `stats.rs`: per-task HDR histograms and counters, no locks on the hot path.
 //! - `report.rs`, `summary.rs`, `plot.rs`: the results as data (`--json`), text and SVG.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
@@ -20,7 +21,8 @@ pub mod args;
 pub mod command;
 mod echo;
 mod error;
-mod http;
+mod h1;
+mod h2;
 mod pace;
 mod plot;
 mod progress;

@@ -71,6 +71,8 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), Error> {
             .build_cartesian_2d(0.0..x_max, 0.0..y_max.max(0.001))?;
         chart
             .configure_mesh()
+            // Only the labelled grid lines: the minor ones crowd a log-like axis.
+            .light_line_style(WHITE)
             .x_labels(x_max as usize + 1)
             .x_label_formatter(&|x| label(*x))
             .x_desc("percentile")

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Error;
 use crate::echo::EchoClient;
-use crate::http::HttpClient;
+use crate::h1::H1Client;
+use crate::h2::H2Client;
 use crate::pace::{Pacer, Plan};
 use crate::report::Report;
 use crate::settings::{Settings, Target};
@@ -76,8 +77,12 @@ pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error
             live: control.live.clone(),
         };
         match &settings.target {
+            Target::Http(http) if http.http2 => {
+                let client = H2Client::new(http, addr);
+                tasks.spawn(worker::drive(client, pacer, cx))
+            }
             Target::Http(http) => {
-                let client = HttpClient::new(http, addr);
+                let client = H1Client::new(http, addr);
                 tasks.spawn(worker::drive(client, pacer, cx))
             }
             Target::Echo(echo) => {

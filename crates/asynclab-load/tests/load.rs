@@ -137,6 +137,25 @@ async fn status_codes_are_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_read_to_the_end_whatever_their_framing() {
+    let chunked: usize = servers::CHUNKS.iter().map(|c| c.len()).sum();
+    for (path, size) in [("/chunked", chunked), ("/big", servers::BIG)] {
+        let (addr, seen) = servers::http().await;
+        let report = load(&count(http(addr, path), 40, 2)).await;
+        assert_eq!(report.requests.ok, 40, "{path}");
+        assert_eq!(report.bytes.received, 40 * size as u64, "{path}");
+        // Still one connection each: every response ended where it should, so the
+        // next one was read from the right place.
+        assert_eq!(seen.connections(), 2, "{path}");
+    }
+    // HEAD: a length, but no body to wait for.
+    let (addr, _) = servers::http().await;
+    let settings = http_tuned(addr, |h| h.method = http::Method::HEAD);
+    let report = load(&count(settings, 20, 2)).await;
+    assert_eq!((report.requests.ok, report.bytes.received), (20, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_with_prior_knowledge() {
     let (addr, seen) = servers::http().await;
     let settings = http_tuned(addr, |h| h.http2 = true);

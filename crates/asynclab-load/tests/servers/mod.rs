@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -61,6 +62,11 @@ where
     (addr, seen)
 }
 
+/// What `/chunked` sends, one chunk each.
+pub const CHUNKS: [&[u8]; 3] = [b"Hello, ", b"chunked ", b"world!"];
+/// The size of `/big`'s body.
+pub const BIG: usize = 1 << 20;
+
 /// When `/stall` requests are held, relative to the server's start.
 pub const STALL_FROM: Duration = Duration::from_millis(500);
 pub const STALL_UNTIL: Duration = Duration::from_millis(1500);
@@ -68,6 +74,7 @@ pub const STALL_UNTIL: Duration = Duration::from_millis(1500);
 /// An HTTP/1.1 + HTTP/2 (prior knowledge) server:
 /// - `/` answers `Hello, world!` (13 bytes);
 /// - `/alternate` answers 200 and 500 in turn;
+/// - `/chunked` answers [`CHUNKS`] with chunked encoding, `/big` [`BIG`] bytes;
 /// - `/stall` answers at once, except that requests arriving between
 ///   [`STALL_FROM`] and [`STALL_UNTIL`] are held until [`STALL_UNTIL`].
 pub async fn http() -> (SocketAddr, Arc<Seen>) {
@@ -87,7 +94,16 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
                     }
                     _ => StatusCode::OK,
                 };
-                let mut response = Response::new(Full::new(Bytes::from_static(b"Hello, world!")));
+                let body = match request.uri().path() {
+                    // No length known in advance: hyper sends it chunked.
+                    "/chunked" => StreamBody::new(futures_util::stream::iter(
+                        CHUNKS.map(|c| Ok::<_, Infallible>(Frame::data(Bytes::from_static(c)))),
+                    ))
+                    .boxed(),
+                    "/big" => Full::new(Bytes::from(vec![b'x'; BIG])).boxed(),
+                    _ => Full::new(Bytes::from_static(b"Hello, world!")).boxed(),
+                };
+                let mut response = Response::new(body);
                 *response.status_mut() = status;
                 Ok::<_, Infallible>(response)
             }
