@@ -10,7 +10,7 @@
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
 //! - `h1.rs`, `h2.rs`, `echo.rs`: the protocols: HTTP/1.1 by hand on a reused buffer,
 //!   HTTP/2 with hyper's `client::conn`, and an echo checked byte for byte.
-//! - `stats.rs`: per-task HDR histograms and counters, no locks on the hot path.
+//! - `stats.rs`: HDR histograms and counters in shards under uncontended std mutexes.
 //! - `report.rs`, `summary.rs`, `plot.rs`: the results as data (`--json`), text and SVG.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
 //!

@@ -2,8 +2,8 @@
 //!
 //! Pattern: **one task per connection, joined with a `JoinSet`**. Each connection is
 //! an independent loop (see `worker.rs`), spawned so the runtime spreads them over its
-//! worker threads. Each task returns its own counts when it ends; nothing is shared
-//! while they run, and the `JoinSet` hands the counts back one by one to be merged.
+//! worker threads. The `JoinSet` waits for all of them (and reports a panic in one);
+//! their counts, kept in shards (`stats.rs`), are merged once they have all ended.
 //!
 //! Stopping is cooperative and in two steps, both through `CancellationToken`s in
 //! [`Control`]: `stop` (a first ctrl-c, or the caller) means "start nothing new",
@@ -24,7 +24,7 @@ use crate::h2::H2Client;
 use crate::pace::{Pacer, Plan};
 use crate::report::Report;
 use crate::settings::{Settings, Target};
-use crate::stats::{Live, Stats};
+use crate::stats::{Live, Shards};
 use crate::worker::{self, Context};
 
 /// How the caller steers a run from outside.
@@ -66,12 +66,15 @@ pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error
     let addr = resolve(&settings.target).await?;
     let start = Instant::now();
     let plan = Arc::new(Plan::new(settings, start));
+    let stats = Shards::new(settings.connections);
     let mut tasks = JoinSet::new();
     for index in 0..settings.connections {
         // Child tokens: each connection waits on its own token, so polling for a
         // cancellation never contends on a lock shared by every connection.
         let pacer = Pacer::new(plan.clone(), index, control.stop.child_token());
         let cx = Context {
+            index,
+            stats: stats.clone(),
             timeout: settings.timeout,
             cut: control.cut.child_token(),
             live: control.live.clone(),
@@ -91,15 +94,13 @@ pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error
             }
         };
     }
-    let mut total = Stats::new();
     while let Some(joined) = tasks.join_next().await {
-        let stats = joined.map_err(|e| Error::Task(e.to_string()))?;
-        total.merge(&stats);
+        joined.map_err(|e| Error::Task(e.to_string()))?;
     }
     let elapsed = Instant::now().saturating_duration_since(plan.measure_from);
     Ok(Report::new(
         settings,
-        total,
+        stats.total(),
         elapsed,
         control.stop.is_cancelled(),
     ))

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ErrorKind;
 use crate::pace::Pacer;
-use crate::stats::{Live, Outcome, Stats};
+use crate::stats::{Live, Outcome, Shards};
 
 /// A protocol's side of one connection.
 pub(crate) trait Client {
@@ -35,15 +35,24 @@ pub(crate) trait Client {
 /// What the loop needs besides its client.
 #[derive(Debug, Clone)]
 pub(crate) struct Context {
+    /// This connection's number, which picks its stats shard.
+    pub(crate) index: usize,
+    pub(crate) stats: Shards,
     pub(crate) timeout: Duration,
     /// Cancelled by a second ctrl-c: abandon the request in flight.
     pub(crate) cut: CancellationToken,
     pub(crate) live: Option<Arc<Live>>,
 }
 
-/// Runs one connection until the pacer says the run is over; returns its counts.
-pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Context) -> Stats {
-    let mut stats = Stats::new();
+/// Runs one connection until the pacer says the run is over.
+pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Context) {
+    let stats = cx.stats.get(cx.index);
+    // Never held across an `.await`: each use below locks, records and unlocks.
+    let lock = || {
+        stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
     while let Some(slot) = pacer.next().await {
         let deadline = Instant::now() + cx.timeout;
         let outcome = tokio::select! {
@@ -52,7 +61,7 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             biased;
             () = cx.cut.cancelled() => {
                 if slot.measured {
-                    stats.record_cut();
+                    lock().record_cut();
                 }
                 break;
             }
@@ -65,11 +74,11 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             client.reset();
         }
         if slot.measured {
-            stats.record(&outcome, slot.origin.elapsed());
+            let latency = slot.origin.elapsed();
+            lock().record(&outcome, latency);
             if let Some(live) = &cx.live {
                 live.add(&outcome);
             }
         }
     }
-    stats
 }
