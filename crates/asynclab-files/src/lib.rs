@@ -5,11 +5,13 @@
 //! The async pattern this crate shows is **keeping blocking file system work off
 //! the runtime threads while making as few trips to the blocking pool as
 //! possible**. Tokio has no truly asynchronous file I/O on Linux; `tokio::fs` runs
-//! each std call on the blocking pool. So a request here does one
-//! [`spawn_blocking`](tokio::task::spawn_blocking) that resolves the path, applies
-//! the policy, and reads a small file whole (`open.rs`); only a large file then
-//! streams, one pooled read per chunk with the next read already in flight
-//! (`body.rs`).
+//! each std call on the blocking pool, and each trip costs two thread hand-offs.
+//! So a repeated small file makes no trip at all (a bounded cache revalidated
+//! every `files.cache_ttl`, `cache.rs`); any other request makes exactly one
+//! [`spawn_blocking`](tokio::task::spawn_blocking) that resolves the path,
+//! applies the policy and reads a small file whole (`open.rs`); a large file
+//! then streams, one pooled read per `files.read_ahead` chunks with the next
+//! read already in flight (`body.rs`).
 //!
 //! | file | what it decides |
 //! |---|---|
@@ -168,9 +170,11 @@ impl Files {
     /// Where `files.root` points. `base_dir` is the config file's folder (or `.`
     /// without one). An absolute root is used as is. A relative one starts at the
     /// *project folder*: `base_dir`, or its parent when `base_dir` is a folder
-    /// named `config`. So `public` means `./public` for `cargo run` at the
+    /// named `config`. So `public` means `./public` both for `cargo run` at the
     /// repository root (no file) and for `--config config/foo.toml`, and
-    /// `/app/public` for the image's `/app/config/container.toml`.
+    /// `/etc/asynclab/public` for a file at `/etc/asynclab/container.toml`. A
+    /// deployment that mounts its config folder over the image's can set an
+    /// absolute `files.root` instead.
     pub fn resolve_root(root: &str, base_dir: &Path) -> PathBuf {
         let root = Path::new(root);
         if root.is_absolute() {
@@ -295,9 +299,7 @@ impl Files {
         } else {
             match source {
                 Source::Memory(bytes) => {
-                    Full::new(bytes.slice(start as usize..(start + len) as usize))
-                        .map_err(|never| match never {})
-                        .boxed()
+                    buffered(bytes.slice(start as usize..(start + len) as usize))
                 }
                 Source::Disk(file, name) => {
                     body::FileBody::new(file, meta, start..start + len, &self.settings, name)
@@ -346,13 +348,18 @@ fn empty() -> FilesBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
+/// A body already in memory (it cannot fail, hence the empty `match`).
+fn buffered(bytes: Bytes) -> FilesBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
 /// A buffered response (HEAD gets the headers and no body).
 fn full(status: StatusCode, bytes: Bytes, parts: &Parts) -> Response<FilesBody> {
     let len = bytes.len();
     let body = if parts.method == Method::HEAD {
         empty()
     } else {
-        Full::new(bytes).map_err(|never| match never {}).boxed()
+        buffered(bytes)
     };
     let mut res = Response::new(body);
     *res.status_mut() = status;
@@ -363,11 +370,7 @@ fn full(status: StatusCode, bytes: Bytes, parts: &Parts) -> Response<FilesBody> 
 
 /// A short plain-text answer; `message` is a fixed string, never a server path.
 pub(crate) fn text(status: StatusCode, message: &'static str) -> Response<FilesBody> {
-    let mut res = Response::new(
-        Full::new(Bytes::from_static(message.as_bytes()))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
+    let mut res = Response::new(buffered(Bytes::from_static(message.as_bytes())));
     *res.status_mut() = status;
     let h = res.headers_mut();
     h.insert(
