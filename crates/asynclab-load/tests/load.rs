@@ -404,3 +404,46 @@ async fn the_report_reads_as_text_json_and_svg() {
     assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(100)]);
     assert!(svg.contains("99%") && svg.contains("latency (ms)"));
 }
+
+/// The real asynclab servers, in process: the generator and the servers agree on
+/// HTTP framing and on the echo format (`Echo: ` + the line in line mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_asynclab_servers_answer_correctly() {
+    use asynclab_core::config::{Config, EchoMode as ServerMode, Loaded};
+    use asynclab_core::{Metrics, Shutdown};
+    use tokio::net::TcpListener;
+
+    let shutdown = Shutdown::new();
+    let loaded = Loaded {
+        config: Config::builtin(),
+        sources: "test".into(),
+        file: None,
+    };
+    let server = asynclab_http::Server::new(&loaded, Metrics::new()).expect("server builds");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("bound address");
+    tokio::spawn(server.run(listener, shutdown.clone()));
+    let report = load(&count(http(addr, "/fast"), 500, 5)).await;
+    assert_eq!(report.status.get("200"), Some(&500));
+    let report = load(&count(http(addr, "/no-such-route"), 50, 5)).await;
+    assert_eq!(report.status.get("404"), Some(&50));
+
+    for (server_mode, mode) in [
+        (ServerMode::Line, EchoMode::Line),
+        (ServerMode::Raw, EchoMode::Raw),
+    ] {
+        let mut config = Config::builtin().echo;
+        config.mode = server_mode;
+        let server = asynclab_echo::Server::new(config, Duration::from_secs(1), Metrics::new());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("bound address");
+        tokio::spawn(server.run(listener, shutdown.clone()));
+        let report = load(&count(echo(addr, mode), 500, 5)).await;
+        assert_eq!(
+            (report.requests.ok, report.requests.errors),
+            (500, 0),
+            "{mode:?}"
+        );
+    }
+    shutdown.stop_now();
+}
