@@ -100,6 +100,11 @@ pub async fn serve(
     tokio::pin!(conn);
     let timer = tokio::time::sleep(ctx.timeouts.shortest());
     tokio::pin!(timer);
+    // Made once, outside the loop: polling a registered waiter again is cheap,
+    // making a new one on every wake-up is not.
+    let stopping = ctx.stopping.cancelled();
+    let cut = ctx.cut.cancelled();
+    tokio::pin!(stopping, cut);
     let mut closing = false;
 
     loop {
@@ -114,13 +119,13 @@ pub async fn serve(
             }
             // Shutdown step 3: HTTP/1 finishes the current response with
             // `Connection: close` (an idle one closes at once), HTTP/2 sends GOAWAY.
-            () = ctx.stopping.cancelled(), if !closing => {
+            () = &mut stopping, if !closing => {
                 closing = true;
                 conn.as_mut().graceful_shutdown();
             }
             // Shutdown step 4: the grace period is over. Dropping `conn` closes the
             // socket and drops any handler future still running (it is cancelled).
-            () = ctx.cut.cancelled() => {
+            () = &mut cut => {
                 tracing::debug!(%peer, "connection cut at the end of the grace period");
                 break;
             }

@@ -33,4 +33,4 @@ pub use error::{Error, HttpError};
 pub use params::{duration_param, query_value};
 pub use routes::{Found, Handler, HandlerFuture, ROUTES, Route, find};
 pub use server::Server;
-pub use state::{AppState, HttpMetrics, LimitedState};
+pub use state::{AppState, HttpMetrics, LimitedState, Shared};
