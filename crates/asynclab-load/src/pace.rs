@@ -127,6 +127,11 @@ impl Pacer {
                         () = self.stop.cancelled() => return None,
                     }
                     (Instant::now(), due)
+                } else if plan.is_over(Instant::now()) {
+                    // Late, and the run is over: a stalled server has left a backlog
+                    // that would keep the run going long after its end. What was due
+                    // but never sent is not counted; the achieved rate shows it.
+                    return None;
                 } else {
                     // Late (the previous answer came after this one was due): send
                     // now and count from the due time.

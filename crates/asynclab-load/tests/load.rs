@@ -226,6 +226,18 @@ async fn a_server_that_never_answers_gives_timeouts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_behind_a_silent_server_does_not_stretch_the_run() {
+    let addr = servers::silent().await;
+    // 100 requests due in 500 ms over 4 connections, each timing out after 200 ms:
+    // sending the whole backlog would take 25 × 200 ms = 5 s.
+    let mut settings = paced(addr, "/", 4, 200.0, 500);
+    settings.timeout = Duration::from_millis(200);
+    let report = load_within(&settings, &Control::default(), Duration::from_secs(3)).await;
+    assert_eq!(errors(&report, ErrorKind::Timeout), report.requests.started);
+    assert!(report.requests.started < 100, "{:?}", report.requests);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_gives_errors_and_the_run_ends_on_time() {
     let addr = servers::refused().await;
     for mut settings in [http(addr, "/"), echo(addr, EchoMode::Line)] {
