@@ -12,7 +12,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -38,22 +40,40 @@ pub struct Control {
     pub live: Option<Arc<Live>>,
 }
 
+/// How long [`resolve`] waits for each address it tries.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Resolves the target's host name (`localhost`, a compose service name, an IP).
+///
+/// A name with several addresses (`localhost` is often `::1` and `127.0.0.1`) gets
+/// the first one that accepts a connection, so a server bound to `127.0.0.1` is found
+/// whichever order the resolver returns. When none answers, the first is used and the
+/// run reports the connect errors.
 pub async fn resolve(target: &Target) -> Result<SocketAddr, Error> {
     let (host, port) = target.authority();
     let resolve_error = |source| Error::Resolve {
         host: host.to_string(),
         source,
     };
-    let mut addrs = tokio::net::lookup_host((host, port))
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
-        .map_err(resolve_error)?;
-    addrs.next().ok_or_else(|| {
-        resolve_error(std::io::Error::new(
+        .map_err(resolve_error)?
+        .collect();
+    let Some(&first) = addrs.first() else {
+        return Err(resolve_error(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             "no address found",
-        ))
-    })
+        )));
+    };
+    if addrs.len() > 1 {
+        for &addr in &addrs {
+            let probe = tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect(addr)).await;
+            if matches!(probe, Ok(Ok(_))) {
+                return Ok(addr);
+            }
+        }
+    }
+    Ok(first)
 }
 
 /// Runs the load described by `settings` and returns what was measured.
