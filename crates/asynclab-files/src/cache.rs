@@ -125,3 +125,56 @@ impl Cache {
         state.bytes = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conditional::Meta;
+
+    fn file(len: usize) -> Arc<Cached> {
+        let meta = Meta {
+            len: len as u64,
+            modified: std::time::UNIX_EPOCH,
+            ino: 1,
+        };
+        Arc::new(Cached {
+            version: Version::new(meta, "text/plain; charset=utf-8", None),
+            contents: Bytes::from(vec![b'x'; len]),
+        })
+    }
+
+    #[test]
+    fn memory_stays_within_the_capacity() {
+        let cache = Cache::new(1000, Duration::from_secs(3600));
+        cache.put("a", 0, file(500));
+        cache.put("b", 0, file(500));
+        assert!(cache.get("a", 0).is_some());
+        assert!(cache.get("b", 0).is_none(), "over capacity, not cached");
+        assert!(
+            cache.get("a", 1).is_none(),
+            "another encoding is another entry"
+        );
+        // Replacing an entry frees its old size first.
+        cache.put("a", 0, file(600));
+        assert_eq!(cache.get("a", 0).map(|c| c.contents.len()), Some(600));
+        cache.clear();
+        assert!(cache.get("a", 0).is_none());
+    }
+
+    #[test]
+    fn expired_entries_are_not_served_and_make_room() {
+        let cache = Cache::new(1000, Duration::from_millis(20));
+        cache.put("a", 0, file(500));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(cache.get("a", 0).is_none());
+        cache.put("b", 0, file(500));
+        assert!(cache.get("b", 0).is_some(), "the expired entry made room");
+    }
+
+    #[test]
+    fn a_zero_size_turns_it_off() {
+        let cache = Cache::new(0, Duration::from_secs(1));
+        cache.put("a", 0, file(1));
+        assert!(cache.get("a", 0).is_none());
+    }
+}

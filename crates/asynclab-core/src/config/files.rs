@@ -74,3 +74,30 @@ impl FilesConfig {
         at_least("files.max_upload", self.max_upload.bytes(), 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use super::*;
+
+    fn check(tweak: impl FnOnce(&mut FilesConfig)) -> Option<&'static str> {
+        let mut files = Config::builtin().files;
+        tweak(&mut files);
+        files.check().err().map(|bad| bad.key)
+    }
+
+    #[test]
+    fn defaults_pass_and_bad_values_name_their_key() {
+        assert_eq!(check(|_| {}), None);
+        assert_eq!(check(|f| f.root = " ".into()), Some("files.root"));
+        assert_eq!(check(|f| f.chunk = Size(100)), Some("files.chunk"));
+        assert_eq!(check(|f| f.chunk = Size(32 << 20)), Some("files.chunk"));
+        assert_eq!(check(|f| f.read_ahead = 0), Some("files.read_ahead"));
+        assert_eq!(check(|f| f.read_ahead = 100_000), Some("files.read_ahead"));
+        assert_eq!(
+            check(|f| f.cache_control = "max-age=1\n".into()),
+            Some("files.cache_control")
+        );
+        assert_eq!(check(|f| f.max_upload = Size(0)), Some("files.max_upload"));
+    }
+}
