@@ -5,8 +5,9 @@
 //! by switching between them at their `.await` points. `std::thread::sleep` (or a
 //! blocking read, a long loop, a std lock held for long) has no `.await`: the worker
 //! is stuck inside this one task, and every other task queued on it (requests,
-//! connections, timers) waits too. With several workers, idle ones steal queued
-//! tasks and soften the blow; with one (`TOKIO_WORKER_THREADS=1`) everything stops.
+//! connections, timers) waits too. With several workers the others steal what
+//! they can and new work goes to them, so the damage is a worker's worth of
+//! capacity; with one worker (`TOKIO_WORKER_THREADS=1`) everything stops.
 //! The fix is `tokio::time::sleep(..).await` for waiting and `spawn_blocking` for
 //! CPU or blocking calls (see `/compute`).
 
@@ -32,17 +33,29 @@ pub(crate) async fn block(duration: Duration) -> serde_json::Value {
     // The mistake: a blocking sleep where `tokio::time::sleep(duration).await` belongs.
     std::thread::sleep(duration);
     let blocked = started.elapsed();
+    let blocked_ms = ms(blocked);
+    let effect = if workers == 1 {
+        format!(
+            "this runtime has a single worker thread, so every other request, connection \
+             and timer in the process waited those {blocked_ms} ms"
+        )
+    } else {
+        format!(
+            "tasks already queued on this thread waited unless one of the other {} \
+             worker(s) stole them, and the server ran one worker short; {workers} such \
+             requests at once would stop everything (try TOKIO_WORKER_THREADS=1)",
+            workers - 1
+        )
+    };
     json!({
-        "blocked_ms": ms(blocked),
+        "blocked_ms": blocked_ms,
         "thread": thread,
         "runtime_workers": workers,
         "explanation": format!(
-            "this handler called std::thread::sleep for {} ms on async worker thread `{thread}`: \
-             for that long the thread ran nothing else, so every other request, connection and \
-             timer waiting on it stalled (on a runtime with {workers} worker(s), idle workers can \
-             steal some of that queue; with one worker everything stopped). Use \
-             tokio::time::sleep(..).await to wait and spawn_blocking for CPU work (see /compute)",
-            ms(blocked)
+            "this handler called std::thread::sleep on async worker thread `{thread}`: for \
+             {blocked_ms} ms the thread could run nothing else. {effect}. Wait with \
+             tokio::time::sleep(..).await, and move CPU or blocking work to spawn_blocking \
+             (see /compute)"
         ),
     })
 }

@@ -14,8 +14,9 @@
 //! across an `.await` cannot be passed to `tokio::spawn` (and hyper needs `Send`).
 //! Below, the guard lives in a block that ends before anything else happens.
 //!
-//! (Two numbers change together, the value and the number of POSTs, which is why
-//! this is a lock and not a single `AtomicU64`.)
+//! (Two numbers change together, the value and the number of POSTs that moved it
+//! (`POST /counter?by=5` adds 5), which is why this is a lock and not a single
+//! `AtomicU64`: a reader must never see one updated without the other.)
 
 use std::sync::Mutex;
 
@@ -33,14 +34,14 @@ struct State {
 }
 
 impl Counter {
-    /// `POST /counter`: add one and report the new value.
-    pub fn increment(&self) -> Value {
+    /// `POST /counter?by=N`: add `by` and report the new value.
+    pub fn increment(&self, by: u64) -> Value {
         let now = {
             let mut state = self
                 .state
                 .lock()
                 .expect("the counter lock is never poisoned");
-            state.value += 1;
+            state.value = state.value.saturating_add(by);
             state.increments += 1;
             *state
         }; // <- the guard is dropped here, before any .await could happen

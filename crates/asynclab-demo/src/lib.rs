@@ -95,7 +95,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/counter",
         allow: "GET, HEAD, POST",
-        about: "shared state: an Arc<Mutex> counter (POST increments)",
+        about: "shared state: an Arc<Mutex> counter (POST ?by=1 adds)",
     },
     Route {
         path: "/events",
@@ -146,6 +146,8 @@ const DEFAULT_WORK: Duration = Duration::from_secs(2);
 const DEFAULT_LIMIT: Duration = Duration::from_millis(500);
 const DEFAULT_COMPUTE_N: u64 = 1_000_000;
 const DEFAULT_BLOCK: Duration = Duration::from_millis(200);
+/// The most one `POST /counter?by=` may add.
+const MAX_COUNTER_STEP: u64 = 1000;
 
 /// The config key that caps every wait a request can ask for.
 const MAX_DELAY_KEY: &str = "http.slow.max_delay";
@@ -287,14 +289,14 @@ impl Demo {
                 let ms = q.number("ms", default_ms, 0, cap_ms, "http.demo.max_block")?;
                 Ok(ok(block::block(Duration::from_millis(ms)).await))
             }
+            "/counter" if method == Method::POST => {
+                let q = Query::parse(query, &["by"])?;
+                let by = q.number("by", 1, 1, MAX_COUNTER_STEP, "the demo's fixed limit")?;
+                Ok(ok(self.inner.counter.increment(by)))
+            }
             "/counter" => {
                 Query::parse(query, &[])?;
-                let counter = &self.inner.counter;
-                Ok(ok(if method == Method::POST {
-                    counter.increment()
-                } else {
-                    counter.read()
-                }))
+                Ok(ok(self.inner.counter.read()))
             }
             "/events" => {
                 let q = Query::parse(query, &["for"])?;

@@ -142,6 +142,9 @@ async fn concurrent_posts_all_count() {
     }
     let (_, counter) = json(call(&demo, "GET", "/counter").await).await;
     assert_eq!(counter["value"], 50, "{counter}");
+    let (_, counter) = json(call(&demo, "POST", "/counter?by=10").await).await;
+    assert_eq!(counter["value"], 60, "{counter}");
+    assert_eq!(counter["increments"], 51, "{counter}");
     assert!(
         counter["lock"]
             .as_str()

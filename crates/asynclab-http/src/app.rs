@@ -168,7 +168,8 @@ pub async fn handle(state: AppState, req: Request<Body>) -> Result<Response<Body
         method: method.to_string(),
         route: route.to_string(),
         status: status.as_u16(),
-        latency_ms,
+        // Microseconds are plenty, and keep float noise out of the JSON.
+        latency_ms: (latency_ms * 1000.0).round() / 1000.0,
     });
     let _entered = span.enter();
     // `tracing`'s macros need the level at compile time, hence one line per level.

@@ -71,7 +71,7 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/compute" => handlers::demo, asynclab_demo::about("/compute")),
     route!(GET "/block" => handlers::demo, asynclab_demo::about("/block")),
     route!(GET "/counter" => handlers::demo, asynclab_demo::about("/counter")),
-    route!(POST "/counter" => handlers::demo, "increments the shared counter"),
+    route!(POST "/counter" => handlers::demo, "adds ?by=1 to the shared counter"),
     route!(GET "/events" => handlers::demo, asynclab_demo::about("/events")),
     // files: mounted in issue 4 (until then every /files/ path is 404).
     route!(GET "/files/{path}" => handlers::not_found, "static files"),
