@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::units;
-use super::{Check, at_least, nonzero};
+use super::{Check, at_least, invalid, nonzero};
 
 /// The `[http.demo]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,18 +28,28 @@ pub struct DemoConfig {
     pub max_fanout: usize,
     /// `GET /events` streams open at once; more get 503.
     pub max_subscribers: usize,
-    /// An idle `/events` stream sends a comment this often, so proxies keep it open.
+    /// An idle `/events` stream sends a comment this often, so proxies keep it open;
+    /// it must stay below `http.idle_timeout`, which closes a silent connection.
     #[serde(with = "units::duration")]
     pub heartbeat: Duration,
 }
 
 impl DemoConfig {
-    pub(super) fn check(&self) -> Check {
+    /// `idle_timeout` is `http.idle_timeout`: a stream silent that long is closed.
+    pub(super) fn check(&self, idle_timeout: Duration) -> Check {
         nonzero("http.demo.max_block", self.max_block)?;
         at_least("http.demo.max_compute", self.max_compute, 2)?;
         at_least("http.demo.compute_jobs", self.compute_jobs, 1)?;
         at_least("http.demo.max_fanout", self.max_fanout, 1)?;
         at_least("http.demo.max_subscribers", self.max_subscribers, 1)?;
-        nonzero("http.demo.heartbeat", self.heartbeat)
+        nonzero("http.demo.heartbeat", self.heartbeat)?;
+        if self.heartbeat >= idle_timeout {
+            return Err(invalid(
+                "http.demo.heartbeat",
+                units::duration::show(self.heartbeat),
+                "must be shorter than http.idle_timeout (a silent stream is closed as idle)",
+            ));
+        }
+        Ok(())
     }
 }

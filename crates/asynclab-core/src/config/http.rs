@@ -103,6 +103,6 @@ impl HttpConfig {
             ));
         }
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
-        self.demo.check()
+        self.demo.check(self.idle_timeout)
     }
 }
