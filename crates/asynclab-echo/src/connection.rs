@@ -7,34 +7,40 @@
 //! - **`select!` between the socket, a timer and the shutdown.** [`Connection::read`]
 //!   waits for whichever comes first: data from the client, the idle timeout, or
 //!   the server stopping. The branches that lose are simply dropped, which
-//!   cancels them: nothing was read, so nothing is lost.
+//!   cancels them: nothing was read, so nothing is lost. Each connection waits
+//!   on its own *child* of the server's `CancellationToken`: cancelling the
+//!   server's token cancels every child, and thousands of connections waiting
+//!   do not all queue on (and contend for) one shared token.
 //! - **No buffer while idle.** A connection waits with
 //!   [`TcpStream::readable`], which needs no buffer, and only then takes
 //!   `echo.read_buffer` bytes to read into; once everything read has been
 //!   answered, the buffer is handed back. An idle connection costs a task and a
 //!   socket registration, about 1 KB, instead of the 8 KiB+ of a server that
 //!   keeps a read buffer per connection.
-//! - **A timer that is not reset on every read.** Resetting a `Sleep` on each
-//!   read would touch the runtime's timer wheel once per line. Instead the
-//!   connection notes *when* it last saw traffic (a cheap clock read) and the
-//!   timer, when it fires, checks that note and re-arms itself if the connection
-//!   was busy in the meantime. It fires at most once per `idle_timeout`.
+//! - **One timer per connection, not one per read.** Creating or resetting a
+//!   `Sleep` on every read would touch the runtime's timer wheel once per line.
+//!   Instead the connection notes *when* the client last sent something (a cheap
+//!   clock read) and its one timer, when it fires, checks that note and re-arms
+//!   itself if the client was busy in the meantime. It fires at most once per
+//!   `idle_timeout`.
 //! - **Every write is bounded.** A client that stops reading fills the kernel's
 //!   buffers and then `write_all` waits. That stalls this connection only: it
-//!   reads nothing more meanwhile, so nothing piles up in memory. A write that
-//!   makes no progress for `echo.idle_timeout` gives up, and the end of the
-//!   shutdown grace period cuts it.
+//!   reads nothing more meanwhile, so nothing piles up in memory. The same timer
+//!   gives up on a client that has not taken its answer `echo.idle_timeout`
+//!   after sending, and the end of the shutdown grace period cuts it.
 //! - **A farewell bounded by a timeout** ([`Connection::goodbye`]): one slow
 //!   client cannot hold up a shutdown, as in tokio's graceful-shutdown example.
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use asynclab_core::Events;
 use asynclab_core::config::EchoConfig;
 use asynclab_core::metrics::EchoMetrics;
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
+use futures_util::FutureExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
@@ -84,20 +90,59 @@ pub(crate) enum End {
 pub(crate) struct Connection {
     stream: TcpStream,
     shared: Arc<Shared>,
-    /// Fires at most once per `idle_timeout`; see [`Connection::read`]. Boxed so
-    /// that it stays put in memory (a `Sleep` must be pinned to be polled) while
-    /// the `Connection` itself is moved around.
-    idle: Pin<Box<Sleep>>,
-    /// The last time bytes went either way.
-    last_active: Instant,
+    /// This connection's own child of `shared.stopping`.
+    stopping: CancellationToken,
+    idle: IdleTimer,
+}
+
+/// Measures the client's silence with one timer that is re-armed lazily.
+#[derive(Debug)]
+struct IdleTimer {
+    /// Boxed so that it stays put in memory (a `Sleep` must be pinned to be
+    /// polled) while the `Connection` holding it is moved around.
+    sleep: Pin<Box<Sleep>>,
+    /// When the client last sent something (or connected).
+    last_input: Instant,
+    limit: Duration,
+}
+
+impl IdleTimer {
+    fn new(limit: Duration) -> Self {
+        let now = Instant::now();
+        Self {
+            sleep: Box::pin(sleep_until(now + limit)),
+            last_input: now,
+            limit,
+        }
+    }
+
+    /// The client sent something: only a clock read, the timer is left alone.
+    fn input(&mut self) {
+        self.last_input = Instant::now();
+    }
+
+    /// Completes when the timer fires, which is no later than the deadline.
+    fn fired(&mut self) -> &mut Pin<Box<Sleep>> {
+        &mut self.sleep
+    }
+
+    /// After the timer fired: true if the client has really been silent for the
+    /// whole limit; otherwise re-arms the timer for the rest of it.
+    fn expired(&mut self) -> bool {
+        let deadline = self.last_input + self.limit;
+        if Instant::now() >= deadline {
+            return true;
+        }
+        self.sleep.as_mut().reset(deadline);
+        false
+    }
 }
 
 impl Connection {
     pub(crate) fn new(stream: TcpStream, shared: Arc<Shared>) -> Self {
-        let now = Instant::now();
         Self {
-            idle: Box::pin(sleep_until(now + shared.config.idle_timeout)),
-            last_active: now,
+            idle: IdleTimer::new(shared.config.idle_timeout),
+            stopping: shared.stopping.child_token(),
             stream,
             shared,
         }
@@ -116,7 +161,6 @@ impl Connection {
     /// An empty `buf` is freed before waiting, and memory is taken only once the
     /// socket is readable: that is what keeps idle connections cheap.
     pub(crate) async fn read(&mut self, buf: &mut BytesMut) -> Result<Input, Error> {
-        let idle_timeout = self.shared.config.idle_timeout;
         loop {
             if buf.is_empty() {
                 // Hand the memory back before a wait that may last minutes.
@@ -126,48 +170,59 @@ impl Connection {
                 // `biased` polls the branches in this order instead of at random:
                 // a client that sends without pause still notices the shutdown.
                 biased;
-                () = self.shared.stopping.cancelled() => return Ok(Input::Stopping),
+                () = self.stopping.cancelled() => return Ok(Input::Stopping),
                 ready = self.stream.readable() => ready?,
-                () = self.idle.as_mut() => {
-                    let deadline = self.last_active + idle_timeout;
-                    if Instant::now() >= deadline {
-                        return Ok(Input::Idle);
-                    }
-                    // There was traffic since the timer was set: wait for the rest.
-                    self.idle.as_mut().reset(deadline);
-                    continue;
-                }
+                () = self.idle.fired() => match self.idle.expired() {
+                    true => return Ok(Input::Idle),
+                    // The client sent something since the timer was set.
+                    false => continue,
+                },
             }
             // The socket is readable: only now is a buffer worth having.
             buf.reserve(self.shared.config.read_buffer.as_usize());
-            match self.stream.try_read_buf(buf) {
-                Ok(0) => return Ok(Input::Eof),
-                Ok(n) => {
-                    self.last_active = Instant::now();
+            // One poll of `read_buf`, never a wait (a wait would hold the buffer
+            // outside the `select!`). Why not `try_read_buf`? `read_buf` goes
+            // through tokio's `poll_read`, which takes a short read as proof that
+            // the socket is drained; after `try_read_buf` tokio would still think
+            // it readable, and the next wait would start with a `recv` syscall
+            // that can only say "nothing yet": one wasted syscall per message.
+            match self.stream.read_buf(buf).now_or_never() {
+                Some(Ok(0)) => return Ok(Input::Eof),
+                Some(Ok(n)) => {
+                    self.idle.input();
                     self.shared.metrics.bytes_in.inc_by(n as u64);
                     return Ok(Input::Data);
                 }
-                // Readiness can be stale (another wake-up consumed the data): wait again.
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e.into()),
+                Some(Err(e)) => return Err(e.into()),
+                // The readiness was stale (the data it announced was already
+                // read): wait again.
+                None => continue,
             }
         }
     }
 
-    /// Writes all of `bytes`, or gives up if the client reads nothing for
-    /// `echo.idle_timeout`, or when the shutdown grace period ends.
+    /// Writes all of `bytes`, or gives up if the client has still not taken them
+    /// `echo.idle_timeout` after it last sent something, or when the shutdown
+    /// grace period ends.
     pub(crate) async fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let limit = self.shared.config.idle_timeout;
-        tokio::select! {
-            // The write usually completes on its first poll; putting it first
-            // means the cut token is then never even looked at.
-            biased;
-            written = timeout(limit, self.stream.write_all(bytes)) => {
-                written.map_err(|_elapsed| Error::Stalled(limit))??;
+        // Pinned outside the loop so that the same write carries on when the
+        // idle timer fires early and is re-armed.
+        let write = self.stream.write_all(bytes);
+        tokio::pin!(write);
+        loop {
+            tokio::select! {
+                // The write usually completes on its first poll; putting it first
+                // means the other branches are then never even looked at.
+                biased;
+                written = &mut write => break written?,
+                () = self.idle.fired() => {
+                    if self.idle.expired() {
+                        return Err(Error::Stalled(self.idle.limit));
+                    }
+                }
+                () = self.shared.cut.cancelled() => return Err(Error::Cut),
             }
-            () = self.shared.cut.cancelled() => return Err(Error::Cut),
         }
-        self.last_active = Instant::now();
         self.shared.metrics.bytes_out.inc_by(bytes.len() as u64);
         Ok(())
     }

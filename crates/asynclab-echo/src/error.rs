@@ -31,9 +31,9 @@ pub enum Error {
     #[error("line too long (max {max} bytes)")]
     LineTooLong { max: usize },
 
-    /// The client stopped reading: one write made no progress for this long
-    /// (`echo.idle_timeout`), so the connection is given up.
-    #[error("the client read nothing for {0:?}")]
+    /// The client stopped reading: it had still not taken an answer this long
+    /// (`echo.idle_timeout`) after it last sent something.
+    #[error("the client took no answer for {0:?}")]
     Stalled(Duration),
 
     /// The shutdown grace period ran out with this connection still busy.

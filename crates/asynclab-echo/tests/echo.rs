@@ -301,7 +301,8 @@ async fn a_client_that_resets_does_not_disturb_the_others() {
     // never blocks, and it is the way to make the kernel send a reset.
     #[allow(deprecated)]
     rude.set_linger(Some(Duration::ZERO)).expect("linger 0");
-    rude.try_write(b"half a line").expect("an empty send buffer takes it");
+    rude.try_write(b"half a line")
+        .expect("an empty send buffer takes it");
     server
         .wait_for("the rude client to be served", |m| m.active.get() == 2)
         .await;
