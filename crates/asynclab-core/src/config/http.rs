@@ -18,12 +18,14 @@ pub struct HttpConfig {
     pub addr: SocketAddr,
     /// The largest request body accepted (`POST /echo`); larger gets 413.
     pub max_body: Size,
-    /// A request still unanswered after this long gets 503.
+    /// A request still unanswered after this long gets 503: the server failed to
+    /// answer in time (408 would blame the client, 504 is for gateways).
     #[serde(with = "units::duration")]
     pub request_timeout: Duration,
     /// Requests being handled at once; more are shed with 503 immediately.
     pub max_in_flight: usize,
-    /// A connection must finish sending its request headers within this time.
+    /// A request head must be complete within this time, counted from connect or
+    /// from the first byte of the next request (so silent connections are closed too).
     #[serde(with = "units::duration")]
     pub header_read_timeout: Duration,
     /// An idle keep-alive connection is closed after this long.
