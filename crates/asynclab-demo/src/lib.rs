@@ -56,6 +56,20 @@ pub struct Route {
     pub allow: &'static str,
     /// One line for the index.
     pub about: &'static str,
+    /// Which handler answers it.
+    kind: Kind,
+}
+
+/// The demo routes, so dispatch is an exhaustive `match` rather than string compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fanout,
+    Race,
+    Timeout,
+    Compute,
+    Block,
+    Counter,
+    Events,
 }
 
 impl Route {
@@ -69,36 +83,43 @@ impl Route {
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/fanout",
+        kind: Kind::Fanout,
         allow: "GET, HEAD",
         about: "n waits run sequentially, with join_all, or as spawned tasks (?n=3&delay=100ms&mode=join)",
     },
     Route {
         path: "/race",
+        kind: Kind::Race,
         allow: "GET, HEAD",
         about: "select! between two waits; the loser is dropped (?a=100ms&b=50ms)",
     },
     Route {
         path: "/timeout",
+        kind: Kind::Timeout,
         allow: "GET, HEAD",
         about: "work wrapped in tokio::time::timeout: 200 or 504 (?work=2s&limit=500ms)",
     },
     Route {
         path: "/compute",
+        kind: Kind::Compute,
         allow: "GET, HEAD",
         about: "CPU work on the blocking pool with spawn_blocking (?n=1000000)",
     },
     Route {
         path: "/block",
+        kind: Kind::Block,
         allow: "GET, HEAD",
         about: "the mistake: std::thread::sleep on a runtime worker (?ms=200; off unless http.demo.allow_blocking)",
     },
     Route {
         path: "/counter",
+        kind: Kind::Counter,
         allow: "GET, HEAD, POST",
         about: "shared state: an Arc<Mutex> counter (POST ?by=1 adds)",
     },
     Route {
         path: "/events",
+        kind: Kind::Events,
         allow: "GET, HEAD",
         about: "live Server-Sent Events from a broadcast channel (?for=10s ends the stream)",
     },
@@ -223,7 +244,7 @@ impl Demo {
             if !route.allows(&method) {
                 return DemoError::MethodNotAllowed { allow: route.allow }.into_response();
             }
-            demo.answer(route.path, &method, query.as_deref())
+            demo.answer(route.kind, &method, query.as_deref())
                 .await
                 .unwrap_or_else(DemoError::into_response)
         })
@@ -231,15 +252,15 @@ impl Demo {
 
     async fn answer(
         &self,
-        path: &str,
+        kind: Kind,
         method: &Method,
         query: Option<&str>,
     ) -> Result<Response<Body>, DemoError> {
         let config = &self.inner.config;
         let max_delay = self.inner.max_delay;
         let ok = |value: serde_json::Value| reply::json(StatusCode::OK, &value);
-        match path {
-            "/fanout" => {
+        match kind {
+            Kind::Fanout => {
                 let q = Query::parse(query, &["n", "delay", "mode"])?;
                 let n = q.number(
                     "n",
@@ -252,20 +273,20 @@ impl Demo {
                 let mode = Mode::parse(q.get("mode"))?;
                 Ok(ok(fanout::fanout(n, delay, mode).await))
             }
-            "/race" => {
+            Kind::Race => {
                 let q = Query::parse(query, &["a", "b"])?;
                 let a = q.duration("a", DEFAULT_WAIT, max_delay, MAX_DELAY_KEY)?;
                 let b = q.duration("b", DEFAULT_RACE_B, max_delay, MAX_DELAY_KEY)?;
                 Ok(ok(race::race(a, b).await))
             }
-            "/timeout" => {
+            Kind::Timeout => {
                 let q = Query::parse(query, &["work", "limit"])?;
                 let work = q.duration("work", DEFAULT_WORK, max_delay, MAX_DELAY_KEY)?;
                 let limit = q.duration("limit", DEFAULT_LIMIT, max_delay, MAX_DELAY_KEY)?;
                 let (status, value) = timeout::timeout(work, limit).await;
                 Ok(reply::json(status, &value))
             }
-            "/compute" => {
+            Kind::Compute => {
                 let q = Query::parse(query, &["n"])?;
                 let n = q.number(
                     "n",
@@ -278,7 +299,7 @@ impl Demo {
                     compute::compute(self.inner.compute_jobs.clone(), n).await
                 ))
             }
-            "/block" => {
+            Kind::Block => {
                 if !config.allow_blocking {
                     return Err(DemoError::BlockingDisabled);
                 }
@@ -289,16 +310,16 @@ impl Demo {
                 let ms = q.number("ms", default_ms, 0, cap_ms, "http.demo.max_block")?;
                 Ok(ok(block::block(Duration::from_millis(ms)).await))
             }
-            "/counter" if method == Method::POST => {
+            Kind::Counter if method == Method::POST => {
                 let q = Query::parse(query, &["by"])?;
                 let by = q.number("by", 1, 1, MAX_COUNTER_STEP, "the demo's fixed limit")?;
                 Ok(ok(self.inner.counter.increment(by)))
             }
-            "/counter" => {
+            Kind::Counter => {
                 Query::parse(query, &[])?;
                 Ok(ok(self.inner.counter.read()))
             }
-            "/events" => {
+            Kind::Events => {
                 let q = Query::parse(query, &["for"])?;
                 let end_after = match q.get("for") {
                     Some(_) => Some(q.duration("for", max_delay, max_delay, MAX_DELAY_KEY)?),
@@ -306,7 +327,6 @@ impl Demo {
                 };
                 events::subscribe(&self.inner.feed, end_after)
             }
-            _ => unreachable!("every path in ROUTES has an arm"),
         }
     }
 }
