@@ -605,3 +605,14 @@ async fn connections_beyond_max_connections_wait_for_a_slot() {
     drop(holder);
     assert_eq!(waiting.await.unwrap().status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
+    let s = spawn(|_| {}).await;
+    let two = b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let text = raw(s.addr, two).await;
+    let fast = text.find("Fast response\n").expect("first answer");
+    let ok = text.find("\r\n\r\nok\n").expect("second answer");
+    assert!(fast < ok, "{text}");
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
+}
