@@ -7,6 +7,8 @@
 //! process. The limit is lowered with `prlimit` (util-linux), which needs no
 //! unsafe code.
 
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs::File;

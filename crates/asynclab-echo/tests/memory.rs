@@ -5,6 +5,8 @@
 //! This is its own test binary so that nothing else allocates while it measures,
 //! and its tests take turns (`ALONE`) for the same reason. Linux only.
 
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
