@@ -6,11 +6,11 @@
 # Scenarios: fast slow limited files echo idle loadgen startup (issue 8 lists them).
 # It installs what it needs (wrk, nginx-light, python3 from Debian; or names them),
 # builds asynclab and the bare baselines in release mode, starts every server on a
-# free loopback port, alternates the contenders (A B A B ..., BENCH_REPS=3 times),
+# free loopback port, alternates the contenders (A B A B ..., BENCH_REPS=5 times),
 # stops each process it started by PID (an EXIT trap catches crashes and ctrl-c),
 # and rewrites bench/results/REPORT.md with its SVG charts.
 #
-# Knobs: BENCH_REPS (3), BENCH_DURATION (5 s per load run), BENCH_MAX_SECONDS
+# Knobs: BENCH_REPS (5), BENCH_DURATION (3 s per load run), BENCH_MAX_SECONDS
 # (3600: the whole run is stopped past it), BENCH_IDLE_CONNECTIONS and
 # BENCH_SLOW_REQUESTS (10000), BENCH_KEEP_TMP=1 keeps the scratch folder (logs).
 # Not part of CI: it takes far too long.

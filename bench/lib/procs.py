@@ -113,6 +113,15 @@ def peak_kb(pid):
     return sum(status_kb(p, "VmHWM") for p in tree(pid))
 
 
+def listen_overflows():
+    """The kernel's count of connections dropped because an accept queue was full
+    (TcpExt ListenOverflows in /proc/net/netstat; the whole machine, not one process)."""
+    with open("/proc/net/netstat") as f:
+        lines = [line.split() for line in f if line.startswith("TcpExt:")]
+    names, values = lines[0], lines[1]
+    return int(values[names.index("ListenOverflows")])
+
+
 class Proc:
     """One started process: registered for cleanup, stopped by PID."""
 
@@ -247,10 +256,10 @@ class Sampler:
         self._thread.join()
 
 
-def spawn(argv, env=None):
+def spawn(argv, env=None, cwd=None):
     """Starts a client in the background (registered for cleanup); see `finish`."""
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=clean_env(env))
+                            stderr=subprocess.PIPE, env=clean_env(env), cwd=cwd)
     register(proc.pid)
     return proc
 
@@ -270,6 +279,6 @@ def finish(proc, timeout, check=True):
     return out.decode()
 
 
-def run(argv, timeout, env=None):
+def run(argv, timeout, env=None, cwd=None):
     """Runs a client to completion, bounded by `timeout`; returns its stdout."""
-    return finish(spawn(argv, env), timeout)
+    return finish(spawn(argv, env, cwd), timeout)
