@@ -197,3 +197,38 @@ fn bad_config_is_refused_before_anything_binds() {
     assert!(stderr(&out).contains("echo.idle_timeout"));
     TcpListener::bind(("127.0.0.1", port)).expect("port still free: nothing was bound");
 }
+
+#[test]
+fn a_configured_files_root_that_does_not_exist_is_a_config_error() {
+    let out = run(
+        command(&[
+            "http",
+            "--set",
+            "files.root=/nonexistent/public",
+            "--set",
+            "http.addr=127.0.0.1:0",
+        ]),
+        T,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains("files.root") && msg.contains("--set files.root=/nonexistent/public"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_default_files_root_may_be_missing_and_the_server_still_runs() {
+    // From an empty folder there is no `public/`: the server starts, says so in
+    // its log, and /files/ answers 404.
+    let mut cmd = command(&["http"]);
+    cmd.current_dir(temp_dir("nopublic"));
+    let server = common::Server::start_with(cmd);
+    assert!(server.http.is_some());
+    assert!(
+        server.wait_for_log("file serving is off", Duration::from_secs(10)),
+        "{}",
+        server.logs()
+    );
+}

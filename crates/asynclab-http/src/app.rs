@@ -213,6 +213,17 @@ async fn serve(
     }
     let route = match found {
         Found::Route { route, .. } => route,
+        // The file server knows which methods it allows (PUT only when uploads
+        // are on), so every method under `/files/` goes to it.
+        Found::WrongMethod { template } if template == routes::FILES => {
+            return run_handler(
+                state,
+                |s, r| Box::pin(crate::handlers::files(s, r)),
+                req,
+                deadline,
+            )
+            .await;
+        }
         Found::WrongMethod { template } => {
             return Err(HttpError::MethodNotAllowed {
                 allow: routes::allow(template),
@@ -286,7 +297,7 @@ mod tests {
     fn state(tweak: impl FnOnce(&mut Config)) -> AppState {
         let mut config = Config::builtin();
         tweak(&mut config);
-        AppState::new(config.http, false, Metrics::new())
+        AppState::new(config.http, false, Metrics::new(), None)
     }
 
     fn get() -> Request<Body> {

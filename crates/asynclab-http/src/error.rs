@@ -18,6 +18,11 @@ use crate::body::{Body, text};
 pub enum Error {
     #[error("invalid http setting {key}: {reason}")]
     Setting { key: &'static str, reason: String },
+    #[error("files.root from {origin}")]
+    Files {
+        origin: String,
+        source: asynclab_files::FilesError,
+    },
 }
 
 /// Why a request failed. Each variant is one status code.

@@ -364,7 +364,21 @@ impl Drop for StreamInFlight {
     }
 }
 
-/// 404 for reserved paths with nothing mounted yet.
-pub async fn not_found(_: AppState, _: Request<Body>) -> Result {
-    Err(HttpError::NotFound)
+/// `/files/{path}`: static files, answered by the `asynclab-files` crate (see
+/// `docs/files.md`). It gets the path still percent-encoded, exactly as sent, so
+/// it can refuse every encoding of `..` itself.
+pub async fn files(state: AppState, req: Request<Body>) -> Result {
+    let Some(files) = state.files.clone() else {
+        return Ok(text(
+            StatusCode::NOT_FOUND,
+            "File not found (file serving is off: files.root does not exist)\n",
+        ));
+    };
+    let path = req
+        .uri()
+        .path()
+        .strip_prefix("/files/")
+        .unwrap_or_default()
+        .to_owned();
+    Ok(files.serve(req, &path).await.map(body::boxed))
 }

@@ -73,9 +73,12 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/counter" => handlers::demo, asynclab_demo::about("/counter")),
     route!(POST "/counter" => handlers::demo, "adds ?by=1 to the shared counter"),
     route!(GET "/events" => handlers::demo, asynclab_demo::about("/events")),
-    // files: mounted in issue 4 (until then every /files/ path is 404).
-    route!(GET "/files/{path}" => handlers::not_found, "static files"),
+    // Every other method under /files/ goes to the file server too (see `app.rs`).
+    route!(GET "/files/{path}" => handlers::files, "static files from files.root (PUT when files.upload is on)"),
 ];
+
+/// The file server's template: it answers every method under it.
+pub const FILES: &str = "/files/{path}";
 
 /// The template reported for requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -146,7 +149,8 @@ pub fn allow(template: &str) -> String {
 
 fn matches(template: &str, path: &str) -> bool {
     match template.strip_suffix("{path}") {
-        Some(prefix) => path.len() > prefix.len() && path.starts_with(prefix),
+        // `/files/` itself is the root folder (its index.html).
+        Some(prefix) => path.starts_with(prefix),
         None => template == path,
     }
 }
@@ -165,7 +169,12 @@ mod tests {
             find(&Method::GET, "/files/a/b.txt").template(),
             "/files/{path}"
         );
-        assert!(matches!(find(&Method::GET, "/files/"), Found::NotFound));
+        assert_eq!(find(&Method::GET, "/files/").template(), FILES);
+        assert!(matches!(
+            find(&Method::PUT, "/files/x"),
+            Found::WrongMethod { template: FILES }
+        ));
+        assert!(matches!(find(&Method::GET, "/filesx"), Found::NotFound));
         assert!(matches!(
             find(&Method::DELETE, "/fast"),
             Found::WrongMethod { template: "/fast" }

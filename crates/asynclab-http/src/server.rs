@@ -13,6 +13,7 @@ use std::time::Duration;
 use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::drain;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
+use asynclab_files::Files;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
@@ -79,7 +80,7 @@ impl Server {
             write: config.write_timeout,
         };
         let max_connections = config.max_connections;
-        let state = AppState::new(config, loaded.config.log.access, metrics);
+        let state = AppState::new(config, loaded.config.log.access, metrics, files(loaded)?);
         Ok(Self {
             app: router(state.clone()),
             state,
@@ -154,5 +155,26 @@ impl Server {
             "http drain finished"
         );
         report
+    }
+}
+
+/// The file server for `/files/`. A `files.root` someone configured must exist
+/// (a typo should stop the server, not turn into 404s); the built-in default
+/// (`public/`) may be missing, so `asynclab` still runs from any folder.
+fn files(loaded: &Loaded) -> Result<Option<Files>, Error> {
+    let base = asynclab_core::config::base_dir(loaded);
+    match Files::new(&loaded.config.files, &base) {
+        Ok(files) => {
+            tracing::debug!(root = %files.root().display(), "serving files under /files/");
+            Ok(Some(files))
+        }
+        Err(e) if loaded.is_default("files.root") => {
+            tracing::warn!(error = %e, "file serving is off: /files/ answers 404");
+            Ok(None)
+        }
+        Err(e) => Err(Error::Files {
+            origin: loaded.origin("files.root"),
+            source: e,
+        }),
     }
 }

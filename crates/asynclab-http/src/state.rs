@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 use asynclab_core::config::HttpConfig;
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_demo::Demo;
+use asynclab_files::Files;
 use http::Method;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -49,6 +50,9 @@ pub struct Shared {
     pub limited: Arc<LimitedState>,
     /// The async-pattern demo routes (`/fanout`, `/events`, ...; `asynclab-demo`).
     pub demo: Demo,
+    /// Static files under `/files/` (`asynclab-files`); `None` when the default
+    /// `files.root` does not exist and nobody configured one.
+    pub files: Option<Files>,
     /// Set by `Server::run`; `/readyz` turns 503 once it reports a shutdown.
     shutdown: OnceLock<Shutdown>,
 }
@@ -56,7 +60,12 @@ pub struct Shared {
 impl AppState {
     /// Builds the state and registers the HTTP metrics in `metrics`. Call once
     /// per registry (registering twice would list every metric twice).
-    pub fn new(config: HttpConfig, access_log: bool, metrics: Metrics) -> Self {
+    pub fn new(
+        config: HttpConfig,
+        access_log: bool,
+        metrics: Metrics,
+        files: Option<Files>,
+    ) -> Self {
         let http = Arc::new(HttpMetrics::default());
         http.register(&metrics);
         let limited = Arc::new(LimitedState::new(config.limited.permits));
@@ -76,6 +85,7 @@ impl AppState {
             http,
             limited,
             demo,
+            files,
             shutdown: OnceLock::new(),
         }))
     }

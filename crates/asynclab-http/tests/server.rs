@@ -504,11 +504,7 @@ async fn echo_counters_appear_when_the_echo_server_runs_here() {
     let metrics = asynclab_core::Metrics::new();
     let mut config = asynclab_core::Config::builtin();
     config.http.addr = "127.0.0.1:0".parse().unwrap();
-    let loaded = asynclab_core::config::Loaded {
-        config,
-        sources: "test".into(),
-        file: None,
-    };
+    let loaded = asynclab_core::config::Loaded::from_config(config);
     let server = asynclab_http::Server::new(&loaded, metrics.clone()).unwrap();
     let app = asynclab_http::router(server.state().clone());
     metrics.echo().active.inc();

@@ -423,11 +423,7 @@ async fn the_asynclab_servers_answer_correctly() {
     use tokio::net::TcpListener;
 
     let shutdown = Shutdown::new();
-    let loaded = Loaded {
-        config: Config::builtin(),
-        sources: "test".into(),
-        file: None,
-    };
+    let loaded = Loaded::from_config(Config::builtin());
     let server = asynclab_http::Server::new(&loaded, Metrics::new()).expect("server builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("bound address");

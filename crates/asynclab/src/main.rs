@@ -20,7 +20,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 /// Exit status for a configuration that cannot be used.
-const EXIT_BAD_CONFIG: u8 = 2;
+pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -44,8 +44,16 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::new();
 
     // Everything that can fail is prepared before any port is bound.
+    // A setting only the server can check (a missing files.root) is a
+    // configuration error like any other: one line, exit 2, nothing bound.
     let http = match servers.http {
-        true => Some(asynclab_http::Server::new(&loaded, metrics.clone()).context("http server")?),
+        true => match asynclab_http::Server::new(&loaded, metrics.clone()) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                eprintln!("asynclab: {:#}", anyhow::Error::new(e));
+                return Ok(ExitCode::from(crate::EXIT_BAD_CONFIG));
+            }
+        },
         false => None,
     };
     let echo = servers.echo.then(|| {

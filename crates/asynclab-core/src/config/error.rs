@@ -106,6 +106,9 @@ impl ConfigError {
     }
 }
 
+/// How the built-in layer is named in messages.
+pub(super) const BUILTIN: &str = "built-in defaults";
+
 /// Describes a layer: `config/x.toml line 12`, `built-in defaults`, or the layer's
 /// own name (`environment variable ASYNCLAB_X__Y`, `--set x.y=1`).
 pub(super) fn describe(meta: &Metadata, key: &str) -> String {
@@ -114,7 +117,7 @@ pub(super) fn describe(meta: &Metadata, key: &str) -> String {
             Some(line) => format!("{} line {line}", path.display()),
             None => path.display().to_string(),
         },
-        _ if meta.name.starts_with("TOML source string") => "built-in defaults".into(),
+        _ if meta.name.starts_with("TOML source string") => BUILTIN.into(),
         _ => meta.name.to_string(),
     }
 }

@@ -81,6 +81,40 @@ pub struct Loaded {
     pub sources: String,
     /// The config file, if one was read (relative paths in it resolve against its folder).
     pub file: Option<PathBuf>,
+    /// Every layer, kept to answer "where did this value come from?".
+    figment: Figment,
+}
+
+impl Loaded {
+    /// The built-in defaults alone, as if no file, variable or flag were given.
+    pub fn builtin() -> Self {
+        Self {
+            config: Config::builtin(),
+            sources: "built-in defaults".into(),
+            file: None,
+            figment: Figment::from(builtin_layer()),
+        }
+    }
+
+    /// A configuration built in code (tests, embedding). Origins are not tracked:
+    /// every key reports the built-in defaults as its origin.
+    pub fn from_config(config: Config) -> Self {
+        Self {
+            config,
+            ..Self::builtin()
+        }
+    }
+
+    /// Where the value of `key` (dotted) came from: `built-in defaults`, a file
+    /// and line, an environment variable or a flag.
+    pub fn origin(&self, key: &str) -> String {
+        origin(&self.figment, key)
+    }
+
+    /// True when nobody set `key`: its value is the built-in default.
+    pub fn is_default(&self, key: &str) -> bool {
+        self.origin(key) == error::BUILTIN
+    }
 }
 
 impl Default for Config {
@@ -180,6 +214,7 @@ impl Config {
             config,
             sources: sources.join(" + "),
             file: overrides.file.clone(),
+            figment,
         })
     }
 

@@ -140,3 +140,17 @@ fn unreadable_file_and_malformed_flag_are_errors() {
         Err(ConfigError::BadFlag { .. })
     ));
 }
+
+#[test]
+fn loaded_knows_where_each_value_came_from() {
+    let loaded = load(Some("[echo]\nprefix = \"> \"\n"), &["echo.mode=raw"]).expect("loads");
+    assert!(loaded.is_default("http.addr"));
+    assert!(!loaded.is_default("echo.prefix"));
+    assert!(
+        loaded.origin("echo.prefix").ends_with("line 2"),
+        "{}",
+        loaded.origin("echo.prefix")
+    );
+    assert_eq!(loaded.origin("echo.mode"), "--set echo.mode=raw");
+    assert!(Loaded::builtin().is_default("echo.mode"));
+}

@@ -38,11 +38,7 @@ pub async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config::builtin();
     config.http.addr = "127.0.0.1:0".parse().expect("address");
     tweak(&mut config);
-    let loaded = Loaded {
-        config,
-        sources: "test".into(),
-        file: None,
-    };
+    let loaded = Loaded::from_config(config);
     let server = Server::new(&loaded, Metrics::new()).expect("server builds");
     let state = server.state().clone();
     let listener = TcpListener::bind(loaded.config.http.addr)
