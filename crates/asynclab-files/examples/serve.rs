@@ -2,7 +2,7 @@
 //! apart from) the real HTTP server, and reused by this crate's socket tests.
 //!
 //! ```sh
-//! cargo run --release -p asynclab-files --example serve -- public 127.0.0.1:8090
+//! cargo run --release -p asynclab-files --example serve -- public 127.0.0.1:8090 [files.key=value ...]
 //! curl -i http://127.0.0.1:8090/files/data.txt
 //! ```
 //!
@@ -15,7 +15,7 @@
 use std::convert::Infallible;
 use std::path::Path;
 
-use asynclab_core::Config;
+use asynclab_core::{Config, Overrides};
 use asynclab_files::Files;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -26,13 +26,19 @@ use tokio::net::TcpListener;
 
 #[allow(dead_code)] // Unused when the tests include this file for `run`.
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let root = args.next().unwrap_or_else(|| "public".into());
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8090".into());
-    let mut config = Config::builtin().files;
-    config.root = root;
-    let files = Files::new(&config, Path::new(".")).map_err(std::io::Error::other)?;
+    // Any further arguments are `section.key=value` settings, as with `--set`
+    // (`files.chunk=256KiB`); `ASYNCLAB_FILES__*` variables work too.
+    let loaded = Config::load(&Overrides {
+        set: std::iter::once(format!("files.root={root}"))
+            .chain(args)
+            .collect(),
+        ..Overrides::default()
+    })?;
+    let files = Files::new(&loaded.config.files, Path::new("."))?;
     let listener = TcpListener::bind(&addr).await?;
     println!(
         "serving {} on http://{}/files/",
