@@ -38,7 +38,7 @@ use tracing::Instrument;
 
 use crate::body::Body;
 use crate::error::HttpError;
-use crate::routes::{self, Found, Handler};
+use crate::routes::{self, Found, Handler, HandlerFuture};
 use crate::state::{AppState, RequestLabels, method_label};
 
 /// The whole application as one tower `Service`: clone it per connection (it is a
@@ -135,10 +135,17 @@ pub async fn handle(state: AppState, req: Request<Body>) -> Result<Response<Body
     };
 
     let index = found.index();
-    let deadline = started + state.config.request_timeout;
-    let result = serve(&state, found, req, deadline)
-        .instrument(span.clone())
-        .await;
+    let result = match admit(&state, found, req) {
+        Ok((handler, in_flight)) => {
+            let deadline = started + state.config.request_timeout;
+            let result = guard(&state, handler, deadline)
+                .instrument(span.clone())
+                .await;
+            drop(in_flight);
+            result
+        }
+        Err(refused) => Err(refused),
+    };
     let res = result.unwrap_or_else(HttpError::into_response);
 
     let status = res.status();
@@ -194,13 +201,17 @@ pub async fn handle(state: AppState, req: Request<Body>) -> Result<Response<Body
     Ok(res)
 }
 
-/// Steps 3 and 4: refuse early, then run the handler within its limits.
-async fn serve(
+/// Step 3: refuse what cannot be served; otherwise create the handler's future
+/// (nothing runs until it is polled) with a place in the in-flight count.
+///
+/// A plain `fn`, not `async`: nothing here waits, and keeping the request out of
+/// `handle`'s future keeps that future small; it is allocated for every request
+/// and lives as long as the request, so 10,000 waiting `/slow` requests notice.
+fn admit(
     state: &AppState,
     found: Found,
     req: Request<Body>,
-    deadline: Instant,
-) -> Result<Response<Body>, HttpError> {
+) -> Result<(HandlerFuture, InFlight<'_>), HttpError> {
     // HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/2 carries `:authority` instead,
     // which hyper puts in the URI.
     if req.version() == Version::HTTP_11
@@ -211,18 +222,12 @@ async fn serve(
             "HTTP/1.1 request without a Host header".into(),
         ));
     }
-    let route = match found {
-        Found::Route { route, .. } => route,
+    let handler: Handler = match found {
+        Found::Route { route, .. } => route.handler,
         // The file server knows which methods it allows (PUT only when uploads
         // are on), so every method under `/files/` goes to it.
         Found::WrongMethod { template } if template == routes::FILES => {
-            return run_handler(
-                state,
-                |s, r| Box::pin(crate::handlers::files(s, r)),
-                req,
-                deadline,
-            )
-            .await;
+            |s, r| Box::pin(crate::handlers::files(s, r))
         }
         Found::WrongMethod { template } => {
             return Err(HttpError::MethodNotAllowed {
@@ -231,20 +236,18 @@ async fn serve(
         }
         Found::NotFound => return Err(HttpError::NotFound),
     };
-    run_handler(state, route.handler, req, deadline).await
+    start(state, handler, req)
 }
 
-/// Step 4: the handler under the in-flight limit, the timeout and `catch_unwind`.
-async fn run_handler(
+/// Load shedding: over `http.max_in_flight`, say so at once. A queue would only
+/// add latency to every request and memory to the server.
+fn start(
     state: &AppState,
     handler: Handler,
     req: Request<Body>,
-    deadline: Instant,
-) -> Result<Response<Body>, HttpError> {
-    // Load shedding: over the limit, say so at once. A queue would only add
-    // latency to every request and memory to the server.
+) -> Result<(HandlerFuture, InFlight<'_>), HttpError> {
     let m = &state.http;
-    let _in_flight = InFlight(state);
+    let in_flight = InFlight(state);
     if m.enter() >= state.config.max_in_flight {
         m.shed.inc();
         return Err(HttpError::Busy {
@@ -252,8 +255,15 @@ async fn run_handler(
             retry_after: std::time::Duration::from_secs(1),
         });
     }
+    Ok((handler(state.clone(), req), in_flight))
+}
 
-    let handler = handler(state.clone(), req);
+/// Step 4: the handler under the request deadline and `catch_unwind`.
+async fn guard(
+    state: &AppState,
+    handler: HandlerFuture,
+    deadline: Instant,
+) -> Result<Response<Body>, HttpError> {
     // `catch_unwind` turns a panic inside the handler's poll into an `Err` here;
     // the connection and the server carry on. `AssertUnwindSafe` is fine: the
     // handler's state is dropped with it, and shared state is atomics.
@@ -261,7 +271,7 @@ async fn run_handler(
     match tokio::time::timeout_at(deadline, guarded).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => {
-            m.panics.inc();
+            state.http.panics.inc();
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -292,7 +302,6 @@ mod tests {
     use http::StatusCode;
 
     use super::*;
-    use crate::routes::HandlerFuture;
 
     fn state(tweak: impl FnOnce(&mut Config)) -> AppState {
         let mut config = Config::builtin();
@@ -306,8 +315,14 @@ mod tests {
             .expect("request")
     }
 
-    fn soon(state: &AppState) -> Instant {
-        Instant::now() + state.config.request_timeout
+    /// What `handle` does between the checks and the access log.
+    async fn run_handler(
+        state: &AppState,
+        handler: Handler,
+        req: Request<Body>,
+    ) -> Result<Response<Body>, HttpError> {
+        let (future, _in_flight) = start(state, handler, req)?;
+        guard(state, future, Instant::now() + state.config.request_timeout).await
     }
 
     fn panics(_: AppState, _: Request<Body>) -> HandlerFuture {
@@ -324,7 +339,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_is_a_500_and_counted() {
         let state = state(|_| {});
-        let err = run_handler(&state, panics, get(), soon(&state))
+        let err = run_handler(&state, panics, get())
             .await
             .expect_err("panicked");
         assert_eq!(
@@ -342,7 +357,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_handler_past_the_request_timeout_gets_503() {
         let state = state(|c| c.http.request_timeout = Duration::from_secs(2));
-        let err = run_handler(&state, sleeps, get(), soon(&state))
+        let err = run_handler(&state, sleeps, get())
             .await
             .expect_err("timed out");
         let res = err.into_response();
@@ -355,18 +370,12 @@ mod tests {
         let state = state(|c| c.http.max_in_flight = 1);
         let busy = tokio::spawn({
             let state = state.clone();
-            async move {
-                run_handler(&state, sleeps, get(), soon(&state))
-                    .await
-                    .map(|_| ())
-            }
+            async move { run_handler(&state, sleeps, get()).await.map(|_| ()) }
         });
         while state.http.in_flight_now() == 0 {
             tokio::task::yield_now().await;
         }
-        let err = run_handler(&state, panics, get(), soon(&state))
-            .await
-            .expect_err("shed");
+        let err = run_handler(&state, panics, get()).await.expect_err("shed");
         assert!(matches!(err, HttpError::Busy { .. }), "{err}");
         assert_eq!(state.http.shed.get(), 1);
         assert_eq!(
