@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Pattern: **the runtime as a setting**. Unlike the servers, the load generator
-//! builds its own multi-threaded runtime, because `--threads` is one of its knobs: a
-//! fair comparison with `wrk -t N` gives both the same number of threads.
+//! builds its own runtimes, because `--threads` is one of its knobs: a fair
+//! comparison with `wrk -t N` gives both the same number of threads.
 //!
 //! Ctrl-C is handled in two steps: the first stops starting requests and lets the ones
 //! in flight finish (so every count stays exact, and the summary is printed); a second
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{Control, Error, LoadArgs, Report, run};
+use crate::{Control, Error, LoadArgs, Report, Threads, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
 const EXIT_USAGE: u8 = 2;
@@ -42,14 +42,22 @@ pub fn main(args: LoadArgs) -> ExitCode {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
+    // The connections run on `threads` runtimes of their own (see `threads.rs`); this
+    // thread's runtime only waits for them, watches ctrl-c and draws the progress bar.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("asynclab load: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let workers = match Threads::start(threads) {
+        Ok(workers) => workers,
+        Err(e) => {
+            eprintln!("asynclab load: cannot start {threads} runtime threads: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -63,14 +71,14 @@ pub fn main(args: LoadArgs) -> ExitCode {
             let done = CancellationToken::new();
             (crate::progress::spawn(&settings, live, done.clone()), done)
         });
-        let report = run(&settings, &control).await;
+        let report = run_on(&settings, &control, workers.handles()).await;
         if let Some((task, done)) = progress {
             done.cancel();
             let _ = task.await;
         }
         report
     });
-    // Connections left over (say, by a cut) are dropped with the runtime, at once.
+    workers.stop();
     runtime.shutdown_background();
     match result {
         Ok(report) => finish(&args, &report),

@@ -6,6 +6,7 @@
 //! - [`args`]: the command line (clap derive) and its conversion to [`Settings`].
 //! - `settings.rs`: the validated description of a run; tests build it directly.
 //! - `run.rs`: [`run`], one task per connection in a `JoinSet`, merged at the end.
+//! - `threads.rs`: `--threads N` as N single-threaded runtimes, as wrk uses N event loops.
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
 //! - `h1.rs`, `h2.rs`, `echo.rs`: the protocols: HTTP/1.1 by hand on a reused buffer,
@@ -31,13 +32,15 @@ mod run;
 mod settings;
 mod stats;
 mod summary;
+mod threads;
 mod worker;
 
 pub use args::LoadArgs;
 pub use error::{Error, ErrorKind};
 pub use plot::write_svg;
 pub use report::{Bucket, Latency, Percentile, Report, Requests, SCHEMA, Transfer};
-pub use run::{Control, resolve, run};
+pub use run::{Control, resolve, run, run_on};
 pub use settings::{EchoMode, EchoTarget, HttpTarget, Settings, Target};
 pub use stats::Live;
 pub use summary::{show_bytes, show_us};
+pub use threads::Threads;

@@ -1,8 +1,8 @@
 //! [`run`]: one load run, from resolving the target to the merged [`Report`].
 //!
 //! Pattern: **one task per connection, joined with a `JoinSet`**. Each connection is
-//! an independent loop (see `worker.rs`), spawned so the runtime spreads them over its
-//! worker threads. The `JoinSet` waits for all of them (and reports a panic in one);
+//! an independent loop (see `worker.rs`), spawned on one of the runtimes it is given
+//! (the command gives one per thread, see `threads.rs`; tests use their own). The `JoinSet` waits for all of them (and reports a panic in one);
 //! their counts, kept in shards (`stats.rs`), are merged once they have all ended.
 //!
 //! Stopping is cooperative and in two steps, both through `CancellationToken`s in
@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+use tokio::runtime::Handle;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -76,12 +77,23 @@ pub async fn resolve(target: &Target) -> Result<SocketAddr, Error> {
     Ok(first)
 }
 
-/// Runs the load described by `settings` and returns what was measured.
+/// Runs the load described by `settings` on the current runtime and returns what was
+/// measured.
 ///
 /// Returns when every connection has finished: at the end of the duration (plus at
 /// most `--timeout` for the requests then in flight), after `-n` requests, or after
 /// `control.stop`.
 pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error> {
+    run_on(settings, control, &[Handle::current()]).await
+}
+
+/// Like [`run`], with connection *i* on `runtimes[i % runtimes.len()]` (see
+/// [`crate::Threads`]).
+pub async fn run_on(
+    settings: &Settings,
+    control: &Control,
+    runtimes: &[Handle],
+) -> Result<Report, Error> {
     settings.check()?;
     let addr = resolve(&settings.target).await?;
     let start = Instant::now();
@@ -99,18 +111,22 @@ pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error
             cut: control.cut.child_token(),
             live: control.live.clone(),
         };
+        let runtime = runtimes
+            .get(index % runtimes.len().max(1))
+            .cloned()
+            .unwrap_or_else(Handle::current);
         match &settings.target {
             Target::Http(http) if http.http2 => {
                 let client = H2Client::new(http, addr);
-                tasks.spawn(worker::drive(client, pacer, cx))
+                tasks.spawn_on(worker::drive(client, pacer, cx), &runtime)
             }
             Target::Http(http) => {
                 let client = H1Client::new(http, addr);
-                tasks.spawn(worker::drive(client, pacer, cx))
+                tasks.spawn_on(worker::drive(client, pacer, cx), &runtime)
             }
             Target::Echo(echo) => {
                 let client = EchoClient::new(echo, addr, index);
-                tasks.spawn(worker::drive(client, pacer, cx))
+                tasks.spawn_on(worker::drive(client, pacer, cx), &runtime)
             }
         };
     }

@@ -126,6 +126,22 @@ async fn exactly_n_requests_are_sent_and_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_can_run_on_runtime_threads_of_their_own() {
+    let (addr, seen) = servers::http().await;
+    let threads = asynclab_load::Threads::start(2).expect("threads start");
+    let settings = count(http(addr, "/"), 600, 6);
+    let report = asynclab_load::run_on(&settings, &Control::default(), threads.handles())
+        .await
+        .expect("the run starts");
+    threads.stop();
+    assert_accounted(&report);
+    assert_eq!(
+        (report.requests.ok, seen.requests(), seen.connections()),
+        (600, 600, 6)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_codes_are_counted() {
     let (addr, _) = servers::http().await;
     let report = load(&count(http(addr, "/alternate"), 100, 4)).await;
