@@ -64,7 +64,8 @@ pub enum Command {
         timeout: Duration,
     },
     /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`).
-    Load(asynclab_load::LoadArgs),
+    // Boxed: the load options are far larger than any other variant.
+    Load(Box<asynclab_load::LoadArgs>),
     /// Print the effective configuration (every layer merged) as TOML.
     Config {
         /// Only validate: print nothing and exit 0 when the configuration is valid.

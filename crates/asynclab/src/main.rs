@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     telemetry::init(&loaded.config.log);
     // The load generator builds its own runtime: its thread count is a flag.
     if let Command::Load(args) = command {
-        return asynclab_load::command::main(args);
+        return asynclab_load::command::main(*args);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
