@@ -13,7 +13,9 @@
 #   final  - `scratch` plus /out: the binary, the few glibc/libgcc shared objects
 #            it links, /etc/nsswitch.conf (so a compose or Kubernetes service name
 #            resolves through /etc/hosts and DNS), passwd/group entries for the
-#            non-root user, and config/container.toml. No shell, no package manager.
+#            non-root user, config/container.toml, and next to it the demo files
+#            served under /files/ (files.root = "public" resolves against the
+#            config file's folder). No shell, no package manager.
 #
 # Deliberately no `# syntax=` line and no BuildKit-only flags: the file builds with
 # the classic builder, BuildKit and podman/buildah alike, offline from a registry
@@ -62,6 +64,7 @@ RUN find crates tests config -type f -exec touch {} + \
  && ldd target/release/asynclab | grep -o '/[^ ]*' | sort -u \
       | xargs -r cp --parents -L -t /out \
  && cp config/container.toml /out/etc/asynclab/container.toml \
+ && if [ -d public ]; then cp -r public /out/etc/asynclab/public; fi \
  && printf 'hosts: files dns\n' > /out/etc/nsswitch.conf \
  && printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > /out/etc/passwd \
  && printf 'root:x:0:\nnonroot:x:65532:\n' > /out/etc/group \

@@ -108,10 +108,14 @@ def main(container_toml, dockerfile, compose_json, rendered_yaml):
 
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
     config_path = env.get("ASYNCLAB_CONFIG", "")
-    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
-    mount_dir, _, key = config_path.rpartition("/")
-    volume = volumes.get(mounts.get(mount_dir, ""), {})
+    volume, key = {}, None
+    for m in container.get("volumeMounts", []):
+        # Either the ConfigMap's folder is mounted, or one key with subPath.
+        if m.get("subPath") and m["mountPath"] == config_path:
+            volume, key = volumes.get(m["name"], {}), m["subPath"]
+        elif not m.get("subPath") and config_path.startswith(m["mountPath"].rstrip("/") + "/"):
+            volume, key = volumes.get(m["name"], {}), config_path[len(m["mountPath"].rstrip("/")) + 1 :]
     cm_name = volume.get("configMap", {}).get("name")
     check(cm_name is not None, f"ASYNCLAB_CONFIG={config_path!r} is not in a mounted ConfigMap")
     cms = {c["metadata"]["name"]: c for c in by_kind.get("ConfigMap", [])}

@@ -332,6 +332,11 @@ solo_tests() {
   podman exec "$SOLO" asynclab check tcp://127.0.0.1:7000 >/dev/null || fail "echo check inside the container"
   curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$hp/healthz" || fail "/healthz"
   ok "echo server answers, /healthz answers"
+  if [ -f public/index.html ]; then
+    cmp -s <(curl -fsS --max-time 5 "http://127.0.0.1:$hp/files/index.html") public/index.html ||
+      fail "/files/index.html is not public/index.html"
+    ok "/files/index.html serves public/index.html from the image"
+  fi
 
   # A host name, not a number: resolved through /etc/nsswitch.conf and /etc/hosts.
   podman exec "$SOLO" asynclab load http://localhost:8080/fast --connections 4 --duration 2s \
