@@ -344,7 +344,7 @@ fn set(res: &mut Response<FilesBody>, name: http::header::HeaderName, value: &st
     res.headers_mut().insert(name, header(value));
 }
 
-fn empty() -> FilesBody {
+pub(crate) fn empty() -> FilesBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 

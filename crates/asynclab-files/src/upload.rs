@@ -105,8 +105,9 @@ where
     match published {
         Ok(true) => text(StatusCode::CREATED, "Created"),
         Ok(false) => {
-            let mut res = text(StatusCode::NO_CONTENT, "");
-            res.headers_mut().remove(http::header::CONTENT_TYPE);
+            // A 204 has no body and, per RFC 9110, no Content-Length either.
+            let mut res = Response::new(crate::empty());
+            *res.status_mut() = StatusCode::NO_CONTENT;
             res
         }
         Err(e) => server_error(&shown, &e),

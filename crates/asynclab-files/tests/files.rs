@@ -666,7 +666,13 @@ async fn uploads_are_201_then_204_and_visible_at_once() {
     };
     assert_eq!(put("new.txt", "one").await.status, StatusCode::CREATED);
     assert_eq!(get(&fx.files, "new.txt").await.text(), "one");
-    assert_eq!(put("new.txt", "two").await.status, StatusCode::NO_CONTENT);
+    let replaced = put("new.txt", "two").await;
+    assert_eq!(replaced.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        replaced.header("content-length"),
+        "",
+        "a 204 has no Content-Length"
+    );
     assert_eq!(
         get(&fx.files, "new.txt").await.text(),
         "two",
