@@ -262,6 +262,9 @@ cleanup() {
   [ -n "${SOLO:-}" ] && podman rm -f -t 0 "$SOLO" >/dev/null 2>&1
   [ -n "${TICKER:-}" ] && kill "$TICKER" 2>/dev/null
   [ -n "${API:-}" ] && kill "$API" 2>/dev/null
+  # Earlier runs' untagged build stages (each holds a target/ folder): drop them.
+  # The base images, the image and its tagged dependency stage stay cached.
+  [ -n "${PRUNE:-}" ] && podman image prune -f >/dev/null 2>&1
   rm -rf "$WORK"
 }
 
@@ -286,7 +289,11 @@ build_image() {
   mkdir -p "$ctx"
   tar -c --exclude=./target --exclude=./.git . | tar -C "$ctx" -x
   echo '// a source change' >>"$ctx/crates/asynclab/src/main.rs"
-  podman build "${BUILD_ARGS[@]}" --target deps --iidfile "$WORK/deps.before" . \
+  # Both from the cache; tagged, so that the prune at the end (of older runs'
+  # stages) keeps the dependency layer and this source's build stage.
+  podman build "${BUILD_ARGS[@]}" --target build -t "$IMAGE-build" . >>"$CACHE/build.log" 2>&1 ||
+    fail "podman build --target build"
+  podman build "${BUILD_ARGS[@]}" --target deps --iidfile "$WORK/deps.before" -t "$IMAGE-deps" . \
     >>"$CACHE/build.log" 2>&1 || fail "podman build --target deps"
   podman build "${BUILD_ARGS[@]}" --target deps --iidfile "$WORK/deps.after" "$ctx" \
     >>"$CACHE/build.log" 2>&1 || fail "podman build --target deps (changed source)"
@@ -441,6 +448,7 @@ ok "$DEBIAN_IMAGE and $RUST_IMAGE"
 
 start_health_ticker
 start_docker_api
+PRUNE=1
 build_image
 solo_tests
 compose_tests
