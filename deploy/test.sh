@@ -20,8 +20,8 @@
 #    by service name with the one-shot loadtest service, stopped and torn down.
 #
 # Installs what it needs (Debian packages, pinned PyPI tools) and is idempotent:
-# base images, the dependency layer of the build and the downloaded crates are
-# reused on the next run. Skips (exit 0, saying why) only when this machine
+# the base images and the build's dependency layer (crates downloaded and
+# compiled) are reused on the next run; older runs' build stages are pruned. Skips (exit 0, saying why) only when this machine
 # cannot run containers at all (no namespaces, or podman cannot be installed).
 #
 # Environment: ASYNCLAB_CTEST_CACHE (default /var/tmp/asynclab-container-test)
