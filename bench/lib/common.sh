@@ -9,6 +9,7 @@
 #   BENCH_PIDS   "$BENCH_TMP/pids": one "PID STARTTIME" line per process started;
 #                the Python side appends to it, the EXIT trap below reads it
 #   BENCH_ASYNCLAB, BENCH_BARE_HYPER, BENCH_BARE_ECHO   release binaries (the bare ones may be empty)
+#   BENCH_COMMIT, BENCH_SRC   the commit measured and the source folder it was built from
 
 BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
@@ -36,37 +37,61 @@ bench_need_tools() {
 }
 
 # Release builds only: debug numbers would say nothing about the servers.
-# The bare baselines are their own small cargo projects (not workspace members);
-# a missing one is reported and the scenarios that need it are skipped.
+# What is built is the last commit, copied to target/bench-src (BENCH_TREE=1
+# builds the working tree instead, to try a change before committing it): in a
+# checkout others edit at the same time, the working tree may be half-way through
+# someone's change. Own target folders, so these builds never wait on (or block)
+# a build of the workspace. The bare baselines are small cargo projects of their
+# own; a missing one is reported and the scenarios that need it are skipped.
 bench_build() {
   if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
     # shellcheck disable=SC1091
     . "$HOME/.cargo/env"
   fi
   command -v cargo >/dev/null 2>&1 || { echo "bench: cargo not found; install Rust (rustup) first" >&2; exit 1; }
-  local target_dir
+  local target_dir src
   target_dir="${CARGO_TARGET_DIR:-$BENCH_ROOT/target}"
-  bench_log "cargo build --release -p asynclab"
-  (cd "$BENCH_ROOT" && cargo build --release --quiet -p asynclab)
-  BENCH_ASYNCLAB="$target_dir/release/asynclab"
+  # BENCH_REUSE=1: measure the binaries of the previous run again, unbuilt (the
+  # soak and the scenarios on one commit, while others keep committing).
+  if [ -n "${BENCH_REUSE:-}" ] && [ -f "$target_dir/bench-build/COMMIT" ]; then
+    BENCH_COMMIT=$(cat "$target_dir/bench-build/COMMIT")
+    BENCH_SRC="$target_dir/bench-src"
+    BENCH_ASYNCLAB="$target_dir/bench-build/release/asynclab"
+    BENCH_BARE_HYPER="$target_dir/bench-baselines/release/bare-hyper"
+    BENCH_BARE_ECHO="$target_dir/bench-baselines/release/bare-echo"
+    bench_log "reusing the binaries built for commit $BENCH_COMMIT (BENCH_REUSE)"
+    export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO BENCH_COMMIT BENCH_SRC
+    return 0
+  fi
+  if [ -n "${BENCH_TREE:-}" ]; then
+    src=$BENCH_ROOT
+    BENCH_COMMIT="$(git -C "$BENCH_ROOT" rev-parse --short HEAD)+working tree"
+  else
+    src="$target_dir/bench-src"
+    mkdir -p "$src"
+    BENCH_COMMIT=$(python3 -B "$BENCH_ROOT/bench/lib/snapshot.py" "$BENCH_ROOT" "$src")
+  fi
+  bench_log "cargo build --release -p asynclab (commit $BENCH_COMMIT)"
+  (cd "$src" && CARGO_TARGET_DIR="$target_dir/bench-build" cargo build --release --quiet -p asynclab)
+  BENCH_ASYNCLAB="$target_dir/bench-build/release/asynclab"
+  echo "$BENCH_COMMIT" >"$target_dir/bench-build/COMMIT"
   BENCH_BARE_HYPER="" BENCH_BARE_ECHO=""
   local name dir
   for name in bare-hyper bare-echo; do
-    dir="$BENCH_ROOT/bench/baselines/$name"
+    dir="$src/bench/baselines/$name"
     if [ ! -f "$dir/Cargo.toml" ]; then
       bench_log "no $dir/Cargo.toml: scenarios comparing against $name are skipped"
       continue
     fi
     bench_log "cargo build --release ($name)"
-    # A target folder of their own: building them never waits on (or blocks) a
-    # build of the workspace, and their release profiles stay their own.
     (cd "$dir" && CARGO_TARGET_DIR="$target_dir/bench-baselines" cargo build --release --quiet)
     case $name in
       bare-hyper) BENCH_BARE_HYPER="$target_dir/bench-baselines/release/bare-hyper" ;;
       bare-echo) BENCH_BARE_ECHO="$target_dir/bench-baselines/release/bare-echo" ;;
     esac
   done
-  export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO
+  BENCH_SRC=$src
+  export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO BENCH_COMMIT BENCH_SRC
 }
 
 # The start time of a process (field 22 of /proc/PID/stat), so a PID the kernel has

@@ -54,20 +54,6 @@ def asynclab_http(sets=(), name="asynclab"):
     return srv
 
 
-def files_example(root, name="asynclab-files example"):
-    """asynclab-files behind its own small hyper loop (crates/asynclab-files/examples/
-    serve.rs): the stand-in while `asynclab http` does not mount /files/ yet."""
-    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-    exe = os.path.join(target, "release/examples/serve")
-    print("   building the asynclab-files example server (release)", flush=True)
-    procs.run(["cargo", "build", "--release", "--quiet", "-p", "asynclab-files", "--example", "serve"],
-              timeout=1200, cwd=ROOT)
-    port = procs.free_port()
-    proc = procs.Proc(name, [exe, root, f"127.0.0.1:{port}"], _log("files-example"), cwd=ROOT)
-    procs.wait_tcp(port, proc)
-    return Server(name, proc, port)
-
-
 def asynclab_serve(sets=(), name="asynclab-serve"):
     """`asynclab serve`: the HTTP and echo servers in one process."""
     http, echo = procs.free_port(), procs.free_port()

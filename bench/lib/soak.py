@@ -52,16 +52,20 @@ def main():
     root = os.path.join(servers.TMP, "files")
     scenarios.make_files(root, ("4k.bin", "1m.bin"))
     srv = servers.asynclab_serve([f"files.root={root}"])
-    running, samples = [], []
+    running, samples, loads = [], [], LOADS
     try:
+        if procs.http_get(srv.port, "/files/4k.bin")[0] == 404:
+            loads = [x for x in LOADS if not (x[1] or "").startswith("/files/")]
+            r.note("`asynclab serve` did not serve /files/ at this commit (not mounted yet): "
+                   "the two file loads were left out of this soak.")
         time.sleep(0.5)
         fd_base, rss_start = procs.fd_count(srv.pid), procs.rss_kb(srv.pid)
-        for label, path, rate, conns, extra, _ in LOADS:
+        for label, path, rate, conns, extra, _ in loads:
             url = srv.url(path) if path else f"tcp://127.0.0.1:{srv.ports['echo']}"
             argv, bound = clients.load_argv(url, conns, SECONDS, warmup=0, rate=rate, threads=1,
                                             timeout_s=10, extra=extra)
             running.append((procs.spawn(argv), bound))
-        print(f"== soak: {len(LOADS)} loads for {SECONDS:g} s, sampling every {INTERVAL:g} s", flush=True)
+        print(f"== soak: {len(loads)} loads for {SECONDS:g} s, sampling every {INTERVAL:g} s", flush=True)
         t0 = time.monotonic()
         while time.monotonic() - t0 < SECONDS:
             samples.append((round(time.monotonic() - t0, 1), procs.rss_kb(srv.pid), procs.fd_count(srv.pid)))
@@ -85,7 +89,7 @@ def main():
         srv.stop()
 
     rows, bad = [], []
-    for (label, _, rate, conns, _, allow503), d in zip(LOADS, docs):
+    for (label, _, rate, conns, _, allow503), d in zip(loads, docs):
         if d is None:
             bad.append(label)
             rows.append([label, rate, conns, "–", 0, 0, "no result (the load failed to run)", "–"])
