@@ -60,10 +60,59 @@ impl Timeouts {
     }
 }
 
+/// The connection builders, all with the same settings: one that serves only
+/// HTTP/1, one only HTTP/2, and hyper-util's `auto` that works it out itself.
+///
+/// Why not `auto` for everything: it reads the first 24 bytes to look for the
+/// HTTP/2 preface and hands them back to hyper, whose read buffer then has to
+/// grow for the rest of the request: 8 KiB more per connection, forever. A
+/// `peek` at the first bytes (see [`sniff`]) picks the protocol without
+/// consuming anything; `auto` remains for the rare client whose first packet
+/// is too short to tell.
+#[derive(Debug)]
+pub struct Builders {
+    pub h1: auto::Builder<TokioExecutor>,
+    pub h2: auto::Builder<TokioExecutor>,
+    pub any: auto::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    pub fn new(configured: auto::Builder<TokioExecutor>) -> Self {
+        Self {
+            h1: configured.clone().http1_only(),
+            h2: configured.clone().http2_only(),
+            any: configured,
+        }
+    }
+}
+
+/// What the first bytes of a connection say.
+enum Sniffed {
+    Http1,
+    Http2,
+    Unsure,
+}
+
+/// What an HTTP/2 client with prior knowledge sends first (RFC 9113 §3.4).
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Waits for the first bytes and looks at them without consuming them.
+async fn sniff(stream: &TcpStream) -> io::Result<Option<Sniffed>> {
+    let mut first = [0u8; 24];
+    let n = stream.peek(&mut first).await?;
+    let seen = &first[..n];
+    Ok(match n {
+        0 => None, // closed without a byte
+        _ if !H2_PREFACE.starts_with(seen) => Some(Sniffed::Http1),
+        24 => Some(Sniffed::Http2),
+        _ => Some(Sniffed::Unsure),
+    })
+}
+
 /// Everything a connection task needs besides its socket.
 #[derive(Debug, Clone)]
 pub struct ConnContext {
-    pub builder: Arc<auto::Builder<TokioExecutor>>,
+    pub builders: Arc<Builders>,
     pub app: App,
     pub timeouts: Timeouts,
     pub metrics: Arc<HttpMetrics>,
@@ -88,14 +137,35 @@ pub async fn serve(
     // Responses are written whole; don't let Nagle hold back the last segment.
     let _ = stream.set_nodelay(true);
 
+    // Born now: the header timeout counts from accept, sniffing included.
     let activity = Arc::new(Activity::new());
+    let sniffed = tokio::select! {
+        sniffed = tokio::time::timeout(ctx.timeouts.header_read, sniff(&stream)) => sniffed,
+        // Nothing received yet, so nothing to finish: just close.
+        () = ctx.stopping.cancelled() => return,
+    };
+    let builder = match sniffed {
+        Ok(Ok(Some(Sniffed::Http1))) => &ctx.builders.h1,
+        Ok(Ok(Some(Sniffed::Http2))) => &ctx.builders.h2,
+        Ok(Ok(Some(Sniffed::Unsure))) => &ctx.builders.any,
+        Ok(Ok(None)) => return,
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "connection failed before its first byte");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "no byte within http.header_read_timeout; closing");
+            return;
+        }
+    };
+
     let io = TokioIo::new(TimedIo::new(stream, ctx.timeouts.write, activity.clone()));
     let service = ConnService {
         app: ctx.app.clone(),
         peer,
         activity: activity.clone(),
     };
-    let conn = ctx.builder.serve_connection(io, service);
+    let conn = builder.serve_connection(io, service);
     // `select!` polls futures by `&mut`, so the connection must be pinned in place.
     tokio::pin!(conn);
     let timer = tokio::time::sleep(ctx.timeouts.shortest());

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{App, router};
-use crate::conn::{self, ConnContext, Timeouts};
+use crate::conn::{self, Builders, ConnContext, Timeouts};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
 pub struct Server {
     state: AppState,
     app: App,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    builders: Arc<Builders>,
     timeouts: Timeouts,
     max_connections: usize,
     grace: Duration,
@@ -59,7 +59,7 @@ impl Server {
 
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // HTTP/1.1 (keep-alive and pipelining are on by default) and h2c with prior
-        // knowledge: the auto builder reads the first bytes to tell them apart.
+        // knowledge, told apart by their first bytes (see `conn::Builders`).
         let mut h1 = builder.http1();
         h1.timer(TokioTimer::new())
             // Our own clock in `conn.rs` does this for both protocols (see there).
@@ -84,7 +84,7 @@ impl Server {
         Ok(Self {
             app: router(state.clone()),
             state,
-            builder: Arc::new(builder),
+            builders: Arc::new(Builders::new(builder)),
             timeouts,
             max_connections,
             grace: loaded.config.shutdown.grace,
@@ -104,7 +104,7 @@ impl Server {
         let cut = CancellationToken::new();
         let tracker = TaskTracker::new();
         let ctx = ConnContext {
-            builder: self.builder,
+            builders: self.builders,
             app: self.app,
             timeouts: self.timeouts,
             metrics: self.state.http.clone(),

@@ -612,3 +612,23 @@ async fn pipelined_requests_are_answered_in_order() {
     assert!(fast < ok, "{text}");
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
 }
+
+#[tokio::test]
+async fn a_first_packet_too_short_to_tell_the_protocol_still_works() {
+    // `P` could start `PRI * HTTP/2.0` or `POST`: the server must wait and see.
+    let s = spawn(|_| {}).await;
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream.write_all(b"P").await.unwrap();
+    tokio::time::sleep(MS(100)).await;
+    stream
+        .write_all(
+            b"OST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        )
+        .await
+        .unwrap();
+    let text = read_to_close(&mut stream).await;
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK") && text.ends_with("\r\n\r\nhi"),
+        "{text}"
+    );
+}
