@@ -293,11 +293,14 @@ async fn a_host_name_is_resolved() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_is_met_within_two_percent() {
     let (addr, _) = servers::http().await;
-    let report = load(&paced(addr, "/", 10, 1000.0, 2000)).await;
-    // The schedule is exact: 1000/s for 2 s is 2000 requests due.
+    // A modest rate over 4 s: the run's measured time includes the last
+    // response and joining the tasks, and on a busy 2-core CI box that tail can
+    // be tens of milliseconds, which must stay well inside 2% of the run.
+    let report = load(&paced(addr, "/", 10, 500.0, 4000)).await;
+    // The schedule is exact: 500/s for 4 s is 2000 requests due.
     assert_eq!(report.requests.started, 2000);
     assert_eq!(report.requests.ok, 2000);
-    let off = (report.rate - 1000.0).abs() / 1000.0;
+    let off = (report.rate - 500.0).abs() / 500.0;
     assert!(off < 0.02, "achieved {:.1} req/s", report.rate);
 }
 
