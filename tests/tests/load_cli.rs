@@ -1,0 +1,135 @@
+//! `asynclab load` as a user runs it: against the real servers, an unreachable
+//! target, and stopped early with ctrl-c. (The generator's accounting and timing
+//! are tested in process in `asynclab-load`.)
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Server, command, run, wait_timeout};
+
+const T: Duration = Duration::from_secs(60);
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "--json prints one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn http_and_echo_runs_count_every_request_and_exit_zero() {
+    let server = Server::start(&["serve"]);
+    let http = format!("http://{}/fast", server.http.expect("http address"));
+    let out = run(
+        command(&[
+            "load",
+            &http,
+            "-c",
+            "4",
+            "-n",
+            "300",
+            "--json",
+            "--no-progress",
+        ]),
+        T,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(report["requests"]["started"], 300);
+    assert_eq!(report["requests"]["ok"], 300);
+    assert_eq!(report["status"]["200"], 300, "{report}");
+
+    let echo = format!("tcp://{}", server.echo.expect("echo address"));
+    let out = run(
+        command(&[
+            "load",
+            &echo,
+            "-c",
+            "4",
+            "-n",
+            "200",
+            "--json",
+            "--no-progress",
+        ]),
+        T,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(report["requests"]["ok"], 200, "{report}");
+    assert_eq!(report["requests"]["errors"], 0, "{report}");
+}
+
+#[test]
+fn an_unreachable_target_fails_on_time_with_one_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let started = Instant::now();
+    let out = run(
+        command(&["load", &url, "-c", "2", "-d", "1s", "--no-progress"]),
+        T,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the run ended on time"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let reason: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("asynclab load:"))
+        .collect();
+    assert_eq!(reason.len(), 1, "{err}");
+    assert!(
+        reason[0].contains("could not be reached") && reason[0].contains("connect refused"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_early_and_still_prints_the_summary() {
+    let server = Server::start(&["http"]);
+    let url = format!("http://{}/fast", server.http.expect("http address"));
+    let mut cmd = command(&["load", &url, "-c", "2", "-d", "60s", "--no-progress"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn load");
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let status =
+        wait_timeout(&mut child, Duration::from_secs(20)).expect("stops soon after ctrl-c");
+    assert_eq!(status.code(), Some(130), "interrupted runs say so");
+    let mut summary = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut summary)
+        .expect("read");
+    assert!(
+        summary.contains("requests") && summary.contains("latency"),
+        "{summary}"
+    );
+    assert!(summary.contains("200"), "{summary}");
+}
