@@ -6,11 +6,11 @@
 //! | file | pattern |
 //! |---|---|
 //! | `server.rs` | the accept loop: connection limit as a semaphore permit taken before `accept`, a task per connection on a `TaskTracker`, a bounded drain |
-//! | `conn.rs` | one connection: `select!` over hyper, shutdown and a timer; header/idle/write timeouts; `graceful_shutdown` |
+//! | `conn.rs` | one connection: HTTP/1 or h2c picked by `peek`; `select!` over hyper, shutdown and a timer; header/idle/write timeouts; `graceful_shutdown` |
 //! | `app.rs` | the request pipeline: request id, access span, load shedding, timeout, `catch_unwind`, errors to responses |
 //! | `routes.rs` | the route table (add a route: one line) |
 //! | `handlers.rs` | `/slow` (cancellation by drop), `/limited` (a shared semaphore with bounded waiting), `/echo` (streaming) |
-//! | `state.rs` | shared state as a `Clone` struct of `Arc`s; Prometheus counters |
+//! | `state.rs` | shared state: one `Arc`, cloned per request; Prometheus counters looked up once |
 //!
 //! Entry points: [`Server::new`] builds everything from the configuration,
 //! [`Server::run`] serves a bound listener until a [`Shutdown`](asynclab_core::Shutdown)
