@@ -632,3 +632,35 @@ async fn a_first_packet_too_short_to_tell_the_protocol_still_works() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn http2_connections_get_goaway_and_finish_their_streams() {
+    let s = spawn(|_| {}).await;
+    let stream = TcpStream::connect(s.addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let conn = tokio::spawn(conn);
+    let req = Request::get(format!("http://{}/slow?delay=500ms", s.addr))
+        .body(http_body_util::Empty::<Bytes>::new())
+        .unwrap();
+    let answer = tokio::spawn(sender.send_request(req));
+    wait_stats(s.addr, |st| st["requests_in_flight"] == 2).await;
+
+    s.shutdown.stop_now();
+    let res = answer.await.unwrap().unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the stream in flight finishes"
+    );
+    // After GOAWAY and the last stream, the server closes: the client's
+    // connection future ends by itself.
+    let closed = tokio::time::timeout(STEP, conn).await;
+    assert!(closed.is_ok(), "the HTTP/2 connection was not closed");
+    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
+    assert_eq!(report.cut, 0, "{report:?}");
+}
