@@ -125,3 +125,16 @@ fn a_busy_port_is_a_clear_startup_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_signal_sent_as_soon_as_the_banner_appears_is_handled() {
+    // The handlers are installed before the banner is printed: a script that
+    // signals the moment it sees the banner gets a graceful exit, never the OS
+    // default (death by signal) or a lost signal (a hang).
+    for _ in 0..3 {
+        let mut server = Server::start(&["serve"]);
+        server.signal("TERM");
+        let status = server.wait(EXIT);
+        assert_eq!(status.code(), Some(0), "logs:\n{}", server.logs());
+    }
+}

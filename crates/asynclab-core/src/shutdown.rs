@@ -100,48 +100,78 @@ pub enum Signal {
     Terminate,
 }
 
-/// Waits for ctrl-c (SIGINT) or SIGTERM, whichever comes first.
-pub async fn signal() -> std::io::Result<Signal> {
+/// The process's ctrl-c (SIGINT) and SIGTERM listeners.
+///
+/// Creating it installs the handlers at once, so a signal that arrives any time
+/// after [`Signals::new`] returns is seen (before that, the OS default applies:
+/// the process dies). Keep one instance for the life of the process: a listener
+/// created later does not see signals that arrived before it.
+#[derive(Debug)]
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        // `select!` polls both futures and runs the branch of the first to finish;
-        // the other is dropped, which for a signal stream simply stops listening.
-        tokio::select! {
-            _ = int.recv() => Ok(Signal::Interrupt),
-            _ = term.recv() => Ok(Signal::Terminate),
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers. Call from inside the runtime.
+    pub fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map(|()| Signal::Interrupt)
+
+    /// Waits for the next ctrl-c or SIGTERM, whichever comes first.
+    pub async fn recv(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            // `select!` polls both futures and runs the branch of the first to
+            // finish; the other `recv` is dropped, which loses nothing: a signal
+            // not yet received stays pending in its listener.
+            tokio::select! {
+                _ = self.int.recv() => Signal::Interrupt,
+                _ = self.term.recv() => Signal::Terminate,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Interrupt
+        }
     }
 }
 
 /// Wires process signals to `shutdown` for the life of the process: the first
 /// signal triggers a graceful shutdown, a second one exits at once with
-/// [`FORCED_EXIT_CODE`].
-pub fn on_signals(shutdown: Shutdown, readiness_delay: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        match signal().await {
-            Ok(sig) => tracing::info!(
-                signal = ?sig,
-                readiness_delay = %humantime::format_duration(readiness_delay),
-                "shutdown requested; send the signal again to exit at once"
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for signals; shutdown only by kill -9");
-                return;
-            }
-        }
+/// [`FORCED_EXIT_CODE`]. The handlers are installed before this returns, so call
+/// it before telling anyone the server is up.
+pub fn on_signals(
+    shutdown: Shutdown,
+    readiness_delay: Duration,
+) -> std::io::Result<JoinHandle<()>> {
+    let mut signals = Signals::new()?;
+    Ok(tokio::spawn(async move {
+        let sig = signals.recv().await;
+        tracing::info!(
+            signal = ?sig,
+            readiness_delay = %humantime::format_duration(readiness_delay),
+            "shutdown requested; send the signal again to exit at once"
+        );
         shutdown.trigger(readiness_delay);
-        if signal().await.is_ok() {
-            tracing::warn!("second signal: exiting at once without draining");
-            std::process::exit(FORCED_EXIT_CODE);
-        }
-    })
+        signals.recv().await;
+        tracing::warn!("second signal: exiting at once without draining");
+        std::process::exit(FORCED_EXIT_CODE);
+    }))
 }
 
 /// What a server's drain did, for the shutdown log line.

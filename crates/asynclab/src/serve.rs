@@ -71,6 +71,11 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     let http_addr = http_listener.as_ref().map(local_addr).transpose()?;
     let echo_addr = echo_listener.as_ref().map(local_addr).transpose()?;
 
+    // From here on, ctrl-c and SIGTERM start a graceful shutdown. The handlers are
+    // in place before the banner says we are up, so a signal sent the moment a
+    // script sees the banner is never lost (nor kills us with the OS default).
+    shutdown::on_signals(shutdown.clone(), config.shutdown.readiness_delay)
+        .context("installing the ctrl-c and SIGTERM handlers")?;
     announce(http_addr, echo_addr);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -79,9 +84,6 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         echo = echo_addr.map(|a| format!("tcp://{a}")),
         "asynclab started"
     );
-
-    // From here on, ctrl-c and SIGTERM start a graceful shutdown.
-    shutdown::on_signals(shutdown.clone(), config.shutdown.readiness_delay);
 
     let http_run = async {
         match (http, http_listener) {
