@@ -207,15 +207,20 @@ fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
     Guard(Some(f))
 }
 
-/// `POST /echo`: the request body streamed straight back.
+/// `POST /echo`: the request body sent straight back, with its `Content-Type`.
 ///
-/// The body is never collected: each chunk read from the client is written back
-/// before the next is read, so memory stays at a chunk or two whatever the size.
-/// The limit is checked twice: from `Content-Length` before anything is read (a
-/// clean 413), and by `Limited` while streaming a chunked body. In the second case
-/// the 200 head has already gone out, so the only honest answer left is to cut
-/// the response (the client sees a truncated body and an error, never more than
-/// `http.max_body` bytes).
+/// With a `Content-Length` (what curl and most clients send) the limit is checked
+/// before anything is read (413), and the body is *streamed*: each chunk read from
+/// the client is written back before the next is read, so memory stays at a chunk
+/// or two whatever the size.
+///
+/// Without one (`Transfer-Encoding: chunked`) the size is only known at the end.
+/// To still answer 413 rather than cut a 200 halfway, such a body is collected
+/// first, through `Limited` (which fails as soon as it passes `http.max_body`).
+/// Collecting costs memory, so it takes a permit from a semaphore
+/// (`http.echo_buffers`) with `try_acquire`: when all are taken the request gets
+/// 503 at once instead of queueing, and the memory all such bodies can hold is
+/// bounded by `echo_buffers × max_body`.
 pub async fn echo(state: AppState, req: Request<Body>) -> Result {
     let limit = state.config.max_body.bytes();
     let declared = req
@@ -227,14 +232,47 @@ pub async fn echo(state: AppState, req: Request<Body>) -> Result {
         return Err(HttpError::PayloadTooLarge { limit });
     }
     let (parts, incoming) = req.into_parts();
-    let mut res = Response::new(body::boxed(Limited::new(
-        incoming,
-        state.config.max_body.as_usize(),
-    )));
+    let mut res = match declared {
+        // hyper enforces the declared length, so streaming can never pass it;
+        // `Limited` is a second guard that costs nothing.
+        Some(_) => Response::new(body::boxed(Limited::new(
+            incoming,
+            state.config.max_body.as_usize(),
+        ))),
+        None => {
+            // Moved into this request's future: released when it ends, however.
+            let _permit = state
+                .echo_buffers
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| HttpError::Busy {
+                    reason: "every buffer for chunked /echo bodies is in use (http.echo_buffers)",
+                    retry_after: Duration::from_secs(1),
+                })?;
+            Response::new(body::full(collect_up_to(incoming, limit).await?))
+        }
+    };
     if let Some(ct) = parts.headers.get(CONTENT_TYPE) {
         res.headers_mut().insert(CONTENT_TYPE, ct.clone());
     }
     Ok(res)
+}
+
+/// Reads a whole body, failing with 413 as soon as it passes `limit` bytes (so a
+/// client cannot make us hold more than that).
+async fn collect_up_to(mut incoming: Body, limit: u64) -> std::result::Result<Vec<u8>, HttpError> {
+    let mut buf = Vec::new();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame
+            .map_err(|e| HttpError::BadRequest(format!("reading the request body failed: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                return Err(HttpError::PayloadTooLarge { limit });
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf)
 }
 
 /// `GET /stats`: what is going on now, as JSON.

@@ -48,6 +48,9 @@ pub struct Shared {
     pub metrics: Metrics,
     pub http: Arc<HttpMetrics>,
     pub limited: Arc<LimitedState>,
+    /// Permits to buffer a chunked `POST /echo` body (`http.echo_buffers`): the
+    /// semaphore bounds the memory those bodies can take all together.
+    pub echo_buffers: Arc<Semaphore>,
     /// The async-pattern demo routes (`/fanout`, `/events`, ...; `asynclab-demo`).
     pub demo: Demo,
     /// Static files under `/files/` (`asynclab-files`); `None` when the default
@@ -78,12 +81,14 @@ impl AppState {
             metrics.events().clone(),
             Shutdown::new(),
         );
+        let echo_buffers = Arc::new(Semaphore::new(config.echo_buffers));
         Self(Arc::new(Shared {
             config: Arc::new(config),
             access_log,
             metrics,
             http,
             limited,
+            echo_buffers,
             demo,
             files,
             shutdown: OnceLock::new(),

@@ -318,24 +318,27 @@ async fn bad_input_gets_the_documented_answer_and_the_server_carries_on() {
         "{declared}"
     );
 
-    // Too large while streaming a chunked body: the 200 is already out, so the
-    // response is cut short and never carries more than max_body bytes.
+    // Too large, chunked (no Content-Length): the body is collected first, so the
+    // answer is still a clean 413, and nothing of it is echoed.
     let mut chunked =
         String::from("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
     for _ in 0..4 {
         chunked.push_str(&format!("200\r\n{}\r\n", "y".repeat(512)));
     }
     chunked.push_str("0\r\n\r\n");
-    let cut = raw(a, chunked.as_bytes()).await;
-    assert!(cut.starts_with("HTTP/1.1 200 OK"), "{cut}");
-    assert!(
-        !cut.ends_with("0\r\n\r\n"),
-        "the chunked response must not end cleanly: {cut}"
+    let refused = raw(a, chunked.as_bytes()).await;
+    assert_eq!(
+        status_line(&refused),
+        "HTTP/1.1 413 Payload Too Large",
+        "{refused}"
     );
-    assert!(
-        cut.matches('y').count() <= 1024,
-        "more than max_body echoed"
-    );
+    assert!(!refused.contains("yyyy"), "nothing echoed: {refused}");
+
+    // Chunked within the limit is echoed whole.
+    let small = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    let echoed = raw(a, small.as_bytes()).await;
+    assert!(echoed.starts_with("HTTP/1.1 200 OK"), "{echoed}");
+    assert!(echoed.ends_with("hello world"), "{echoed}");
 
     assert_eq!(get(a, "/fast").await.status, StatusCode::OK);
 }
@@ -663,4 +666,60 @@ async fn http2_connections_get_goaway_and_finish_their_streams() {
     assert!(closed.is_ok(), "the HTTP/2 connection was not closed");
     let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
     assert_eq!(report.cut, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn chunked_echo_bodies_are_buffered_only_up_to_echo_buffers_at_once() {
+    let s = spawn(|c| c.http.echo_buffers = 1).await;
+    // One chunked body that never finishes holds the only buffer...
+    let mut holder = TcpStream::connect(s.addr).await.expect("connect");
+    holder
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        )
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...so the next one is refused at once with 503 and Retry-After, not queued.
+    let busy = raw(
+        s.addr,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    assert!(busy.to_ascii_lowercase().contains("retry-after:"), "{busy}");
+    // A body with a Content-Length streams and needs no buffer.
+    let streamed = raw(
+        s.addr,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    )
+    .await;
+    assert!(
+        streamed.starts_with("HTTP/1.1 200") && streamed.ends_with("hi"),
+        "{streamed}"
+    );
+    // When the first body completes, its buffer is free again.
+    holder.write_all(b"0\r\n\r\n").await.expect("finish");
+    let done = read_to_close_or_response(&mut holder).await;
+    assert!(
+        done.starts_with("HTTP/1.1 200") && done.ends_with("hello"),
+        "{done}"
+    );
+}
+
+/// Reads one response from a keep-alive connection (it will not close by itself).
+async fn read_to_close_or_response(stream: &mut TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while !String::from_utf8_lossy(&out).ends_with("hello") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -40,6 +40,9 @@ pub struct HttpConfig {
     pub max_header_bytes: Size,
     /// The most request headers accepted; more gets 431.
     pub max_headers: usize,
+    /// `POST /echo` bodies without a `Content-Length` buffered at once (each up to
+    /// `max_body`, so a too-large one gets 413 before any answer); more get 503.
+    pub echo_buffers: usize,
     /// `GET /slow`.
     pub slow: SlowConfig,
     /// `GET /limited`.
@@ -88,6 +91,7 @@ impl HttpConfig {
         // hyper needs room for at least one read buffer (8 KiB) of headers.
         at_least("http.max_header_bytes", self.max_header_bytes.bytes(), 8192)?;
         at_least("http.max_headers", self.max_headers, 1)?;
+        at_least("http.echo_buffers", self.echo_buffers, 1)?;
         nonzero("http.slow.max_delay", self.slow.max_delay)?;
         if self.slow.delay > self.slow.max_delay {
             return Err(invalid(
