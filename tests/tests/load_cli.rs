@@ -11,12 +11,25 @@ use common::{Server, command, run, wait_timeout};
 
 const T: Duration = Duration::from_secs(60);
 
-fn json(out: &std::process::Output) -> serde_json::Value {
+/// Runs `asynclab load TARGET -c 4 -n N --json`, expects exit 0, returns the report.
+fn load_json(target: &str, requests: u32) -> serde_json::Value {
+    let n = requests.to_string();
+    let args = [
+        "load",
+        target,
+        "-c",
+        "4",
+        "-n",
+        &n,
+        "--json",
+        "--no-progress",
+    ];
+    let out = run(command(&args), T);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "--json prints one JSON document ({e}):\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        panic!("--json prints one JSON document ({e}):\n{stdout}")
     })
 }
 
@@ -24,51 +37,13 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 fn http_and_echo_runs_count_every_request_and_exit_zero() {
     let server = Server::start(&["serve"]);
     let http = format!("http://{}/fast", server.http.expect("http address"));
-    let out = run(
-        command(&[
-            "load",
-            &http,
-            "-c",
-            "4",
-            "-n",
-            "300",
-            "--json",
-            "--no-progress",
-        ]),
-        T,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json(&out);
+    let report = load_json(&http, 300);
     assert_eq!(report["requests"]["started"], 300);
     assert_eq!(report["requests"]["ok"], 300);
     assert_eq!(report["status"]["200"], 300, "{report}");
 
     let echo = format!("tcp://{}", server.echo.expect("echo address"));
-    let out = run(
-        command(&[
-            "load",
-            &echo,
-            "-c",
-            "4",
-            "-n",
-            "200",
-            "--json",
-            "--no-progress",
-        ]),
-        T,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json(&out);
+    let report = load_json(&echo, 200);
     assert_eq!(report["requests"]["ok"], 200, "{report}");
     assert_eq!(report["requests"]["errors"], 0, "{report}");
 }
