@@ -86,7 +86,8 @@ def write():
         if not d or "tables" not in d:
             continue
         md += [f"## {n}: {d['title']}", "",
-               f"_Run {d['when']} at commit `{d['commit']}`, {d['reps']} alternated repetitions"
+               f"_Run {d['when']} at commit `{d['commit']}`, "
+               + (f"{d['reps']} alternated repetitions" if d["reps"] > 1 else "one run")
                + (f" of {d['duration_s']:g} s" if d.get("duration_s") else "")
                + f"; `{d['command']}`; took {d.get('elapsed_s', '?')} s._", ""]
         if d.get("last_attempt"):

@@ -250,6 +250,7 @@ def limited():
     finally:
         srv.stop()
     r.data["raw"] = raw
+    r.data["reps"], r.data["duration_s"] = min(REPS, 3), window
     r.table(f"/limited?work={work_ms}ms with {permits} permits: 200s per second counted by the server "
             f"(/metrics) over {window:g} s of steady state",
             ["connections", "load", "expected 200/s", "measured 200/s", "measured ÷ expected",
@@ -525,6 +526,7 @@ def startup():
         exits.append(srv.stop() * 1000)
         codes.append(srv.proc.popen.returncode)
     r.data["raw"] = {"ready_ms": ready, "exit_ms": exits, "exit_codes": codes}
+    r.data["reps"], r.data["duration_s"] = reps, None
     s_ready, s_exit = summary(ready), summary(exits)
     r.table(f"`asynclab serve`, {reps} runs, ms",
             ["measure", "median (min–max)", "aim"],
