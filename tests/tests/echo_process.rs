@@ -138,3 +138,31 @@ fn a_signal_sent_as_soon_as_the_banner_appears_is_handled() {
         assert_eq!(status.code(), Some(0), "logs:\n{}", server.logs());
     }
 }
+
+/// The `listen` backlog of the socket on `port`, as `ss` reports it (its Send-Q
+/// column for a listening socket).
+fn listen_backlog(port: u16) -> u32 {
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("run ss (iproute2)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    fields
+        .get(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("ss output: {text}"))
+}
+
+#[test]
+fn listeners_use_the_configured_backlog() {
+    let server = Server::start(&[
+        "serve",
+        "--set",
+        "http.backlog=333",
+        "--set",
+        "echo.backlog=444",
+    ]);
+    assert_eq!(listen_backlog(server.http.expect("http").port()), 333);
+    assert_eq!(listen_backlog(server.echo.expect("echo").port()), 444);
+}

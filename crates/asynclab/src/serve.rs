@@ -14,7 +14,7 @@ use anyhow::Context;
 use asynclab_core::Metrics;
 use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::{self, DrainReport, Shutdown};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 /// Which servers to run.
 #[derive(Debug, Clone, Copy)]
@@ -61,11 +61,11 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     });
 
     let http_listener = match &http {
-        Some(_) => Some(bind("http.addr", config.http.addr).await?),
+        Some(_) => Some(bind("http.addr", config.http.addr, config.http.backlog)?),
         None => None,
     };
     let echo_listener = match &echo {
-        Some(_) => Some(bind("echo.addr", config.echo.addr).await?),
+        Some(_) => Some(bind("echo.addr", config.echo.addr, config.echo.backlog)?),
         None => None,
     };
     let http_addr = http_listener.as_ref().map(local_addr).transpose()?;
@@ -128,10 +128,21 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} ({key})"))
+/// Binds like `TcpListener::bind`, with the configured `listen` backlog instead of
+/// tokio's fixed 1024: 10,000 clients connecting at once should wait in the
+/// kernel's queue, not lose SYNs and retry a second later.
+fn bind(key: &str, addr: SocketAddr, backlog: u32) -> anyhow::Result<TcpListener> {
+    let cannot = || format!("cannot listen on {addr} ({key})");
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .with_context(cannot)?;
+    // As std and tokio do on Unix: a restarted server gets its port back at once,
+    // while a port another process listens on is still refused.
+    socket.set_reuseaddr(true).with_context(cannot)?;
+    socket.bind(addr).with_context(cannot)?;
+    socket.listen(backlog).with_context(cannot)
 }
 
 fn local_addr(listener: &TcpListener) -> anyhow::Result<SocketAddr> {

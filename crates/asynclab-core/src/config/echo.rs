@@ -23,6 +23,10 @@ pub struct EchoConfig {
     pub max_line: Size,
     /// Open connections allowed at once; more are told `error: server busy`.
     pub max_connections: usize,
+    /// Connections the kernel may hold waiting to be accepted (`listen` backlog;
+    /// Linux caps it at `net.core.somaxconn`). Too small, and a burst of new
+    /// connections loses SYNs that clients retry only a second later.
+    pub backlog: u32,
     /// A connection that sends nothing for this long is closed.
     #[serde(with = "units::duration")]
     pub idle_timeout: Duration,
@@ -53,6 +57,7 @@ impl EchoConfig {
     pub(super) fn check(&self) -> Check {
         at_least("echo.max_line", self.max_line.bytes(), 1)?;
         at_least("echo.max_connections", self.max_connections, 1)?;
+        at_least("echo.backlog", self.backlog, 1)?;
         nonzero("echo.idle_timeout", self.idle_timeout)?;
         nonzero("echo.farewell_timeout", self.farewell_timeout)?;
         at_least("echo.read_buffer", self.read_buffer.bytes(), 1)?;

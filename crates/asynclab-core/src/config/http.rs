@@ -36,6 +36,10 @@ pub struct HttpConfig {
     pub write_timeout: Duration,
     /// Open connections allowed at once; more wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Connections the kernel may hold waiting to be accepted (`listen` backlog;
+    /// Linux caps it at `net.core.somaxconn`). Too small, and a burst of new
+    /// connections loses SYNs that clients retry only a second later.
+    pub backlog: u32,
     /// The largest request head (request line and headers); larger gets 431.
     pub max_header_bytes: Size,
     /// The most request headers accepted; more gets 431.
@@ -88,6 +92,7 @@ impl HttpConfig {
         nonzero("http.idle_timeout", self.idle_timeout)?;
         nonzero("http.write_timeout", self.write_timeout)?;
         at_least("http.max_connections", self.max_connections, 1)?;
+        at_least("http.backlog", self.backlog, 1)?;
         // hyper needs room for at least one read buffer (8 KiB) of headers.
         at_least("http.max_header_bytes", self.max_header_bytes.bytes(), 8192)?;
         at_least("http.max_headers", self.max_headers, 1)?;
