@@ -18,7 +18,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.uri().path() == "/slow" {
@@ -40,7 +40,16 @@ fn delay(query: &str) -> Option<Duration> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8081".into());
-    let listener = TcpListener::bind(&addr).await?;
+    // The same listen backlog as asynclab's default (`http.backlog`), so a burst of
+    // 10,000 connects is queued by the kernel for both servers alike.
+    let addr: std::net::SocketAddr = addr.parse().map_err(std::io::Error::other)?;
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener: TcpListener = socket.listen(4096)?;
     println!("bare-hyper listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, _) = match listener.accept().await {
