@@ -16,31 +16,28 @@ use common::{command, run};
 const T: Duration = Duration::from_secs(30);
 
 /// Serves every connection on a thread with `answer` (bounded to 8 connections).
-fn tiny_server(answer: fn(std::net::TcpStream)) -> SocketAddr {
+fn tiny_server(answer: impl Fn(std::net::TcpStream) + Clone + Send + 'static) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
         for stream in listener.incoming().take(8).flatten() {
+            let answer = answer.clone();
             std::thread::spawn(move || answer(stream));
         }
     });
     addr
 }
 
-fn http_answer(status_line: &'static str) -> fn(std::net::TcpStream) {
-    match status_line {
-        "200" => |mut s| {
-            read_head(&mut s);
-            let _ = s.write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nready\n",
-            );
-        },
-        _ => |mut s| {
-            read_head(&mut s);
-            let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 14\r\nconnection: close\r\n\r\nshutting down\n");
-        },
+/// Reads a request head, then writes `response` and closes.
+fn http_answer(response: &'static [u8]) -> impl Fn(std::net::TcpStream) + Clone + Send + 'static {
+    move |mut s| {
+        read_head(&mut s);
+        let _ = s.write_all(response);
     }
 }
+
+const READY: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nready\n";
+const SHUTTING_DOWN: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 14\r\nconnection: close\r\n\r\nshutting down\n";
 
 fn read_head(s: &mut std::net::TcpStream) {
     let mut buf = [0u8; 4096];
@@ -65,7 +62,7 @@ fn check(target: &str, extra: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn http_2xx_is_healthy() {
-    let addr = tiny_server(http_answer("200"));
+    let addr = tiny_server(http_answer(READY));
     let (code, out) = check(&format!("http://{addr}/readyz"), &[]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("ok:") && out.contains("200"), "{out}");
@@ -73,7 +70,7 @@ fn http_2xx_is_healthy() {
 
 #[test]
 fn http_503_is_unhealthy_with_the_status_in_the_reason() {
-    let addr = tiny_server(http_answer("503"));
+    let addr = tiny_server(http_answer(SHUTTING_DOWN));
     let (code, out) = check(&format!("http://{addr}/readyz"), &[]);
     assert_eq!(code, Some(1), "{out}");
     assert!(

@@ -563,7 +563,7 @@ async fn a_large_file_streams_in_bounded_chunks() {
 
 /// Starts a download of a 32 MiB file, lets `change` act on it once the
 /// transfer is under way, and returns (Content-Length, body bytes received).
-async fn download_while(change: impl FnOnce(&Path)) -> (usize, Vec<u8>, Vec<u8>) {
+async fn download_while(change: impl FnOnce(&Path) + Send + 'static) -> (usize, Vec<u8>, Vec<u8>) {
     let fx = fixture(|c| c.chunk = asynclab_core::config::units::Size(64 * 1024));
     let data = pattern(32 << 20);
     let path = fx.root.join("big.bin");
@@ -575,7 +575,13 @@ async fn download_while(change: impl FnOnce(&Path)) -> (usize, Vec<u8>, Vec<u8>)
         .unwrap();
     let (head, mut body) = read_head(&mut s).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    change(&path);
+    // Blocking file work (and a pause) goes to the blocking pool, not the runtime
+    // thread the server shares; the server stalls meanwhile anyway, since this
+    // client is not reading yet.
+    let changed = path.clone();
+    tokio::task::spawn_blocking(move || change(&changed))
+        .await
+        .expect("the change ran");
     let read = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut body)).await;
     // A reset is also a cut; what matters is what arrived before it.
     let _ = read.expect("the server neither finished nor cut the transfer");

@@ -406,7 +406,7 @@ impl Drop for StreamInFlight {
 /// `docs/files.md`). It gets the path still percent-encoded, exactly as sent, so
 /// it can refuse every encoding of `..` itself.
 pub async fn files(state: AppState, req: Request<Body>) -> Result {
-    let Some(files) = state.files.clone() else {
+    let Some(files) = &state.files else {
         return Ok(text(
             StatusCode::NOT_FOUND,
             "File not found (file serving is off: files.root does not exist)\n",

@@ -60,7 +60,7 @@ pub enum Command {
         /// What to probe: `tcp://127.0.0.1:7000` or `http://127.0.0.1:8080/readyz`.
         target: String,
         /// Give up after this long (`500ms`, `2s`).
-        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        #[arg(long, default_value = "2s", value_parser = asynclab_core::config::units::duration::parse)]
         timeout: Duration,
     },
     /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`).
@@ -72,8 +72,4 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    asynclab_core::config::units::duration::parse(text)
 }

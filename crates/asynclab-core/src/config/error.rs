@@ -67,18 +67,14 @@ impl ConfigError {
                     key,
                 }
             }
-            Kind::InvalidType(actual, expected) => Self::Invalid {
-                origin: origin_of(&path),
-                value: actual.to_string(),
-                reason: format!("expected {expected}"),
-                key: path,
-            },
-            Kind::InvalidValue(actual, expected) => Self::Invalid {
-                origin: origin_of(&path),
-                value: actual.to_string(),
-                reason: format!("expected {expected}"),
-                key: path,
-            },
+            Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+                Self::Invalid {
+                    origin: origin_of(&path),
+                    value: actual.to_string(),
+                    reason: format!("expected {expected}"),
+                    key: path,
+                }
+            }
             Kind::UnknownVariant(actual, expected) => Self::Invalid {
                 origin: origin_of(&path),
                 value: format!("`{actual}`"),
