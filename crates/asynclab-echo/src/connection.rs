@@ -4,7 +4,7 @@
 //!
 //! Patterns shown:
 //!
-//! - **`select!` between the socket, a timer and the shutdown.** [`Connection::read`]
+//! - **`select!` between the socket, a timer and the shutdown.** [`Connection::wait`]
 //!   waits for whichever comes first: data from the client, the idle timeout, or
 //!   the server stopping. The branches that lose are simply dropped, which
 //!   cancels them: nothing was read, so nothing is lost. Each connection waits
@@ -12,7 +12,7 @@
 //!   server's token cancels every child, and thousands of connections waiting
 //!   do not all queue on (and contend for) one shared token.
 //! - **No buffer while idle.** A connection waits with
-//!   [`TcpStream::readable`], which needs no buffer, and only then takes
+//!   [`TcpStream::poll_read_ready`], which needs no buffer, and only then takes
 //!   `echo.read_buffer` bytes to read into; once everything read has been
 //!   answered, the buffer is handed back. An idle connection costs its task, a
 //!   socket registration, a timer and a shutdown token: about 1.7 KB of RSS,
@@ -32,6 +32,7 @@
 //! - **A farewell bounded by a timeout** ([`Connection::goodbye`]): one slow
 //!   client cannot hold up a shutdown, as in tokio's graceful-shutdown example.
 
+use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,10 +66,21 @@ pub(crate) struct Shared {
 /// What [`Connection::read`] waited for.
 #[derive(Debug)]
 pub(crate) enum Input {
-    /// New bytes were appended to the buffer.
-    Data,
+    /// This many new bytes were read.
+    Data(usize),
     /// The client half-closed: it will send nothing more.
     Eof,
+    /// Nothing came for `echo.idle_timeout`.
+    Idle,
+    /// The server is shutting down.
+    Stopping,
+}
+
+/// What [`Connection::wait`] waited for.
+#[derive(Debug)]
+pub(crate) enum Wake {
+    /// The socket has something to read (or was closed by the client).
+    Readable,
     /// Nothing came for `echo.idle_timeout`.
     Idle,
     /// The server is shutting down.
@@ -91,9 +103,11 @@ pub(crate) enum End {
 pub(crate) struct Connection {
     stream: TcpStream,
     shared: Arc<Shared>,
-    /// Completes when the server stops. Its own child of `shared.stopping`,
-    /// and one future kept for the whole connection: polling it again is cheaper
-    /// than creating, registering and dropping one for every wait.
+    /// This connection's own child of `shared.stopping`.
+    stop: CancellationToken,
+    /// Completes when `stop` is cancelled. One future kept for the whole
+    /// connection: polling it again is cheaper than creating, registering and
+    /// dropping one for every wait.
     stopping: Pin<Box<WaitForCancellationFutureOwned>>,
     idle: IdleTimer,
 }
@@ -143,9 +157,11 @@ impl IdleTimer {
 
 impl Connection {
     pub(crate) fn new(stream: TcpStream, shared: Arc<Shared>) -> Self {
+        let stop = shared.stopping.child_token();
         Self {
             idle: IdleTimer::new(shared.config.idle_timeout),
-            stopping: Box::pin(shared.stopping.child_token().cancelled_owned()),
+            stopping: Box::pin(stop.clone().cancelled_owned()),
+            stop,
             stream,
             shared,
         }
@@ -169,39 +185,92 @@ impl Connection {
                 // Hand the memory back before a wait that may last minutes.
                 *buf = BytesMut::new();
             }
-            tokio::select! {
-                // `biased` polls the branches in this order instead of at random:
-                // a client that sends without pause still notices the shutdown.
-                biased;
-                () = self.stopping.as_mut() => return Ok(Input::Stopping),
-                ready = self.stream.readable() => ready?,
-                () = self.idle.fired() => match self.idle.expired() {
-                    true => return Ok(Input::Idle),
-                    // The client sent something since the timer was set.
-                    false => continue,
-                },
+            match self.wait().await? {
+                Wake::Readable => {}
+                Wake::Idle => return Ok(Input::Idle),
+                Wake::Stopping => return Ok(Input::Stopping),
             }
             // The socket is readable: only now is a buffer worth having.
             buf.reserve(self.shared.config.read_buffer.as_usize());
             // One poll of `read_buf`, never a wait (a wait would hold the buffer
-            // outside the `select!`). Why not `try_read_buf`? `read_buf` goes
-            // through tokio's `poll_read`, which takes a short read as proof that
-            // the socket is drained; after `try_read_buf` tokio would still think
-            // it readable, and the next wait would start with a `recv` syscall
-            // that can only say "nothing yet": one wasted syscall per message.
+            // outside the `select!`). See [`Connection::read_now`] for why a poll
+            // rather than `try_read_buf`.
             match self.stream.read_buf(buf).now_or_never() {
-                Some(Ok(0)) => return Ok(Input::Eof),
-                Some(Ok(n)) => {
-                    self.idle.input();
-                    self.shared.metrics.bytes_in.inc_by(n as u64);
-                    return Ok(Input::Data);
-                }
-                Some(Err(e)) => return Err(e.into()),
+                Some(result) => return self.received(result?),
                 // The readiness was stale (the data it announced was already
                 // read): wait again.
                 None => continue,
             }
         }
+    }
+
+    /// Waits, holding no buffer, until the socket is readable, the client has
+    /// been silent for `echo.idle_timeout`, or the server stops.
+    pub(crate) async fn wait(&mut self) -> Result<Wake, Error> {
+        // A client that sends without pause keeps the socket readable, and the
+        // `select!` below then never gets to look at the shutdown: look here.
+        // (A lock no other connection takes: each has its own child token.)
+        if self.stop.is_cancelled() {
+            return Ok(Wake::Stopping);
+        }
+        loop {
+            tokio::select! {
+                // `biased` polls the branches in this order instead of at random.
+                // The socket first: when it is ready the others are not even
+                // polled, and a wait costs one atomic check of its readiness.
+                biased;
+                // `poll_read_ready` keeps this task's waker in the socket's
+                // single reader slot, the same one `read` uses; `readable()`
+                // would add a waiter to a list under a lock, on every wait.
+                ready = poll_fn(|cx| self.stream.poll_read_ready(cx)) => {
+                    ready?;
+                    return Ok(Wake::Readable);
+                }
+                () = self.stopping.as_mut() => return Ok(Wake::Stopping),
+                () = self.idle.fired() => match self.idle.expired() {
+                    true => return Ok(Wake::Idle),
+                    // The client sent something since the timer was set.
+                    false => continue,
+                },
+            }
+        }
+    }
+
+    /// Reads into `buf` once, without waiting: `None` if there was nothing to
+    /// read after all (a stale readiness: wait again).
+    ///
+    /// Why a poll of `read` rather than `try_read`? `read` goes through tokio's
+    /// `poll_read`, which takes a short read as proof that the socket is
+    /// drained; after `try_read` tokio would still think it readable, and the
+    /// next wait would start with a `recv` syscall that can only say "nothing
+    /// yet": one wasted syscall per message.
+    pub(crate) fn read_now(&mut self, buf: &mut [u8]) -> Result<Option<Input>, Error> {
+        match self.stream.read(buf).now_or_never() {
+            Some(result) => self.received(result?).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Notes `n` bytes just read (0: the client half-closed).
+    fn received(&mut self, n: usize) -> Result<Input, Error> {
+        if n == 0 {
+            return Ok(Input::Eof);
+        }
+        self.idle.input();
+        self.shared.metrics.bytes_in.inc_by(n as u64);
+        Ok(Input::Data(n))
+    }
+
+    /// Writes as much of `bytes` as the socket takes right now, without
+    /// waiting, and says how much that was (0 if its send buffer is full).
+    pub(crate) fn write_now(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+        let sent = match self.stream.try_write(bytes) {
+            Ok(sent) => sent,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e.into()),
+        };
+        self.shared.metrics.bytes_out.inc_by(sent as u64);
+        Ok(sent)
     }
 
     /// Writes all of `bytes`, or gives up if the client has still not taken them

@@ -29,7 +29,7 @@ pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
     let mut input = BytesMut::new();
     loop {
         match conn.read(&mut input).await? {
-            Input::Data => {
+            Input::Data(_) => {
                 // Answer every complete line received so far, in order, with one
                 // write. A line cut by the read boundary stays in `input`.
                 let mut answers = BytesMut::new();

@@ -1,38 +1,89 @@
 //! Raw mode: bytes are echoed as they arrive, with no framing, like tokio's
 //! `echo-tcp` example.
 //!
-//! Pattern: **backpressure for free.** The loop reads a chunk, writes it back,
-//! and only then reads again. A client that sends but never reads fills the
-//! kernel's buffers, our `write` waits, and so we stop reading: the client's own
-//! sends block. Memory held per connection never exceeds one chunk
-//! (`echo.read_buffer`), and only this connection is stalled.
+//! Patterns shown:
+//!
+//! - **Backpressure for free.** The loop reads a chunk, writes it back, and only
+//!   then reads again. A client that sends but never reads fills the kernel's
+//!   buffers, our write waits, and so we stop reading: the client's own sends
+//!   block. Memory held per connection never exceeds one chunk
+//!   (`echo.read_buffer`), and only this connection is stalled.
+//! - **A fast path that allocates nothing.** Most of the time the kernel takes
+//!   an echo back at once. So each chunk is read into a buffer that belongs to
+//!   the *worker thread* (one `thread_local!`, shared by every connection that
+//!   thread runs) and written straight back with a write that never waits
+//!   (`try_write`). Only the part the kernel did not take (a client that is slow
+//!   to read) is copied into memory the connection owns, and written with a
+//!   normal, bounded `.await`. An idle connection holds no buffer at all, and a
+//!   busy one costs no allocation per message.
+//!
+//!   The borrowed buffer is never held across an `.await`: between two
+//!   `.await`s a task runs uninterrupted on one thread, so nothing else can
+//!   touch that thread's buffer meanwhile. (Across an `.await` the task may
+//!   even move to another worker thread.)
 
-use bytes::BytesMut;
+use std::cell::RefCell;
 
-use crate::connection::{Connection, End, Input};
+use crate::connection::{Connection, End, Input, Wake};
 use crate::error::{Error, IDLE};
+
+thread_local! {
+    /// This worker thread's read buffer, `echo.read_buffer` bytes once used.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Serves one connection in raw mode until it ends.
 pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
-    let mut chunk = BytesMut::new();
     loop {
-        match conn.read(&mut chunk).await? {
-            Input::Data => {
-                conn.write(&chunk).await?;
-                // Emptied, so the next `read` frees it before waiting.
-                chunk.clear();
-            }
-            Input::Eof => return conn.finish().await,
-            Input::Idle => {
+        match conn.wait().await? {
+            Wake::Readable => {}
+            Wake::Idle => {
                 conn.goodbye(IDLE).await;
                 return Ok(End::Idle);
             }
-            Input::Stopping => {
+            Wake::Stopping => {
                 // Raw mode carries arbitrary bytes, so no farewell text is mixed
                 // in: everything read has been echoed; just close cleanly.
                 conn.goodbye(b"").await;
                 return Ok(End::ShuttingDown);
             }
         }
+        match SCRATCH.with_borrow_mut(|scratch| echo_now(conn, scratch))? {
+            Echoed::Nothing | Echoed::All => {}
+            // The client is slow to read: wait until it takes the rest (or the
+            // write gives up), reading nothing more meanwhile.
+            Echoed::Partly(rest) => conn.write(&rest).await?,
+            Echoed::Eof => return conn.finish().await,
+        }
     }
+}
+
+/// What one read-and-write-back without waiting did.
+enum Echoed {
+    /// The readiness was stale: nothing to read after all.
+    Nothing,
+    /// Everything read was written back.
+    All,
+    /// The kernel took only part of the answer; this is the rest.
+    Partly(Vec<u8>),
+    /// The client half-closed.
+    Eof,
+}
+
+/// Reads one chunk into `scratch` and writes it straight back, never waiting.
+fn echo_now(conn: &mut Connection, scratch: &mut Vec<u8>) -> Result<Echoed, Error> {
+    let size = conn.config().read_buffer.as_usize();
+    if scratch.len() != size {
+        scratch.resize(size, 0);
+    }
+    let n = match conn.read_now(scratch)? {
+        None => return Ok(Echoed::Nothing),
+        Some(Input::Data(n)) => n,
+        Some(_) => return Ok(Echoed::Eof),
+    };
+    let sent = conn.write_now(&scratch[..n])?;
+    Ok(match sent == n {
+        true => Echoed::All,
+        false => Echoed::Partly(scratch[sent..n].to_vec()),
+    })
 }

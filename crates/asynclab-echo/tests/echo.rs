@@ -144,6 +144,35 @@ async fn raw_mode_echoes_everything_before_closing_after_a_half_close() {
     writer.await.expect("writer").expect("sent");
 }
 
+/// A client that reads late fills the kernel's buffers, so the server's
+/// write-back that never waits takes only part of a chunk: the rest must be kept
+/// and sent, in order, once the client reads.
+#[tokio::test]
+async fn raw_mode_keeps_every_byte_in_order_when_the_client_reads_late() {
+    let server = start(raw_config()).await;
+    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    let (mut read, mut write) = stream.into_split();
+    let sent: Vec<u8> = (0..32 << 20).map(|i: u32| (i % 253) as u8).collect();
+    let expected = sent.clone();
+    let writer = tokio::spawn(async move {
+        write.write_all(&sent).await?;
+        write.shutdown().await
+    });
+    // Long enough for both directions' buffers to fill and the writer to block.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !writer.is_finished(),
+        "32 MiB cannot all be in flight unread"
+    );
+    let mut got = Vec::new();
+    within(PATIENCE, read.read_to_end(&mut got))
+        .await
+        .expect("echoed to the end");
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "bytes altered or reordered");
+    writer.await.expect("writer").expect("sent");
+}
+
 // ----- limits -----
 
 #[tokio::test]
@@ -381,6 +410,40 @@ async fn on_shutdown_raw_clients_are_closed_without_a_message() {
     drop(client);
     let report = server.report().await;
     assert_eq!((report.drained, report.cut), (1, 0), "{report:?}");
+}
+
+/// A client that sends and reads without pause keeps the socket (nearly) always
+/// readable: the server must still notice the shutdown between two reads, not
+/// only when the grace period ends.
+#[tokio::test]
+async fn a_client_that_never_pauses_still_sees_the_shutdown() {
+    let grace = Duration::from_secs(60);
+    let server = start_with_grace(raw_config(), grace).await;
+    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    let (mut read, mut write) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b'x'; 256 * 1024];
+        // Bounded: 4 GiB at most, far more than the test needs.
+        for _ in 0..16 * 1024 {
+            if write.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    server
+        .wait_for("bytes flowing", |m| m.bytes_out.get() > 1 << 20)
+        .await;
+    server.stop();
+    // The server closes its side once it notices: the echo then ends.
+    let mut buf = vec![0; 64 * 1024];
+    within(PATIENCE, async {
+        while read.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    })
+    .await;
+    writer.abort();
+    let report = server.report().await;
+    assert_eq!((report.drained, report.cut), (1, 0), "{report:?}");
+    assert!(report.elapsed < grace, "{report:?}");
 }
 
 #[tokio::test]
