@@ -9,6 +9,7 @@ over repetition i of the other, measured seconds apart on the same busy machine.
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -542,5 +543,73 @@ def startup():
     return r
 
 
+# ---------------------------------------------------------------------------
+CG_REQUESTS = int(os.environ.get("BENCH_CG_REQUESTS", "20000"))
+CG_WARMUP = 2000
+
+
+def callgrind_per_request(start, url, extra=()):
+    """User-space instructions the server executes per request, counted by
+    callgrind: two runs of the server under valgrind, one given only a warm-up
+    load and one given the warm-up plus `CG_REQUESTS` requests; the difference
+    divided by `CG_REQUESTS` leaves out start-up and shutdown."""
+    totals = []
+    for requests in (0, CG_REQUESTS):
+        out = os.path.join(servers.TMP, f"callgrind-{time.monotonic_ns()}.out")
+        srv = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
+        try:
+            for n in (CG_WARMUP, requests):
+                if n:
+                    procs.run(clients.load_argv(srv_url(srv, url), 50, requests=n, warmup=0,
+                                                extra=extra)[0], timeout=300)
+        finally:
+            srv.proc.stop(grace=60)
+        with open(out) as f:
+            totals.append(next(int(line.split()[1]) for line in f if line.startswith("summary:")))
+    return (totals[1] - totals[0]) / CG_REQUESTS
+
+
+def srv_url(srv, url):
+    return url.replace("PORT", str(srv.port))
+
+
+def instructions():
+    r = Result("instructions", "Instructions per request, counted by callgrind (the noise-free view)")
+    need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
+    need("BENCH_BARE_ECHO", "bench/baselines/bare-echo")
+    if not shutil.which("valgrind"):
+        raise Skip("valgrind is not installed (Debian: apt-get install valgrind)")
+    cases = [
+        ("echo, 64 B messages", "tcp://127.0.0.1:PORT", "bare echo", [
+            ("asynclab raw", lambda w: servers.asynclab_echo("raw", wrap=w), ["--mode", "raw"]),
+            ("asynclab line", lambda w: servers.asynclab_echo("line", wrap=w), ["--mode", "line"]),
+            ("bare echo", lambda w: servers.bare_echo(wrap=w), ["--mode", "raw"]),
+        ]),
+        ("GET /fast", "http://127.0.0.1:PORT/fast", "bare hyper", [
+            ("asynclab", lambda w: servers.asynclab_http(wrap=w), []),
+            ("bare hyper", lambda w: servers.bare_hyper(wrap=w), []),
+        ]),
+    ]
+    rows = []
+    for what, url, base, contenders in cases:
+        counts = {}
+        for name, start, extra in contenders:
+            print(f"== instructions: {what}, {name}", flush=True)
+            counts[name] = callgrind_per_request(start, url, ["--size", "64"] + extra
+                                                 if url.startswith("tcp") else extra)
+        for name, _, _ in contenders:
+            rows.append([what, name, f"{counts[name]:,.0f}",
+                         f"{counts[name] / counts[base]:.2f}×" if name != base else ""])
+        r.data["raw"][what] = counts
+    r.data["reps"], r.data["duration_s"] = 1, None
+    r.table(f"User-space instructions per request ({CG_REQUESTS:,} requests from 50 connections, "
+            "after a warm-up), server only", ["load", "server", "instructions", "÷ bare"], rows,
+            note="callgrind counts the instructions the server process executes in user space (its "
+                 "code, the libraries, libc), not the kernel's share (the socket calls), and not "
+                 "time. The count is the same from run to run whatever else the machine does, which "
+                 "makes it the way to see a change's effect on this shared machine.")
+    return r
+
+
 ALL = {"fast": fast, "slow": slow, "limited": limited, "files": files, "echo": echo,
-       "idle": idle, "loadgen": loadgen, "startup": startup}
+       "idle": idle, "loadgen": loadgen, "startup": startup, "instructions": instructions}

@@ -41,11 +41,12 @@ def _log(name):
     return os.path.join(TMP, "logs", f"{name}-{time.monotonic_ns()}.log")
 
 
-def asynclab_http(sets=(), name="asynclab"):
+def asynclab_http(sets=(), name="asynclab", wrap=()):
     """`asynclab http` with the default configuration (middleware, tracing at info,
-    metrics: everything on), only the address changed."""
+    metrics: everything on), only the address changed. `wrap` goes before the
+    command (e.g. valgrind and its options)."""
     port = procs.free_port()
-    argv = [binary("BENCH_ASYNCLAB"), "http", "--set", f"http.addr=127.0.0.1:{port}"]
+    argv = [*wrap, binary("BENCH_ASYNCLAB"), "http", "--set", f"http.addr=127.0.0.1:{port}"]
     for s in sets:
         argv += ["--set", s]
     proc = procs.Proc(name, argv, _log(name), cwd=ROOT)
@@ -68,10 +69,10 @@ def asynclab_serve(sets=(), name="asynclab-serve"):
     return srv
 
 
-def asynclab_echo(mode, sets=(), name=None):
+def asynclab_echo(mode, sets=(), name=None, wrap=()):
     name = name or f"asynclab-echo-{mode}"
     port = procs.free_port()
-    argv = [binary("BENCH_ASYNCLAB"), "echo", "--set", f"echo.addr=127.0.0.1:{port}",
+    argv = [*wrap, binary("BENCH_ASYNCLAB"), "echo", "--set", f"echo.addr=127.0.0.1:{port}",
             "--set", f"echo.mode={mode}"]
     for s in sets:
         argv += ["--set", s]
@@ -80,19 +81,19 @@ def asynclab_echo(mode, sets=(), name=None):
     return Server(name, proc, port)
 
 
-def bare_hyper(name="bare-hyper"):
+def bare_hyper(name="bare-hyper", wrap=()):
     """bench/baselines/bare-hyper: 13 bytes to every request, `/slow?delay=` too."""
     port = procs.free_port()
-    proc = procs.Proc(name, [binary("BENCH_BARE_HYPER"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
+    proc = procs.Proc(name, [*wrap, binary("BENCH_BARE_HYPER"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
     srv = Server(name, proc, port)
     srv.ready_s = procs.wait_http(port, "/", proc)
     return srv
 
 
-def bare_echo(name="bare-echo"):
+def bare_echo(name="bare-echo", wrap=()):
     """bench/baselines/bare-echo: read into a buffer, write it back."""
     port = procs.free_port()
-    proc = procs.Proc(name, [binary("BENCH_BARE_ECHO"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
+    proc = procs.Proc(name, [*wrap, binary("BENCH_BARE_ECHO"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
     procs.wait_tcp(port, proc)
     return Server(name, proc, port)
 
