@@ -12,9 +12,10 @@
 //!   server's token cancels every child, and thousands of connections waiting
 //!   do not all queue on (and contend for) one shared token.
 //! - **No buffer while idle.** A connection waits with
-//!   [`TcpStream::poll_read_ready`], which needs no buffer, and only then takes
-//!   `echo.read_buffer` bytes to read into; once everything read has been
-//!   answered, the buffer is handed back. An idle connection costs its task, a
+//!   [`TcpStream::poll_read_ready`], which needs no buffer, and only then reads,
+//!   into its worker thread's buffer (`scratch.rs`); it keeps memory of its own
+//!   only for the start of an unfinished line or an answer the client has not
+//!   taken yet. An idle connection costs its task, a
 //!   socket registration, a timer and a shutdown token: about 1.7 KB of RSS,
 //!   against 9 KB for a server that keeps an 8 KiB read buffer per connection
 //!   (`bench/echo-rtt/run.sh` measures both).
@@ -40,7 +41,6 @@ use std::time::Duration;
 use asynclab_core::Events;
 use asynclab_core::config::EchoConfig;
 use asynclab_core::metrics::EchoMetrics;
-use bytes::BytesMut;
 use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -63,17 +63,13 @@ pub(crate) struct Shared {
     pub cut: CancellationToken,
 }
 
-/// What [`Connection::read`] waited for.
+/// What [`Connection::read_now`] read.
 #[derive(Debug)]
 pub(crate) enum Input {
-    /// This many new bytes were read.
+    /// This many new bytes.
     Data(usize),
     /// The client half-closed: it will send nothing more.
     Eof,
-    /// Nothing came for `echo.idle_timeout`.
-    Idle,
-    /// The server is shutting down.
-    Stopping,
 }
 
 /// What [`Connection::wait`] waited for.
@@ -173,35 +169,6 @@ impl Connection {
 
     pub(crate) fn metrics(&self) -> &EchoMetrics {
         &self.shared.metrics
-    }
-
-    /// Waits for the client to send something, then appends it to `buf`.
-    ///
-    /// An empty `buf` is freed before waiting, and memory is taken only once the
-    /// socket is readable: that is what keeps idle connections cheap.
-    pub(crate) async fn read(&mut self, buf: &mut BytesMut) -> Result<Input, Error> {
-        loop {
-            if buf.is_empty() {
-                // Hand the memory back before a wait that may last minutes.
-                *buf = BytesMut::new();
-            }
-            match self.wait().await? {
-                Wake::Readable => {}
-                Wake::Idle => return Ok(Input::Idle),
-                Wake::Stopping => return Ok(Input::Stopping),
-            }
-            // The socket is readable: only now is a buffer worth having.
-            buf.reserve(self.shared.config.read_buffer.as_usize());
-            // One poll of `read_buf`, never a wait (a wait would hold the buffer
-            // outside the `select!`). See [`Connection::read_now`] for why a poll
-            // rather than `try_read_buf`.
-            match self.stream.read_buf(buf).now_or_never() {
-                Some(result) => return self.received(result?),
-                // The readiness was stale (the data it announced was already
-                // read): wait again.
-                None => continue,
-            }
-        }
     }
 
     /// Waits, holding no buffer, until the socket is readable, the client has

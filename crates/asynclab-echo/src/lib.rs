@@ -9,6 +9,7 @@
 //! | `select!` between the socket, an idle timer and the shutdown; no buffer while idle; bounded writes and farewell | `connection.rs` |
 //! | a tokio-util `Decoder`/`Encoder` for lines, driven by hand | `line.rs` |
 //! | backpressure: read, write back, only then read again | `raw.rs` |
+//! | `thread_local!` buffers: no allocation per message, none held while idle | `scratch.rs` |
 //! | per-connection errors that stay in their task | `error.rs` |
 //!
 //! The entry point, as for every asynclab server, is [`Server::run`]: it takes an
@@ -19,6 +20,7 @@ mod connection;
 mod error;
 mod line;
 mod raw;
+mod scratch;
 
 use std::io;
 use std::net::SocketAddr;

@@ -5,20 +5,22 @@
 //! tokio-util's [`Decoder`] and [`Encoder`] traits: it turns bytes into lines and
 //! lines into answers, and knows nothing about sockets, so it is tested without
 //! one. Usually you would hand it to `Framed` and get a `Stream` of lines; we
-//! drive it by hand instead because `Framed` keeps an 8 KiB buffer per
-//! connection even while the connection is idle, and here idle connections hold
-//! none (see `connection.rs`).
+//! use its two rules ([`LineCodec::line_end`], [`LineCodec::answer`]) by hand
+//! instead, because `Framed` keeps an 8 KiB buffer per connection even while the
+//! connection is idle, while here lines are answered straight from the worker
+//! thread's buffer (`scratch.rs`) and idle connections hold none.
 //!
 //! Lines are bytes, not text: invalid UTF-8, NULs and stray `\r` come back
 //! unchanged. Memory stays bounded whatever the client sends: a line longer than
 //! `echo.max_line` is refused as soon as the buffered part is too long, so a
 //! connection never holds more than `max_line` + `read_buffer` bytes of input.
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::connection::{Connection, End, Input};
+use crate::connection::{Connection, End, Input, Wake};
 use crate::error::{Error, IDLE, SHUTTING_DOWN};
+use crate::scratch::{self, Scratch};
 
 /// Serves one connection in line mode until it ends.
 pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
@@ -26,54 +28,123 @@ pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
         conn.config().prefix.as_bytes(),
         conn.config().max_line.as_usize(),
     );
-    let mut input = BytesMut::new();
+    // The start of a line whose end has not arrived yet: the only input a
+    // connection keeps between reads (usually none).
+    let mut partial = BytesMut::new();
     loop {
-        match conn.read(&mut input).await? {
-            Input::Data(_) => {
-                // Answer every complete line received so far, in order, with one
-                // write. A line cut by the read boundary stays in `input`.
-                let mut answers = BytesMut::new();
-                let mut lines = 0;
-                let decoded = loop {
-                    match codec.decode(&mut input) {
-                        Ok(Some(line)) => {
-                            codec.encode(line, &mut answers)?;
-                            lines += 1;
-                        }
-                        Ok(None) => break Ok(()),
-                        Err(e) => break Err(e),
-                    }
-                };
-                // Lines before a too-long one are answered before it is refused.
-                if !answers.is_empty() {
-                    conn.write(&answers).await?;
-                    conn.metrics().lines.inc_by(lines);
-                }
-                decoded?;
-            }
-            Input::Eof => {
-                // The client half-closed: a last line without a newline is still
-                // a line, and is answered before we close.
-                if let Some(line) = codec.decode_eof(&mut input)? {
-                    let mut answer = BytesMut::new();
-                    codec.encode(line, &mut answer)?;
-                    conn.write(&answer).await?;
-                    conn.metrics().lines.inc();
-                }
-                return conn.finish().await;
-            }
-            Input::Idle => {
+        match conn.wait().await? {
+            Wake::Readable => {}
+            Wake::Idle => {
                 conn.goodbye(IDLE).await;
                 return Ok(End::Idle);
             }
-            Input::Stopping => {
+            Wake::Stopping => {
                 // Every line read so far has been answered (the shutdown is only
                 // looked at between reads); a partial line is dropped.
                 conn.goodbye(SHUTTING_DOWN).await;
                 return Ok(End::ShuttingDown);
             }
         }
+        let read_size = conn.config().read_buffer.as_usize();
+        let answered = scratch::with(read_size, |scratch| {
+            answer_now(conn, &mut codec, &mut partial, scratch)
+        })?;
+        let (rest, decoded) = match answered {
+            Answered::Nothing => continue,
+            Answered::Eof => return finish(conn, &mut codec, &mut partial).await,
+            Answered::Lines { rest, decoded } => (rest, decoded),
+        };
+        if let Some(rest) = rest {
+            // The client is slow to read: wait until it takes the rest.
+            conn.write(&rest).await?;
+        }
+        // Lines before a too-long one are answered before it is refused.
+        decoded?;
     }
+}
+
+/// What one read-and-answer without waiting did.
+enum Answered {
+    /// The readiness was stale: nothing to read after all.
+    Nothing,
+    /// The client half-closed.
+    Eof,
+    /// Every whole line read so far was answered. `rest` is the part of the
+    /// answers the kernel did not take at once; `decoded` is an error if a line
+    /// turned out too long (the lines before it were answered).
+    Lines {
+        rest: Option<Vec<u8>>,
+        decoded: Result<(), Error>,
+    },
+}
+
+/// Reads once into the thread's buffer, answers every whole line with one write
+/// that never waits, and keeps a trailing partial line in `partial`.
+fn answer_now(
+    conn: &mut Connection,
+    codec: &mut LineCodec,
+    partial: &mut BytesMut,
+    scratch: &mut Scratch,
+) -> Result<Answered, Error> {
+    let Scratch { read, answers } = scratch;
+    let n = match conn.read_now(read)? {
+        None => return Ok(Answered::Nothing),
+        Some(Input::Data(n)) => n,
+        Some(_) => return Ok(Answered::Eof),
+    };
+    // Usually the read holds whole lines and nothing waits from before: the lines
+    // are answered straight from the thread's buffer. Otherwise the new bytes join
+    // the partial line first.
+    let joined = !partial.is_empty();
+    if joined {
+        partial.extend_from_slice(&read[..n]);
+    }
+    let input: &[u8] = if joined { partial } else { &read[..n] };
+    let mut used = 0;
+    let mut lines = 0;
+    let decoded = loop {
+        match codec.line_end(&input[used..]) {
+            Ok(Some(len)) => {
+                codec.answer(&input[used..used + len], answers);
+                used += len;
+                lines += 1;
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    if decoded.is_ok() {
+        // Keep what is left (the start of the next line), and only that.
+        if joined {
+            partial.advance(used);
+        } else {
+            partial.extend_from_slice(&read[used..n]);
+        }
+    }
+    if partial.is_empty() {
+        // Hand the memory back before a wait that may last minutes.
+        *partial = BytesMut::new();
+    }
+    conn.metrics().lines.inc_by(lines);
+    let sent = conn.write_now(answers)?;
+    let rest = (sent < answers.len()).then(|| answers[sent..].to_vec());
+    Ok(Answered::Lines { rest, decoded })
+}
+
+/// The client half-closed: a last line without a newline is still a line, and
+/// is answered before we close.
+async fn finish(
+    conn: &mut Connection,
+    codec: &mut LineCodec,
+    partial: &mut BytesMut,
+) -> Result<End, Error> {
+    if let Some(line) = codec.decode_eof(partial)? {
+        let mut answer = BytesMut::new();
+        codec.encode(line, &mut answer)?;
+        conn.write(&answer).await?;
+        conn.metrics().lines.inc();
+    }
+    conn.finish().await
 }
 
 /// Splits bytes into lines of at most `max_line` bytes (line ending not
@@ -99,6 +170,39 @@ impl LineCodec {
     fn too_long(&self) -> Error {
         Error::LineTooLong { max: self.max_line }
     }
+
+    /// The length of the first whole line at the start of `buf` (with its line
+    /// ending), or `None` if its end has not arrived yet; an error as soon as
+    /// the line is known to be longer than `max_line`. The rules of a line live
+    /// here, for the [`Decoder`] and for the server's own loop alike.
+    pub fn line_end(&mut self, buf: &[u8]) -> Result<Option<usize>, Error> {
+        let Some(at) = buf[self.searched..].iter().position(|&b| b == b'\n') else {
+            self.searched = buf.len();
+            // `max_line` bytes plus a `\r` that may yet be followed by `\n` is the
+            // most a line still within the limit can have buffered.
+            if buf.len() > self.max_line + 1 {
+                return Err(self.too_long());
+            }
+            return Ok(None);
+        };
+        let end = self.searched + at + 1;
+        self.searched = 0;
+        if content_len(&buf[..end]) > self.max_line {
+            return Err(self.too_long());
+        }
+        Ok(Some(end))
+    }
+
+    /// Appends the answer to `line`: `prefix` + the line + its own line ending.
+    pub fn answer(&self, line: &[u8], dst: &mut impl BufMut) {
+        dst.put_slice(&self.prefix);
+        dst.put_slice(line);
+        // The client's own ending came with the line; a last line sent without
+        // one is answered with `\n`, so the answer is still a whole line.
+        if !line.ends_with(b"\n") {
+            dst.put_u8(b'\n');
+        }
+    }
 }
 
 impl Decoder for LineCodec {
@@ -107,22 +211,7 @@ impl Decoder for LineCodec {
     type Error = Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, Error> {
-        let Some(at) = src[self.searched..].iter().position(|&b| b == b'\n') else {
-            self.searched = src.len();
-            // `max_line` bytes plus a `\r` that may yet be followed by `\n` is the
-            // most a line still within the limit can have buffered.
-            if src.len() > self.max_line + 1 {
-                return Err(self.too_long());
-            }
-            return Ok(None);
-        };
-        let end = self.searched + at + 1;
-        self.searched = 0;
-        let line = src.split_to(end);
-        if content_len(&line) > self.max_line {
-            return Err(self.too_long());
-        }
-        Ok(Some(line))
+        Ok(self.line_end(src)?.map(|end| src.split_to(end)))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, Error> {
@@ -146,14 +235,7 @@ impl Encoder<BytesMut> for LineCodec {
     type Error = Error;
 
     fn encode(&mut self, line: BytesMut, dst: &mut BytesMut) -> Result<(), Error> {
-        dst.reserve(self.prefix.len() + line.len() + 1);
-        dst.put_slice(&self.prefix);
-        dst.put_slice(&line);
-        // The client's own ending came with the line; a last line sent without
-        // one is answered with `\n`, so the answer is still a whole line.
-        if !line.ends_with(b"\n") {
-            dst.put_u8(b'\n');
-        }
+        self.answer(&line, dst);
         Ok(())
     }
 }

@@ -9,28 +9,16 @@
 //!   block. Memory held per connection never exceeds one chunk
 //!   (`echo.read_buffer`), and only this connection is stalled.
 //! - **A fast path that allocates nothing.** Most of the time the kernel takes
-//!   an echo back at once. So each chunk is read into a buffer that belongs to
-//!   the *worker thread* (one `thread_local!`, shared by every connection that
-//!   thread runs) and written straight back with a write that never waits
-//!   (`try_write`). Only the part the kernel did not take (a client that is slow
-//!   to read) is copied into memory the connection owns, and written with a
-//!   normal, bounded `.await`. An idle connection holds no buffer at all, and a
-//!   busy one costs no allocation per message.
-//!
-//!   The borrowed buffer is never held across an `.await`: between two
-//!   `.await`s a task runs uninterrupted on one thread, so nothing else can
-//!   touch that thread's buffer meanwhile. (Across an `.await` the task may
-//!   even move to another worker thread.)
-
-use std::cell::RefCell;
+//!   an echo back at once. So each chunk is read into the *worker thread's*
+//!   buffer (`scratch.rs`) and written straight back with a write that never
+//!   waits (`try_write`). Only the part the kernel did not take (a client that
+//!   is slow to read) is copied into memory the connection owns, and written
+//!   with a normal, bounded `.await`. An idle connection holds no buffer at all,
+//!   and a busy one costs no allocation per message.
 
 use crate::connection::{Connection, End, Input, Wake};
 use crate::error::{Error, IDLE};
-
-thread_local! {
-    /// This worker thread's read buffer, `echo.read_buffer` bytes once used.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
+use crate::scratch;
 
 /// Serves one connection in raw mode until it ends.
 pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
@@ -48,7 +36,8 @@ pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
                 return Ok(End::ShuttingDown);
             }
         }
-        match SCRATCH.with_borrow_mut(|scratch| echo_now(conn, scratch))? {
+        let read_size = conn.config().read_buffer.as_usize();
+        match scratch::with(read_size, |scratch| echo_now(conn, &mut scratch.read))? {
             Echoed::Nothing | Echoed::All => {}
             // The client is slow to read: wait until it takes the rest (or the
             // write gives up), reading nothing more meanwhile.
@@ -71,11 +60,7 @@ enum Echoed {
 }
 
 /// Reads one chunk into `scratch` and writes it straight back, never waiting.
-fn echo_now(conn: &mut Connection, scratch: &mut Vec<u8>) -> Result<Echoed, Error> {
-    let size = conn.config().read_buffer.as_usize();
-    if scratch.len() != size {
-        scratch.resize(size, 0);
-    }
+fn echo_now(conn: &mut Connection, scratch: &mut [u8]) -> Result<Echoed, Error> {
     let n = match conn.read_now(scratch)? {
         None => return Ok(Echoed::Nothing),
         Some(Input::Data(n)) => n,

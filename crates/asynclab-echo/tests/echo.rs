@@ -66,6 +66,20 @@ async fn pipelined_lines_are_answered_in_order() {
 }
 
 #[tokio::test]
+async fn a_line_sent_one_byte_at_a_time_is_answered_once_whole() {
+    let server = start(config()).await;
+    let mut client = server.connect().await;
+    for &byte in b"hello\r\nwor" {
+        client.send(&[byte]).await;
+        // Separate reads on the server's side, most of the time.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(client.line().await, b"Echo: hello\r\n");
+    client.send(b"ld\n").await;
+    assert_eq!(client.line().await, b"Echo: world\n");
+}
+
+#[tokio::test]
 async fn a_last_line_without_newline_is_answered_when_the_client_half_closes() {
     let server = start(config()).await;
     let mut client = server.connect().await;
