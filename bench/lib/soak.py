@@ -144,6 +144,7 @@ def main():
     r.data["elapsed_s"] = round(time.monotonic() - started_at, 1)
     r.data["raw"] = {"samples": samples, "loads": [d and scenarios.strip(d) for d in docs]}
     path = os.path.join(scenarios.RESULTS, "data", "soak.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         json.dump(r.data, f, indent=1)
     report.write()
