@@ -9,10 +9,12 @@
 //! - [`metrics`]: the shared Prometheus registry, so one `/metrics` endpoint can show
 //!   the counters of every server running in the process, and the live [`events`]
 //!   feed (a broadcast channel) that `/events` streams.
+//! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
 
 pub mod config;
 pub mod events;
 pub mod metrics;
+pub mod query;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use asynclab_core::query::QueryError;
 use http::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 
@@ -13,9 +14,9 @@ use crate::reply::{Body, text};
 /// A demo request that cannot be served as asked. Each variant is one status code.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// 400: a query value is missing its unit, malformed, or over its cap.
-    #[error("{0}")]
-    BadQuery(String),
+    /// 400: an unknown parameter, or a value missing its unit, malformed, or over its cap.
+    #[error(transparent)]
+    BadQuery(#[from] QueryError),
     /// 403: `GET /block` while `http.demo.allow_blocking` is false.
     #[error(
         "GET /block is off: it blocks a runtime worker thread with std::thread::sleep, \

@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use asynclab_core::query::QueryError;
 use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::json;
@@ -38,9 +39,9 @@ impl Mode {
             "sequential" => Ok(Self::Sequential),
             "join" => Ok(Self::Join),
             "spawn" => Ok(Self::Spawn),
-            other => Err(DemoError::BadQuery(format!(
+            other => Err(DemoError::BadQuery(QueryError(format!(
                 "bad value for `mode`: `{other}` (try sequential, join or spawn)"
-            ))),
+            )))),
         }
     }
 

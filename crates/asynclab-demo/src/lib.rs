@@ -24,7 +24,6 @@ mod error;
 mod events;
 mod fanout;
 mod guard;
-mod query;
 mod race;
 mod reply;
 mod timeout;
@@ -42,10 +41,10 @@ pub use compute::count_primes;
 pub use error::DemoError;
 pub use reply::Body;
 
+use asynclab_core::query::Query;
 use counter::Counter;
 use events::Feed;
 use fanout::Mode;
-use query::Query;
 
 /// One demo route, for the HTTP server's index page and its 405 answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

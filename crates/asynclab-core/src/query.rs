@@ -1,27 +1,32 @@
-//! Reading a demo route's query string: each value parsed, range-checked against
-//! its configured cap, and any mistake turned into a 400 that says what to send.
+//! Reading a route's query string (`?delay=250ms&n=3`): each value parsed,
+//! range-checked against its configured cap, and any mistake turned into a
+//! [`QueryError`] that says what to send (the routes answer it with a 400).
 //!
 //! Nothing async here; it is the "validate before you start waiting" step, so a
-//! bad request costs nothing but the parse.
+//! bad request costs nothing but the parse. One parser for every route, so
+//! `/slow`, `/limited` and the demos read their parameters by the same rules.
 
 use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
 
-use asynclab_core::config::units::duration;
+use crate::config::units::duration;
 
-use crate::DemoError;
+/// A query the route cannot take; the message is meant for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct QueryError(pub String);
 
 /// The `key=value` pairs of one request, checked against the keys the route takes.
 #[derive(Debug)]
-pub(crate) struct Query<'a> {
+pub struct Query<'a> {
     pairs: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> Query<'a> {
     /// Splits `query` and rejects keys the route does not take (a typo such as
     /// `?dealy=` should not silently fall back to the default).
-    pub fn parse(query: Option<&'a str>, accepted: &[&str]) -> Result<Self, DemoError> {
+    pub fn parse(query: Option<&'a str>, accepted: &[&str]) -> Result<Self, QueryError> {
         let mut pairs = Vec::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -30,7 +35,7 @@ impl<'a> Query<'a> {
                     [] => "no parameters".to_string(),
                     keys => keys.join(", "),
                 };
-                return Err(DemoError::BadQuery(format!(
+                return Err(QueryError(format!(
                     "unknown parameter `{key}` (this route takes: {takes})"
                 )));
             }
@@ -55,7 +60,7 @@ impl<'a> Query<'a> {
         default: Duration,
         max: Duration,
         cap: &str,
-    ) -> Result<Duration, DemoError> {
+    ) -> Result<Duration, QueryError> {
         let Some(raw) = self.get(key) else {
             return Ok(default.min(max));
         };
@@ -81,7 +86,7 @@ impl<'a> Query<'a> {
         min: T,
         max: T,
         cap: &str,
-    ) -> Result<T, DemoError>
+    ) -> Result<T, QueryError>
     where
         T: FromStr + PartialOrd + Display + Copy,
     {
@@ -101,8 +106,8 @@ impl<'a> Query<'a> {
     }
 }
 
-fn bad(key: &str, reason: impl Display) -> DemoError {
-    DemoError::BadQuery(format!("bad value for `{key}`: {reason}"))
+fn bad(key: &str, reason: impl Display) -> QueryError {
+    QueryError(format!("bad value for `{key}`: {reason}"))
 }
 
 #[cfg(test)]
