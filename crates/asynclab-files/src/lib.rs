@@ -10,8 +10,8 @@
 //! every `files.cache_ttl`, `cache.rs`); any other request makes exactly one
 //! [`spawn_blocking`](tokio::task::spawn_blocking) that resolves the path,
 //! applies the policy and reads a small file whole (`open.rs`); a large file
-//! then streams, one pooled read per `files.read_ahead` chunks with the next
-//! read already in flight (`body.rs`).
+//! then streams in `files.read_buffer` pieces, each read into a reused buffer
+//! with the next read already in flight (`body.rs`, `buffers.rs`).
 //!
 //! | file | what it decides |
 //! |---|---|
@@ -20,6 +20,7 @@
 //! | `conditional.rs` | `ETag`, `Last-Modified`, 304/412 in RFC 9110 order, `Range`/`If-Range`, `Accept-Encoding` |
 //! | `cache.rs` | small files kept in memory for `files.cache_ttl`: no blocking trip at all |
 //! | `body.rs` | streaming a large file, cut (not padded) if it changes |
+//! | `buffers.rs` | the bounded pool of read buffers lent to hyper and given back |
 //! | `listing.rs` | the optional HTML folder listing |
 //! | `upload.rs` | `PUT`: temp file, `fsync`, atomic rename |
 //!
@@ -36,6 +37,7 @@
 //! path on the server.
 
 mod body;
+mod buffers;
 mod cache;
 mod conditional;
 mod listing;
@@ -90,7 +92,8 @@ pub(crate) struct Settings {
     /// Canonical (absolute, links resolved), so "is this inside?" is a prefix test.
     pub root: PathBuf,
     pub chunk: usize,
-    pub read_ahead: usize,
+    /// Read buffers for large files, `files.read_buffer` bytes each.
+    pub buffers: Arc<buffers::Pool>,
     pub cache_control: Option<HeaderValue>,
     pub listing: bool,
     pub follow_symlinks: bool,
@@ -155,7 +158,7 @@ impl Files {
             settings: Arc::new(Settings {
                 root,
                 chunk: config.chunk.as_usize(),
-                read_ahead: config.read_ahead,
+                buffers: buffers::Pool::new(config.read_buffer.as_usize(), config.idle_buffers),
                 cache_control,
                 listing: config.listing,
                 follow_symlinks: config.follow_symlinks,

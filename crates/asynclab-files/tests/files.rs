@@ -536,7 +536,10 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_large_file_streams_in_bounded_chunks() {
-    let fx = fixture(|c| c.chunk = asynclab_core::config::units::Size(16 * 1024));
+    let fx = fixture(|c| {
+        c.chunk = asynclab_core::config::units::Size(16 * 1024);
+        c.read_buffer = asynclab_core::config::units::Size(16 * 1024);
+    });
     let data = pattern(1_000_003);
     std::fs::write(fx.root.join("big.bin"), &data).unwrap();
     let req = Request::get("/files/big.bin")
