@@ -77,7 +77,7 @@ pub(crate) struct FileBody {
 impl FileBody {
     /// Streams `range` of `file`, one frame per `files.read_buffer` bytes.
     pub(crate) fn new(
-        file: File,
+        file: Arc<File>,
         meta: Meta,
         range: Range<u64>,
         settings: &Settings,
@@ -85,7 +85,7 @@ impl FileBody {
     ) -> Self {
         let len = range.end - range.start;
         FileBody {
-            file: Arc::new(file),
+            file,
             meta,
             pool: Arc::clone(&settings.buffers),
             next: range.start,

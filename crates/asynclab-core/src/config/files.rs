@@ -25,9 +25,11 @@ pub struct FilesConfig {
     /// How many free read buffers the server keeps for the next downloads; more
     /// are made when needed, and freed when they come back past this number.
     pub idle_buffers: usize,
-    /// Memory for the cache of small files (each at most `chunk`); 0 turns it off.
+    /// Memory for the cache of opened files: a small file's bytes (at most
+    /// `chunk`), or a larger file's open descriptor, which counts as `chunk`;
+    /// 0 turns it off.
     pub cache_size: Size,
-    /// How long a cached small file is served before it is checked on disk again.
+    /// How long a cached file is served before it is looked up on disk again.
     #[serde(with = "units::duration")]
     pub cache_ttl: Duration,
     /// The `Cache-Control` header sent with every file; empty sends none.
