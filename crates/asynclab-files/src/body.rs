@@ -318,6 +318,29 @@ mod tests {
         ));
     }
 
+    /// A large file's descriptor is cached, and closed one TTL later even
+    /// though no other request comes (the soak's "descriptors come back").
+    #[tokio::test]
+    async fn cached_descriptors_are_closed_after_the_ttl_without_traffic() {
+        let dir = Dir::new("sweep");
+        let mut config = Config::builtin().files;
+        config.root = dir.0.display().to_string();
+        config.cache_ttl = std::time::Duration::from_millis(50);
+        std::fs::write(dir.0.join("big.bin"), vec![1u8; 200_000]).expect("written");
+        let files = Files::new(&config, Path::new(".")).expect("a usable root");
+        let req = Request::get("/files/big.bin")
+            .body(Empty::<Bytes>::new())
+            .expect("a request");
+        let body = files.serve(req, "big.bin").await.into_body();
+        assert_eq!(
+            body.collect().await.expect("no cut").to_bytes().len(),
+            200_000
+        );
+        assert_eq!(files.settings.cache.len(), 1, "the descriptor was cached");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(files.settings.cache.len(), 0, "still open after its TTL");
+    }
+
     /// Many downloads at once hold a few buffers each, however large the file:
     /// pieces are read into buffers that come back once each frame is written.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,8 +23,11 @@
 //! dropped, and if that is not enough the new file is simply not cached. An
 //! open descriptor counts as `files.chunk` bytes (the most a file in memory can
 //! cost), which also bounds how many descriptors the cache holds (128 with the
-//! defaults), and expired entries are swept on every store, so a descriptor of
-//! a deleted file is not held open for long after its TTL.
+//! defaults). Expired entries are swept on every store, and one TTL after a
+//! descriptor is stored (a timer task started by `lib.rs`), so a descriptor
+//! is never held open for long after its TTL, even once requests stop: a
+//! deleted file's space is freed, and an idle server's descriptors return to
+//! their count before the load.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -137,6 +140,24 @@ impl Cache {
         }
         // A sweep on every store (a miss, at most once per file per TTL) keeps
         // expired descriptors from staying open while other files are served.
+        self.sweep_locked(&mut state);
+        if state.bytes + size > self.capacity {
+            return;
+        }
+        state.bytes += size;
+        let slots = state.entries.entry(raw.to_owned()).or_default();
+        slots[slot] = Some((cached, Instant::now()));
+    }
+
+    /// Drops every expired entry (closing the descriptors only it held).
+    /// `lib.rs` calls this one TTL after storing a descriptor, so that
+    /// descriptors are closed even when no request comes after them.
+    pub(crate) fn sweep(&self) {
+        let mut state = self.state.lock().expect("cache lock poisoned");
+        self.sweep_locked(&mut state);
+    }
+
+    fn sweep_locked(&self, state: &mut State) {
         let ttl = self.ttl;
         let mut bytes = 0;
         state.entries.retain(|raw, slots| {
@@ -150,12 +171,21 @@ impl Cache {
             slots.iter().any(Option::is_some)
         });
         state.bytes = bytes;
-        if state.bytes + size > self.capacity {
-            return;
-        }
-        state.bytes += size;
-        let slots = state.entries.entry(raw.to_owned()).or_default();
-        slots[slot] = Some((cached, Instant::now()));
+    }
+
+    /// How long an entry is served.
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// How many paths have an entry (expired or not).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.state
+            .lock()
+            .expect("cache lock poisoned")
+            .entries
+            .len()
     }
 
     /// Forgets everything (after an upload changed a file).

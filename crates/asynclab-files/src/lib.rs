@@ -276,7 +276,11 @@ impl Files {
                         contents,
                     };
                     let cached = Arc::new(cached);
+                    let descriptor = matches!(cached.contents, Contents::Open(..));
                     self.settings.cache.put(raw, bits, Arc::clone(&cached));
+                    if descriptor {
+                        self.sweep_later();
+                    }
                     return self.respond(parts, &cached.version, source);
                 }
                 self.respond(parts, &opened.version, source)
@@ -291,6 +295,21 @@ impl Files {
             Ok((Outcome::Forbidden, _)) => text(StatusCode::FORBIDDEN, "Forbidden"),
             Err(e) => server_error(&name, &e),
         }
+    }
+
+    /// Sweeps the cache once the descriptor just stored has expired, so it is
+    /// closed even if no other request comes. A timer task rather than a
+    /// background loop: it exists only while there is something to close, and
+    /// holds the settings weakly, so it never keeps a dropped `Files` alive.
+    fn sweep_later(&self) {
+        let settings = Arc::downgrade(&self.settings);
+        let ttl = self.settings.cache.ttl();
+        tokio::spawn(async move {
+            tokio::time::sleep(ttl).await;
+            if let Some(settings) = settings.upgrade() {
+                settings.cache.sweep();
+            }
+        });
     }
 
     /// The answer for a file: preconditions, range, headers, body.
