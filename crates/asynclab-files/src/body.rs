@@ -97,9 +97,15 @@ impl FileBody {
         }
     }
 
-    /// The size of the next piece, and moves the read position past it.
+    /// How long the next piece is: one buffer, or what is left.
+    fn piece_len(&self) -> usize {
+        self.unread.min(self.pool.size() as u64) as usize
+    }
+
+    /// Where the next piece starts and how long it is, moving the read
+    /// position past it.
     fn advance(&mut self) -> (u64, usize) {
-        let n = self.unread.min(self.pool.size() as u64) as usize;
+        let n = self.piece_len();
         let offset = self.next;
         self.next += n as u64;
         self.unread -= n as u64;
@@ -109,7 +115,7 @@ impl FileBody {
     /// The next piece, if the page cache has all of it: read here, no hand-off.
     /// `Ok(None)` means "ask the blocking pool".
     fn try_cached(&mut self) -> io::Result<Option<Bytes>> {
-        let n = self.unread.min(self.pool.size() as u64) as usize;
+        let n = self.piece_len();
         let mut buf = self.pool.take();
         match read_cached(&self.file, &mut buf.as_mut_slice()[..n], self.next) {
             Cached::All => {
