@@ -6,20 +6,22 @@
 //! the runtime threads while making as few trips to the blocking pool as
 //! possible**. Tokio has no truly asynchronous file I/O on Linux; `tokio::fs` runs
 //! each std call on the blocking pool, and each trip costs two thread hand-offs.
-//! So a repeated small file makes no trip at all (a bounded cache revalidated
-//! every `files.cache_ttl`, `cache.rs`); any other request makes exactly one
+//! So a repeated file makes no trip at all (a bounded cache of small files'
+//! bytes and large files' open descriptors, revalidated every
+//! `files.cache_ttl`, `cache.rs`); any other request makes exactly one
 //! [`spawn_blocking`](tokio::task::spawn_blocking) that resolves the path,
 //! applies the policy and reads a small file whole (`open.rs`); a large file
-//! then streams, one pooled read per `files.read_ahead` chunks with the next
-//! read already in flight (`body.rs`).
+//! then streams in `files.read_buffer` pieces, each read into a reused buffer
+//! with the next read already in flight (`body.rs`, `buffers.rs`).
 //!
 //! | file | what it decides |
 //! |---|---|
 //! | `path.rs` | request path → safe relative path, or 400/404/414 (traversal, NUL, hidden) |
 //! | `open.rs` | the one blocking trip: open, symlink/hidden policy, index, siblings, small read |
 //! | `conditional.rs` | `ETag`, `Last-Modified`, 304/412 in RFC 9110 order, `Range`/`If-Range`, `Accept-Encoding` |
-//! | `cache.rs` | small files kept in memory for `files.cache_ttl`: no blocking trip at all |
+//! | `cache.rs` | small files' bytes and large files' descriptors kept for `files.cache_ttl`: no blocking trip at all |
 //! | `body.rs` | streaming a large file, cut (not padded) if it changes |
+//! | `buffers.rs` | the bounded pool of read buffers lent to hyper and given back |
 //! | `listing.rs` | the optional HTML folder listing |
 //! | `upload.rs` | `PUT`: temp file, `fsync`, atomic rename |
 //!
@@ -36,6 +38,7 @@
 //! path on the server.
 
 mod body;
+mod buffers;
 mod cache;
 mod conditional;
 mod listing;
@@ -59,7 +62,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 
-use crate::cache::{Cache, Cached};
+use crate::cache::{Cache, Cached, Contents};
 use crate::conditional::{Encoding, Meta, Precondition, Span};
 use crate::open::Outcome;
 use crate::path::Refusal;
@@ -90,7 +93,8 @@ pub(crate) struct Settings {
     /// Canonical (absolute, links resolved), so "is this inside?" is a prefix test.
     pub root: PathBuf,
     pub chunk: usize,
-    pub read_ahead: usize,
+    /// Read buffers for large files, `files.read_buffer` bytes each.
+    pub buffers: Arc<buffers::Pool>,
     pub cache_control: Option<HeaderValue>,
     pub listing: bool,
     pub follow_symlinks: bool,
@@ -127,7 +131,17 @@ impl Version {
 enum Source {
     Memory(Bytes),
     /// A large file, streamed; the name (inside the root) is for log lines.
-    Disk(std::fs::File, Arc<str>),
+    Disk(Arc<std::fs::File>, Arc<str>),
+}
+
+impl Source {
+    /// A cheap handle on cached (or just resolved) contents: a `Bytes` or an `Arc` clone.
+    fn of(contents: &Contents) -> Self {
+        match contents {
+            Contents::Memory(bytes) => Source::Memory(bytes.clone()),
+            Contents::Open(file, name) => Source::Disk(Arc::clone(file), Arc::clone(name)),
+        }
+    }
 }
 
 impl Files {
@@ -155,14 +169,18 @@ impl Files {
             settings: Arc::new(Settings {
                 root,
                 chunk: config.chunk.as_usize(),
-                read_ahead: config.read_ahead,
+                buffers: buffers::Pool::new(config.read_buffer.as_usize(), config.idle_buffers),
                 cache_control,
                 listing: config.listing,
                 follow_symlinks: config.follow_symlinks,
                 hidden: config.hidden,
                 upload: config.upload,
                 max_upload: config.max_upload.bytes(),
-                cache: Cache::new(config.cache_size.as_usize(), config.cache_ttl),
+                cache: Cache::new(
+                    config.cache_size.as_usize(),
+                    config.cache_ttl,
+                    config.chunk.as_usize(),
+                ),
             }),
         })
     }
@@ -224,9 +242,10 @@ impl Files {
         // The cache is asked before the path is checked: an entry is only ever
         // stored for a raw path that passed `path::parse` and the policy, and
         // the same raw path always parses the same way.
-        if let Some(cached) = self.settings.cache.get(raw, bits) {
-            let body = Source::Memory(cached.contents.clone());
-            return self.respond(parts, &cached.version, body);
+        if let Some(cached) = self.settings.cache.get(raw, bits)
+            && cached.is_current()
+        {
+            return self.respond(parts, &cached.version, Source::of(&cached.contents));
         }
         let rel = match path::parse(raw, self.settings.hidden) {
             Ok(rel) => rel,
@@ -241,21 +260,31 @@ impl Files {
         .await
         .unwrap_or_else(|join| Err(io::Error::other(join)));
         match found {
-            Ok((Outcome::File(opened), _)) => match opened.contents {
-                Some(contents) => {
-                    let cached = Arc::new(Cached {
+            Ok((Outcome::File(opened), _)) => {
+                let contents = match opened.contents {
+                    Some(bytes) => Contents::Memory(bytes),
+                    None => Contents::Open(Arc::new(opened.file), name),
+                };
+                let source = Source::of(&contents);
+                // A small file is cached with its bytes, a large one with its open
+                // descriptor; a small file opened for HEAD (not read) is not.
+                if matches!(contents, Contents::Memory(_))
+                    || opened.version.meta.len > self.settings.chunk as u64
+                {
+                    let cached = Cached {
                         version: opened.version,
                         contents,
-                    });
+                    };
+                    let cached = Arc::new(cached);
+                    let descriptor = matches!(cached.contents, Contents::Open(..));
                     self.settings.cache.put(raw, bits, Arc::clone(&cached));
-                    self.respond(
-                        parts,
-                        &cached.version,
-                        Source::Memory(cached.contents.clone()),
-                    )
+                    if descriptor {
+                        self.sweep_later();
+                    }
+                    return self.respond(parts, &cached.version, source);
                 }
-                None => self.respond(parts, &opened.version, Source::Disk(opened.file, name)),
-            },
+                self.respond(parts, &opened.version, source)
+            }
             Ok((Outcome::Redirect, rel)) => redirect(&rel.last_raw),
             Ok((Outcome::Listing(html), _)) => {
                 let mut res = full(StatusCode::OK, Bytes::from(html), parts);
@@ -266,6 +295,21 @@ impl Files {
             Ok((Outcome::Forbidden, _)) => text(StatusCode::FORBIDDEN, "Forbidden"),
             Err(e) => server_error(&name, &e),
         }
+    }
+
+    /// Sweeps the cache once the descriptor just stored has expired, so it is
+    /// closed even if no other request comes. A timer task rather than a
+    /// background loop: it exists only while there is something to close, and
+    /// holds the settings weakly, so it never keeps a dropped `Files` alive.
+    fn sweep_later(&self) {
+        let settings = Arc::downgrade(&self.settings);
+        let ttl = self.settings.cache.ttl();
+        tokio::spawn(async move {
+            tokio::time::sleep(ttl).await;
+            if let Some(settings) = settings.upgrade() {
+                settings.cache.sweep();
+            }
+        });
     }
 
     /// The answer for a file: preconditions, range, headers, body.

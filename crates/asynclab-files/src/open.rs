@@ -203,10 +203,9 @@ fn read_small(file: &File, mut meta: Meta) -> io::Result<(Bytes, Meta)> {
 ///
 /// `seek` + `read_to_end` on a `take(n)` rather than `pread` into a zeroed buffer:
 /// std reads straight into the vector's spare capacity, so the buffer is never
-/// zero-filled first (a measurable cost at gigabytes per second). Using the file's
-/// cursor is safe because each open file belongs to one request, and its body
-/// (`body.rs`) never has two reads in flight at once.
-pub(crate) fn read_at_most(file: &File, offset: u64, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+/// zero-filled first. Using the file's cursor is safe because this runs once, in
+/// the trip that opened the file, before anything else can read it.
+fn read_at_most(file: &File, offset: u64, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
     let mut reader = file;
     reader.seek(io::SeekFrom::Start(offset))?;
     let n = buf.capacity() as u64;

@@ -536,7 +536,10 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_large_file_streams_in_bounded_chunks() {
-    let fx = fixture(|c| c.chunk = asynclab_core::config::units::Size(16 * 1024));
+    let fx = fixture(|c| {
+        c.chunk = asynclab_core::config::units::Size(16 * 1024);
+        c.read_buffer = asynclab_core::config::units::Size(16 * 1024);
+    });
     let data = pattern(1_000_003);
     std::fs::write(fx.root.join("big.bin"), &data).unwrap();
     let req = Request::get("/files/big.bin")
@@ -645,6 +648,27 @@ async fn small_files_are_cached_then_checked_again() {
         get(&fx.files, "data.txt").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn a_large_file_changed_in_place_is_served_whole_at_once() {
+    // A long TTL: the cached descriptor must be checked on every request,
+    // not only once the TTL has passed.
+    let fx = fixture(|c| c.cache_ttl = Duration::from_secs(3600));
+    let old = pattern(300_000);
+    std::fs::write(fx.root.join("big.bin"), &old).unwrap();
+    assert!(get(&fx.files, "big.bin").await.body == old);
+    // The pause lets the modification time move even on coarse clocks.
+    std::thread::sleep(Duration::from_millis(20));
+    let new = vec![7u8; 300_000];
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.root.join("big.bin"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, &new).unwrap();
+    drop(f);
+    // Not cut (the test's `collect` would fail) and not the old bytes.
+    assert!(get(&fx.files, "big.bin").await.body == new);
 }
 
 // ---- uploads ---------------------------------------------------------------------

@@ -16,15 +16,20 @@ pub struct FilesConfig {
     /// is named `config` (`X/config/foo.toml` → `X/`); with no config file, the
     /// current directory. It must exist when the server starts.
     pub root: String,
-    /// Files are streamed from disk in reads of this size; a file no larger than
-    /// this is read whole in the same blocking call that opens it.
+    /// A file no larger than this is read whole in the same blocking call that
+    /// opens it (and may be kept in the cache of small files).
     pub chunk: Size,
-    /// A large file is read `read_ahead` chunks per trip to the blocking pool
-    /// (one such read is in flight while the previous one is sent).
-    pub read_ahead: usize,
-    /// Memory for the cache of small files (each at most `chunk`); 0 turns it off.
+    /// A larger file is streamed in pieces of this size: each is read into a
+    /// buffer the server reuses and handed to the connection as one write.
+    pub read_buffer: Size,
+    /// How many free read buffers the server keeps for the next downloads; more
+    /// are made when needed, and freed when they come back past this number.
+    pub idle_buffers: usize,
+    /// Memory for the cache of opened files: a small file's bytes (at most
+    /// `chunk`), or a larger file's open descriptor, which counts as `chunk`;
+    /// 0 turns it off.
     pub cache_size: Size,
-    /// How long a cached small file is served before it is checked on disk again.
+    /// How long a cached file is served before it is looked up on disk again.
     #[serde(with = "units::duration")]
     pub cache_ttl: Duration,
     /// The `Cache-Control` header sent with every file; empty sends none.
@@ -51,12 +56,24 @@ impl FilesConfig {
         if self.chunk.bytes() > 16 << 20 {
             return Err(invalid("files.chunk", self.chunk, "must be at most 16MiB"));
         }
-        at_least("files.read_ahead", self.read_ahead, 1)?;
-        if self.chunk.bytes().saturating_mul(self.read_ahead as u64) > 64 << 20 {
+        at_least("files.read_buffer", self.read_buffer.bytes(), 4096)?;
+        if self.read_buffer.bytes() > 16 << 20 {
             return Err(invalid(
-                "files.read_ahead",
-                self.read_ahead,
-                "chunk x read_ahead must be at most 64MiB (twice that is held per download)",
+                "files.read_buffer",
+                self.read_buffer,
+                "must be at most 16MiB",
+            ));
+        }
+        if self
+            .read_buffer
+            .bytes()
+            .saturating_mul(self.idle_buffers as u64)
+            > 256 << 20
+        {
+            return Err(invalid(
+                "files.idle_buffers",
+                self.idle_buffers,
+                "read_buffer x idle_buffers must be at most 256MiB (memory kept while idle)",
             ));
         }
         // The value goes into a header unchanged: visible ASCII and spaces only.
@@ -92,8 +109,19 @@ mod tests {
         assert_eq!(check(|f| f.root = " ".into()), Some("files.root"));
         assert_eq!(check(|f| f.chunk = Size(100)), Some("files.chunk"));
         assert_eq!(check(|f| f.chunk = Size(32 << 20)), Some("files.chunk"));
-        assert_eq!(check(|f| f.read_ahead = 0), Some("files.read_ahead"));
-        assert_eq!(check(|f| f.read_ahead = 100_000), Some("files.read_ahead"));
+        assert_eq!(
+            check(|f| f.read_buffer = Size(100)),
+            Some("files.read_buffer")
+        );
+        assert_eq!(
+            check(|f| f.read_buffer = Size(32 << 20)),
+            Some("files.read_buffer")
+        );
+        assert_eq!(check(|f| f.idle_buffers = 0), None);
+        assert_eq!(
+            check(|f| f.idle_buffers = 100_000),
+            Some("files.idle_buffers")
+        );
         assert_eq!(
             check(|f| f.cache_control = "max-age=1\n".into()),
             Some("files.cache_control")
