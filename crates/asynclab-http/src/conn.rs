@@ -40,9 +40,8 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
-use tower::Service;
 
-use crate::app::{App, Peer};
+use crate::app::App;
 use crate::body::{self, Body};
 use crate::state::HttpMetrics;
 
@@ -218,8 +217,7 @@ pub fn serve(
 
         let io = TokioIo::new(TimedIo::new(stream, ctx.timeouts.write, activity.clone()));
         let service = ConnService {
-            app: ctx.app.clone(),
-            peer,
+            app: ctx.app.for_peer(peer),
             activity: activity.clone(),
         };
         let builders = &ctx.builders;
@@ -397,11 +395,10 @@ impl Drop for Answered {
 }
 
 /// The per-connection hyper service: notes the request on the connection's
-/// [`Activity`], tags it with the peer address, and passes it to the shared app.
+/// [`Activity`] and passes it to the app (which knows the peer address).
 #[derive(Debug, Clone)]
 struct ConnService {
     app: App,
-    peer: SocketAddr,
     activity: Arc<Activity>,
 }
 
@@ -413,14 +410,11 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         self.activity.request_started();
         let answered = Answered(self.activity.clone());
-        let mut req = req.map(body::boxed);
-        req.extensions_mut().insert(Peer(self.peer));
-        // The app is a few `Arc`s; cloning it per request is how tower services
-        // are called concurrently (`call` takes `&mut self`). No `poll_ready`
-        // first: every layer of our stack is always ready (see `Pipeline`).
-        let call = self.app.clone().call(req);
+        // No `poll_ready` first: the app is always ready (see `App`). One box for
+        // the app's future and this bookkeeping together.
+        let handling = self.app.handle(req.map(body::boxed));
         Box::pin(async move {
-            let res = call.await;
+            let res = handling.await;
             drop(answered);
             res
         })
