@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -411,13 +412,15 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         self.activity.request_started();
         let answered = Answered(self.activity.clone());
         // No `poll_ready` first: the app is always ready (see `App`). One box for
-        // the app's future and this bookkeeping together.
+        // the app's future and this bookkeeping together. `map` rather than an
+        // `async` block that awaits it: the block would hold the app's future
+        // twice (captured, then moved to be awaited), and this box is allocated
+        // per request and lives as long as the request.
         let handling = self.app.handle(req.map(body::boxed));
-        Box::pin(async move {
-            let res = handling.await;
+        Box::pin(handling.map(move |res| {
             drop(answered);
             res
-        })
+        }))
     }
 }
 
