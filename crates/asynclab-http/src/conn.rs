@@ -30,8 +30,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use http::{Request, Response};
 use hyper::body::Incoming;
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -39,9 +41,8 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
-use tower::Service;
 
-use crate::app::{App, Peer};
+use crate::app::App;
 use crate::body::{self, Body};
 use crate::state::HttpMetrics;
 
@@ -60,8 +61,9 @@ impl Timeouts {
     }
 }
 
-/// The connection builders, all with the same settings: one that serves only
-/// HTTP/1, one only HTTP/2, and hyper-util's `auto` that works it out itself.
+/// The connection builders: hyper's own HTTP/1 builder, and hyper-util's `auto`
+/// twice, once for HTTP/2 only and once to work the protocol out itself. The
+/// HTTP/1 settings are the same in all of them (see `Server::new`).
 ///
 /// Why not `auto` for everything: it reads the first 24 bytes to look for the
 /// HTTP/2 preface and hands them back to hyper, whose read buffer then has to
@@ -69,19 +71,63 @@ impl Timeouts {
 /// `peek` at the first bytes (see [`sniff`]) picks the protocol without
 /// consuming anything; `auto` remains for the rare client whose first packet
 /// is too short to tell.
+///
+/// Why hyper's HTTP/1 builder rather than `auto` told to speak only HTTP/1: an
+/// `auto` connection is an enum with room for an HTTP/2 connection too (about
+/// 1.7 KB against 0.8 KB for HTTP/1 alone, in the task of every connection).
+/// See [`Conn`].
 #[derive(Debug)]
 pub struct Builders {
-    pub h1: auto::Builder<TokioExecutor>,
+    pub h1: http1::Builder,
     pub h2: auto::Builder<TokioExecutor>,
     pub any: auto::Builder<TokioExecutor>,
 }
 
 impl Builders {
-    pub fn new(configured: auto::Builder<TokioExecutor>) -> Self {
+    /// `h1` and `auto` must carry the same HTTP/1 settings: `auto` uses its own
+    /// for a connection that turns out to be HTTP/1 after all.
+    pub fn new(h1: http1::Builder, auto: auto::Builder<TokioExecutor>) -> Self {
         Self {
-            h1: configured.clone().http1_only(),
-            h2: configured.clone().http2_only(),
-            any: configured,
+            h1,
+            h2: auto.clone().http2_only(),
+            any: auto,
+        }
+    }
+}
+
+/// One connection being served. HTTP/1 (nearly every connection) is kept inline
+/// in the connection's task; HTTP/2 and the undecided go through `auto`, boxed,
+/// so that the rare case does not make every task as large as itself: the
+/// task's future is allocated per connection and lives as long as it does, so
+/// its size is part of what each idle keep-alive connection costs.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "on purpose: the common variant inline, the rare one boxed"
+)]
+enum Conn<'b> {
+    H1(http1::Connection<TokioIo<TimedIo>, ConnService>),
+    Auto(Pin<Box<auto::Connection<'b, TokioIo<TimedIo>, ConnService, TokioExecutor>>>),
+}
+
+impl Conn<'_> {
+    /// HTTP/1: finish the current response with `Connection: close` (an idle
+    /// connection closes at once); HTTP/2: send GOAWAY and finish open streams.
+    fn graceful_shutdown(&mut self) {
+        match self {
+            Conn::H1(conn) => Pin::new(conn).graceful_shutdown(),
+            Conn::Auto(conn) => conn.as_mut().graceful_shutdown(),
+        }
+    }
+}
+
+impl Future for Conn<'_> {
+    type Output = Result<(), body::BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Both variants are `Unpin` (the auto one is boxed), so no pin projection.
+        match self.get_mut() {
+            Conn::H1(conn) => Pin::new(conn).poll(cx).map_err(Into::into),
+            Conn::Auto(conn) => conn.as_mut().poll(cx),
         }
     }
 }
@@ -109,8 +155,10 @@ async fn sniff(stream: &TcpStream) -> io::Result<Option<Sniffed>> {
     })
 }
 
-/// Everything a connection task needs besides its socket.
-#[derive(Debug, Clone)]
+/// Everything a connection task needs besides its socket, built once and shared
+/// by every connection through an `Arc` (one pointer in each task, one
+/// reference-count increment per accept).
+#[derive(Debug)]
 pub struct ConnContext {
     pub builders: Arc<Builders>,
     pub app: App,
@@ -124,96 +172,117 @@ pub struct ConnContext {
 
 /// Serves one connection to completion. Runs in its own task; errors stay here.
 ///
-/// `_permit` is this connection's slot under `http.max_connections`: moving it in
+/// `permit` is this connection's slot under `http.max_connections`: moving it in
 /// means it is released when the task ends, however it ends.
-pub async fn serve(
+///
+/// A plain `fn` returning an `async move` block rather than an `async fn`: an
+/// `async fn` keeps its arguments twice in its future (as received, and moved
+/// into the body), and this future is allocated for every connection and lives
+/// as long as it does. Its size is part of what an idle connection costs.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would store its arguments twice (see above)"
+)]
+pub fn serve(
     stream: TcpStream,
     peer: SocketAddr,
-    ctx: ConnContext,
-    _permit: OwnedSemaphorePermit,
-) {
-    ctx.metrics.connections_open.inc();
-    let _open = OpenConnection(&ctx.metrics);
-    // Responses are written whole; don't let Nagle hold back the last segment.
-    let _ = stream.set_nodelay(true);
+    ctx: Arc<ConnContext>,
+    permit: OwnedSemaphorePermit,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let _permit = permit;
+        ctx.metrics.connections_open.inc();
+        let _open = OpenConnection(&ctx.metrics);
+        // Responses are written whole; don't let Nagle hold back the last segment.
+        let _ = stream.set_nodelay(true);
 
-    // Born now: the header timeout counts from accept, sniffing included.
-    let activity = Arc::new(Activity::new());
-    let sniffed = tokio::select! {
-        sniffed = tokio::time::timeout(ctx.timeouts.header_read, sniff(&stream)) => sniffed,
-        // Nothing received yet, so nothing to finish: just close.
-        () = ctx.stopping.cancelled() => return,
-    };
-    let builder = match sniffed {
-        Ok(Ok(Some(Sniffed::Http1))) => &ctx.builders.h1,
-        Ok(Ok(Some(Sniffed::Http2))) => &ctx.builders.h2,
-        Ok(Ok(Some(Sniffed::Unsure))) => &ctx.builders.any,
-        Ok(Ok(None)) => return,
-        Ok(Err(error)) => {
-            tracing::debug!(%peer, %error, "connection failed before its first byte");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "no byte within http.header_read_timeout; closing");
-            return;
-        }
-    };
+        // Born now: the header timeout counts from accept, sniffing included.
+        let activity = Arc::new(Activity::new());
+        let sniffed = tokio::select! {
+            sniffed = tokio::time::timeout(ctx.timeouts.header_read, sniff(&stream)) => sniffed,
+            // Nothing received yet, so nothing to finish: just close.
+            () = ctx.stopping.cancelled() => return,
+        };
+        let sniffed = match sniffed {
+            Ok(Ok(Some(sniffed))) => sniffed,
+            Ok(Ok(None)) => return,
+            Ok(Err(error)) => {
+                tracing::debug!(%peer, %error, "connection failed before its first byte");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "no byte within http.header_read_timeout; closing");
+                return;
+            }
+        };
 
-    let io = TokioIo::new(TimedIo::new(stream, ctx.timeouts.write, activity.clone()));
-    let service = ConnService {
-        app: ctx.app.clone(),
-        peer,
-        activity: activity.clone(),
-    };
-    let conn = builder.serve_connection(io, service);
-    // `select!` polls futures by `&mut`, so the connection must be pinned in place.
-    tokio::pin!(conn);
-    let timer = tokio::time::sleep(ctx.timeouts.shortest());
-    tokio::pin!(timer);
-    // Made once, outside the loop: polling a registered waiter again is cheap,
-    // making a new one on every wake-up is not.
-    let stopping = ctx.stopping.cancelled();
-    let cut = ctx.cut.cancelled();
-    tokio::pin!(stopping, cut);
-    let mut closing = false;
+        let io = TokioIo::new(TimedIo::new(stream, ctx.timeouts.write, activity.clone()));
+        let service = ConnService {
+            app: ctx.app.for_peer(peer),
+            activity: activity.clone(),
+        };
+        let builders = &ctx.builders;
+        // `Unpin` (see `Conn`), so `select!` can poll it by `&mut` without pinning.
+        let mut conn = match sniffed {
+            Sniffed::Http1 => Conn::H1(builders.h1.serve_connection(io, service)),
+            Sniffed::Http2 => Conn::Auto(Box::pin(builders.h2.serve_connection(io, service))),
+            Sniffed::Unsure => Conn::Auto(Box::pin(builders.any.serve_connection(io, service))),
+        };
+        let timer = tokio::time::sleep(ctx.timeouts.shortest());
+        tokio::pin!(timer);
+        // The two shutdown signals come in order, `stopping` then `cut`, so one
+        // waiter serves both: made once, outside the loop (polling a registered
+        // waiter again is cheap, making a new one on every wake-up is not), and
+        // replaced by the second when the first fires.
+        let shutdown = ctx.stopping.cancelled();
+        tokio::pin!(shutdown);
+        let mut awaiting_cut = false;
+        let mut closing = false;
 
-    loop {
-        tokio::select! {
-            result = conn.as_mut() => {
-                if let Err(error) = result {
-                    // A client that resets, sends garbage or times out a write is
-                    // routine for a server: debug, with the peer, and only here.
-                    tracing::debug!(%peer, %error, "connection ended with an error");
-                }
-                break;
-            }
-            // Shutdown step 3: HTTP/1 finishes the current response with
-            // `Connection: close` (an idle one closes at once), HTTP/2 sends GOAWAY.
-            () = &mut stopping, if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
-            }
-            // Shutdown step 4: the grace period is over. Dropping `conn` closes the
-            // socket and drops any handler future still running (it is cancelled).
-            () = &mut cut => {
-                tracing::debug!(%peer, "connection cut at the end of the grace period");
-                break;
-            }
-            () = &mut timer => match activity.check(&ctx.timeouts) {
-                Check::Wait(deadline) => timer.as_mut().reset(deadline),
-                Check::HeadTimeout => {
-                    tracing::debug!(%peer, "request head not received within http.header_read_timeout; closing");
+        loop {
+            tokio::select! {
+                result = &mut conn => {
+                    if let Err(error) = result {
+                        // A client that resets, sends garbage or times out a write is
+                        // routine for a server: debug, with the peer, and only here.
+                        tracing::debug!(%peer, %error, "connection ended with an error");
+                    }
                     break;
                 }
-                Check::Idle if !closing => {
-                    tracing::debug!(%peer, "idle for http.idle_timeout; closing");
-                    closing = true;
-                    conn.as_mut().graceful_shutdown();
-                    timer.as_mut().reset(Instant::now() + ctx.timeouts.idle);
+                () = &mut shutdown => {
+                    // Shutdown step 4: the grace period is over. Dropping `conn` closes
+                    // the socket and drops any handler future still running (it is
+                    // cancelled).
+                    if awaiting_cut {
+                        tracing::debug!(%peer, "connection cut at the end of the grace period");
+                        break;
+                    }
+                    // Shutdown step 3: HTTP/1 finishes the current response with
+                    // `Connection: close` (an idle one closes at once), HTTP/2 sends
+                    // GOAWAY.
+                    awaiting_cut = true;
+                    shutdown.set(ctx.cut.cancelled());
+                    if !closing {
+                        closing = true;
+                        conn.graceful_shutdown();
+                    }
                 }
-                // Still open an idle period after a graceful close: stop waiting.
-                Check::Idle => break,
-            },
+                () = &mut timer => match activity.check(&ctx.timeouts) {
+                    Check::Wait(deadline) => timer.as_mut().reset(deadline),
+                    Check::HeadTimeout => {
+                        tracing::debug!(%peer, "request head not received within http.header_read_timeout; closing");
+                        break;
+                    }
+                    Check::Idle if !closing => {
+                        tracing::debug!(%peer, "idle for http.idle_timeout; closing");
+                        closing = true;
+                        conn.graceful_shutdown();
+                        timer.as_mut().reset(Instant::now() + ctx.timeouts.idle);
+                    }
+                    // Still open an idle period after a graceful close: stop waiting.
+                    Check::Idle => break,
+                },
+            }
         }
     }
 }
@@ -327,11 +396,10 @@ impl Drop for Answered {
 }
 
 /// The per-connection hyper service: notes the request on the connection's
-/// [`Activity`], tags it with the peer address, and passes it to the shared app.
+/// [`Activity`] and passes it to the app (which knows the peer address).
 #[derive(Debug, Clone)]
 struct ConnService {
     app: App,
-    peer: SocketAddr,
     activity: Arc<Activity>,
 }
 
@@ -343,17 +411,16 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         self.activity.request_started();
         let answered = Answered(self.activity.clone());
-        let mut req = req.map(body::boxed);
-        req.extensions_mut().insert(Peer(self.peer));
-        // The app is a few `Arc`s; cloning it per request is how tower services
-        // are called concurrently (`call` takes `&mut self`). No `poll_ready`
-        // first: every layer of our stack is always ready (see `Pipeline`).
-        let call = self.app.clone().call(req);
-        Box::pin(async move {
-            let res = call.await;
+        // No `poll_ready` first: the app is always ready (see `App`). One box for
+        // the app's future and this bookkeeping together. `map` rather than an
+        // `async` block that awaits it: the block would hold the app's future
+        // twice (captured, then moved to be awaited), and this box is allocated
+        // per request and lives as long as the request.
+        let handling = self.app.handle(req.map(body::boxed));
+        Box::pin(handling.map(move |res| {
             drop(answered);
             res
-        })
+        }))
     }
 }
 

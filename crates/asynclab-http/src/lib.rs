@@ -27,7 +27,7 @@ mod routes;
 mod server;
 mod state;
 
-pub use app::{App, Peer, handle, router};
+pub use app::{App, RequestIds, handle, router};
 pub use body::Body;
 pub use error::{Error, HttpError};
 pub use params::{duration_param, query_value};

@@ -14,6 +14,7 @@ use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::drain;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_files::Files;
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
@@ -57,18 +58,27 @@ impl Server {
             reason: "must be below 4GiB".into(),
         })?;
 
-        let mut builder = auto::Builder::new(TokioExecutor::new());
         // HTTP/1.1 (keep-alive and pipelining are on by default) and h2c with prior
         // knowledge, told apart by their first bytes (see `conn::Builders`).
-        let mut h1 = builder.http1();
-        h1.timer(TokioTimer::new())
-            // Our own clock in `conn.rs` does this for both protocols (see there).
-            .header_read_timeout(None)
-            // The request head must fit in the read buffer: larger gets 431.
-            .max_buf_size(max_header_bytes);
-        if config.max_headers != HYPER_DEFAULT_MAX_HEADERS {
-            h1.max_headers(config.max_headers);
+        // hyper's HTTP/1 builder and `auto`'s have different types but the same
+        // methods: one list of settings for both.
+        macro_rules! http1_settings {
+            ($h1:expr) => {{
+                let h1 = $h1;
+                h1.timer(TokioTimer::new())
+                    // Our own clock in `conn.rs` does this for both protocols (see there).
+                    .header_read_timeout(None)
+                    // The request head must fit in the read buffer: larger gets 431.
+                    .max_buf_size(max_header_bytes);
+                if config.max_headers != HYPER_DEFAULT_MAX_HEADERS {
+                    h1.max_headers(config.max_headers);
+                }
+            }};
         }
+        let mut h1 = http1::Builder::new();
+        http1_settings!(&mut h1);
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        http1_settings!(&mut builder.http1());
         builder
             .http2()
             .timer(TokioTimer::new())
@@ -84,7 +94,7 @@ impl Server {
         Ok(Self {
             app: router(state.clone()),
             state,
-            builders: Arc::new(Builders::new(builder)),
+            builders: Arc::new(Builders::new(h1, builder)),
             timeouts,
             max_connections,
             grace: loaded.config.shutdown.grace,
@@ -103,14 +113,14 @@ impl Server {
         let stopping = shutdown.stopping_token();
         let cut = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let ctx = ConnContext {
+        let ctx = Arc::new(ConnContext {
             builders: self.builders,
             app: self.app,
             timeouts: self.timeouts,
             metrics: self.state.http.clone(),
             stopping: stopping.clone(),
             cut: cut.clone(),
-        };
+        });
         // One slot per open connection. The permit is taken *before* accepting, so
         // at the limit we stop accepting and new clients wait in the kernel's
         // backlog instead of being accepted and left without service.

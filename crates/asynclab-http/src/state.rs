@@ -21,6 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::Semaphore;
 
+use crate::app::RequestIds;
 use crate::routes::{ROUTES, UNMATCHED};
 
 /// Everything a handler may need. Clone it freely: it is a single `Arc`, so
@@ -58,6 +59,8 @@ pub struct Shared {
     pub files: Option<Files>,
     /// Set by `Server::run`; `/readyz` turns 503 once it reports a shutdown.
     shutdown: OnceLock<Shutdown>,
+    /// Where the ids of requests that came without an `x-request-id` come from.
+    pub request_ids: RequestIds,
 }
 
 impl AppState {
@@ -92,6 +95,7 @@ impl AppState {
             demo,
             files,
             shutdown: OnceLock::new(),
+            request_ids: RequestIds::new(),
         }))
     }
 
