@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use asynclab_core::query::QueryError;
 use http::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 
@@ -34,9 +35,12 @@ pub enum HttpError {
     /// 405: the path exists, the method does not; `allow` lists the ones that do.
     #[error("method not allowed (allowed: {allow})")]
     MethodNotAllowed { allow: String },
-    /// 400: the request is malformed (a bad query value, no `Host` header...).
+    /// 400: the request is malformed (no `Host` header...).
     #[error("{0}")]
     BadRequest(String),
+    /// 400: a query parameter the route does not take, or a bad value.
+    #[error(transparent)]
+    BadQuery(#[from] QueryError),
     /// 413: the body is larger than `http.max_body`.
     #[error("request body larger than http.max_body ({limit} bytes)")]
     PayloadTooLarge { limit: u64 },
@@ -68,7 +72,7 @@ impl HttpError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Busy { .. } | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use asynclab_core::query::Query;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -18,7 +19,6 @@ use tokio::time::Instant;
 
 use crate::body::{self, Body, text};
 use crate::error::HttpError;
-use crate::params::duration_param;
 use crate::routes::{ROUTES, UNMATCHED};
 use crate::state::{AppState, HttpMetrics, ReasonLabels};
 
@@ -72,7 +72,8 @@ pub async fn fast(_: AppState, _: Request<Body>) -> Result {
 /// (An `async fn` would also keep its arguments twice.)
 pub fn slow(state: AppState, req: Request<Body>) -> impl Future<Output = Result> + Send {
     let cfg = &state.config.slow;
-    let delay = duration_param(req.uri().query(), "delay", cfg.delay, cfg.max_delay);
+    let delay = Query::parse(req.uri().query(), &["delay"])
+        .and_then(|q| q.duration("delay", cfg.delay, cfg.max_delay, "http.slow.max_delay"));
     drop(req);
     async move {
         let delay = delay?;
@@ -128,11 +129,11 @@ impl Drop for CancelGuard {
 /// out of this function, panics and cancellation included.
 pub async fn limited(state: AppState, req: Request<Body>) -> Result {
     let cfg = &state.config.limited;
-    let work = duration_param(
-        req.uri().query(),
+    let work = Query::parse(req.uri().query(), &["work"])?.duration(
         "work",
         cfg.work,
         state.config.slow.max_delay,
+        "http.slow.max_delay",
     )?;
     let lim = &state.limited;
     let queued = Instant::now();

@@ -138,6 +138,14 @@ async fn slow_delay_is_validated() {
     let long = get(s.addr, "/slow?delay=31s").await;
     assert_eq!(long.status, StatusCode::BAD_REQUEST);
     assert!(long.body.contains("http.slow.max_delay"), "{}", long.body);
+    // A typo must not fall back to the 2 s default in silence.
+    let typo = get(s.addr, "/slow?dealy=10ms").await;
+    assert_eq!(typo.status, StatusCode::BAD_REQUEST);
+    assert!(
+        typo.body.contains("unknown parameter `dealy`"),
+        "{}",
+        typo.body
+    );
     assert_eq!(get(s.addr, "/slow?delay=10ms").await.status, StatusCode::OK);
 }
 
