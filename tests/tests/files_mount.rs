@@ -59,6 +59,18 @@ fn public_folder_is_served_under_files() {
         res.to_ascii_lowercase().contains("allow: get, head\r\n"),
         "uploads are off: {res}"
     );
+    // Counted under the file server's route, not as an unmatched request.
+    let metrics = get(addr, "GET", "/metrics");
+    assert!(
+        metrics.contains(
+            r#"http_requests_total{route="/files/{path}",method="DELETE",status="405"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"http_request_duration_seconds_count{route="/files/{path}"} 3"#),
+        "GET data.txt, GET /files/ and the DELETE: {metrics}"
+    );
 
     let res = get(addr, "GET", "/files/..%2f..%2fCargo.toml");
     assert!(res.starts_with("HTTP/1.1 4"), "{res}");

@@ -261,11 +261,6 @@ fn admit(state: &AppState, found: Found, req: Request<Body>) -> Result<HandlerFu
     }
     let handler: Handler = match found {
         Found::Route { route, .. } => route.handler,
-        // The file server knows which methods it allows (PUT only when uploads
-        // are on), so every method under `/files/` goes to it.
-        Found::WrongMethod { template } if template == routes::FILES => {
-            |s, r| Box::pin(crate::handlers::files(s, r))
-        }
         Found::WrongMethod { template } => {
             return Err(HttpError::MethodNotAllowed {
                 allow: routes::allow(template),

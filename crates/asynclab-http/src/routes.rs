@@ -8,7 +8,9 @@
 //!
 //! To add a route, add one line below (and write the handler). Several lines may
 //! share a path with different methods; `HEAD` is answered by the `GET` handler
-//! (hyper drops the body and keeps the headers).
+//! (hyper drops the body and keeps the headers). A route marked `ANY` takes every
+//! method and answers the ones it does not serve itself (the file server, whose
+//! methods depend on its settings: `PUT` only when uploads are on).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,7 +31,10 @@ pub type Handler = fn(AppState, Request<Body>) -> HandlerFuture;
 /// One line of the route table.
 #[derive(Debug)]
 pub struct Route {
+    /// The method served (for an `ANY` route: the one shown and counted as usual).
     pub method: Method,
+    /// `ANY`: every method reaches the handler, which sends its own 405s.
+    pub any_method: bool,
     /// An exact path (`/fast`), or a prefix ending in `{path}` (`/files/{path}`).
     pub template: &'static str,
     pub handler: Handler,
@@ -40,9 +45,16 @@ pub struct Route {
 /// `route!(GET "/fast" => handlers::fast, "what it does")`: one table line. The
 /// closure boxes the handler's future; it captures nothing, so it is a plain `fn`.
 macro_rules! route {
+    (ANY $template:literal => $handler:path, $about:expr) => {
+        Route {
+            any_method: true,
+            ..route!(GET $template => $handler, $about)
+        }
+    };
     ($method:ident $template:literal => $handler:path, $about:expr) => {
         Route {
             method: Method::$method,
+            any_method: false,
             template: $template,
             handler: |state, req| Box::pin($handler(state, req)),
             about: $about,
@@ -73,12 +85,10 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/counter" => handlers::demo, asynclab_demo::about("/counter")),
     route!(POST "/counter" => handlers::demo, "adds ?by=1 to the shared counter"),
     route!(GET "/events" => handlers::demo, asynclab_demo::about("/events")),
-    // Every other method under /files/ goes to the file server too (see `app.rs`).
-    route!(GET "/files/{path}" => handlers::files, "static files from files.root (PUT when files.upload is on)"),
+    // The file server knows which methods it allows (PUT only when uploads are
+    // on), so every method under /files/ goes to it.
+    route!(ANY "/files/{path}" => handlers::files, "static files from files.root (PUT when files.upload is on)"),
 ];
-
-/// The file server's template: it answers every method under it.
-pub const FILES: &str = "/files/{path}";
 
 /// The template reported for requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -124,7 +134,10 @@ pub fn find(method: &Method, path: &str) -> Found {
         if !matches(route.template, path) {
             continue;
         }
-        if route.method == method || (route.method == Method::GET && method == Method::HEAD) {
+        if route.any_method
+            || route.method == method
+            || (route.method == Method::GET && method == Method::HEAD)
+        {
             return Found::Route { index, route };
         }
         path_known = Some(route.template);
@@ -169,11 +182,14 @@ mod tests {
             find(&Method::GET, "/files/a/b.txt").template(),
             "/files/{path}"
         );
-        assert_eq!(find(&Method::GET, "/files/").template(), FILES);
-        assert!(matches!(
-            find(&Method::PUT, "/files/x"),
-            Found::WrongMethod { template: FILES }
-        ));
+        assert_eq!(find(&Method::GET, "/files/").template(), "/files/{path}");
+        // Every method reaches the file server, counted under its own route.
+        for method in [Method::PUT, Method::DELETE, Method::POST] {
+            assert!(matches!(
+                find(&method, "/files/x"),
+                Found::Route { route, .. } if route.template == "/files/{path}"
+            ));
+        }
         assert!(matches!(find(&Method::GET, "/filesx"), Found::NotFound));
         assert!(matches!(
             find(&Method::DELETE, "/fast"),
