@@ -47,7 +47,8 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::error::Error;
+use crate::error::{Error, IDLE};
+use crate::scratch::{self, Scratch};
 
 /// What every connection task shares, built once per [`crate::Server::run`] and
 /// handed to each task as one `Arc` (a pointer per connection, not a copy).
@@ -74,7 +75,7 @@ pub(crate) enum Input {
 
 /// What [`Connection::wait`] waited for.
 #[derive(Debug)]
-pub(crate) enum Wake {
+enum Wake {
     /// The socket has something to read (or was closed by the client).
     Readable,
     /// Nothing came for `echo.idle_timeout`.
@@ -171,9 +172,33 @@ impl Connection {
         &self.shared.metrics
     }
 
+    /// Waits, holding no buffer, for the client to send something: `None` when
+    /// there is input to read. If the client stays silent for `echo.idle_timeout`
+    /// it is told so, and if the server stops it is told `farewell`; either way
+    /// the connection is closed and `Some` says how it ended.
+    pub(crate) async fn wait_for_input(&mut self, farewell: &[u8]) -> Result<Option<End>, Error> {
+        Ok(match self.wait().await? {
+            Wake::Readable => None,
+            Wake::Idle => {
+                self.goodbye(IDLE).await;
+                Some(End::Idle)
+            }
+            Wake::Stopping => {
+                self.goodbye(farewell).await;
+                Some(End::ShuttingDown)
+            }
+        })
+    }
+
+    /// Runs `f` with this connection and its worker thread's buffers (see
+    /// `scratch.rs`), the read buffer `echo.read_buffer` bytes long.
+    pub(crate) fn with_scratch<T>(&mut self, f: impl FnOnce(&mut Self, &mut Scratch) -> T) -> T {
+        scratch::with(self.shared.config.read_buffer.as_usize(), |s| f(self, s))
+    }
+
     /// Waits, holding no buffer, until the socket is readable, the client has
     /// been silent for `echo.idle_timeout`, or the server stops.
-    pub(crate) async fn wait(&mut self) -> Result<Wake, Error> {
+    async fn wait(&mut self) -> Result<Wake, Error> {
         // A client that sends without pause keeps the socket readable, and the
         // `select!` below then never gets to look at the shutdown: look here.
         // (A lock no other connection takes: each has its own child token.)

@@ -18,9 +18,9 @@
 use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::connection::{Connection, End, Input, Wake};
-use crate::error::{Error, IDLE, SHUTTING_DOWN};
-use crate::scratch::{self, Scratch};
+use crate::connection::{Connection, End, Input};
+use crate::error::{Error, SHUTTING_DOWN};
+use crate::scratch::Scratch;
 
 /// Serves one connection in line mode until it ends.
 pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
@@ -32,23 +32,13 @@ pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
     // connection keeps between reads (usually none).
     let mut partial = BytesMut::new();
     loop {
-        match conn.wait().await? {
-            Wake::Readable => {}
-            Wake::Idle => {
-                conn.goodbye(IDLE).await;
-                return Ok(End::Idle);
-            }
-            Wake::Stopping => {
-                // Every line read so far has been answered (the shutdown is only
-                // looked at between reads); a partial line is dropped.
-                conn.goodbye(SHUTTING_DOWN).await;
-                return Ok(End::ShuttingDown);
-            }
+        // Every line read so far has been answered (the shutdown is only looked
+        // at between reads); a partial line is dropped.
+        if let Some(end) = conn.wait_for_input(SHUTTING_DOWN).await? {
+            return Ok(end);
         }
-        let read_size = conn.config().read_buffer.as_usize();
-        let answered = scratch::with(read_size, |scratch| {
-            answer_now(conn, &mut codec, &mut partial, scratch)
-        })?;
+        let answered =
+            conn.with_scratch(|conn, scratch| answer_now(conn, &mut codec, &mut partial, scratch))?;
         let (rest, decoded) = match answered {
             Answered::Nothing => continue,
             Answered::Eof => return finish(conn, &mut codec, &mut partial).await,

@@ -16,28 +16,18 @@
 //!   with a normal, bounded `.await`. An idle connection holds no buffer at all,
 //!   and a busy one costs no allocation per message.
 
-use crate::connection::{Connection, End, Input, Wake};
-use crate::error::{Error, IDLE};
-use crate::scratch;
+use crate::connection::{Connection, End, Input};
+use crate::error::Error;
 
 /// Serves one connection in raw mode until it ends.
 pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
     loop {
-        match conn.wait().await? {
-            Wake::Readable => {}
-            Wake::Idle => {
-                conn.goodbye(IDLE).await;
-                return Ok(End::Idle);
-            }
-            Wake::Stopping => {
-                // Raw mode carries arbitrary bytes, so no farewell text is mixed
-                // in: everything read has been echoed; just close cleanly.
-                conn.goodbye(b"").await;
-                return Ok(End::ShuttingDown);
-            }
+        // Raw mode carries arbitrary bytes, so no farewell text is mixed in when
+        // the server stops: everything read has been echoed; just close cleanly.
+        if let Some(end) = conn.wait_for_input(b"").await? {
+            return Ok(end);
         }
-        let read_size = conn.config().read_buffer.as_usize();
-        match scratch::with(read_size, |scratch| echo_now(conn, &mut scratch.read))? {
+        match conn.with_scratch(|conn, scratch| echo_now(conn, &mut scratch.read))? {
             Echoed::Nothing | Echoed::All => {}
             // The client is slow to read: wait until it takes the rest (or the
             // write gives up), reading nothing more meanwhile.
