@@ -659,7 +659,7 @@ async fn a_large_file_changed_in_place_is_served_whole_at_once() {
     std::fs::write(fx.root.join("big.bin"), &old).unwrap();
     assert!(get(&fx.files, "big.bin").await.body == old);
     // The pause lets the modification time move even on coarse clocks.
-    std::thread::sleep(Duration::from_millis(20));
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let new = vec![7u8; 300_000];
     let mut f = std::fs::OpenOptions::new()
         .write(true)
