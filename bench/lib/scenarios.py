@@ -571,17 +571,13 @@ def callgrind_per_request(start, url, extra=()):
         try:
             for n in (CG_WARMUP, requests):
                 if n:
-                    procs.run(clients.load_argv(srv_url(srv, url), 50, requests=n, warmup=0,
-                                                extra=extra)[0], timeout=300)
+                    procs.run(clients.load_argv(url.replace("PORT", str(srv.port)), 50, requests=n,
+                                                warmup=0, extra=extra)[0], timeout=300)
         finally:
             srv.proc.stop(grace=60)
         with open(out) as f:
             totals.append(next(int(line.split()[1]) for line in f if line.startswith("summary:")))
     return (totals[1] - totals[0]) / CG_REQUESTS
-
-
-def srv_url(srv, url):
-    return url.replace("PORT", str(srv.port))
 
 
 def instructions():
