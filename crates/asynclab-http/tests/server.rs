@@ -581,6 +581,36 @@ async fn draining_responses_say_connection_close() {
     );
 }
 
+/// The connection task looks at the shutdown token only when it says cancelled
+/// (`conn::poll_cancelled`): a keep-alive connection that has already served
+/// requests, and so has been woken and polled many times, must still hear it.
+#[tokio::test]
+async fn idle_keep_alive_connections_close_when_the_listeners_close() {
+    let s = spawn(|c| {
+        c.http.idle_timeout = Duration::from_secs(60);
+        c.http.header_read_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    let mut answers = String::new();
+    for _ in 0..3 {
+        stream
+            .write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        answers += &read_until(&mut stream, "Fast response\n").await;
+    }
+    assert_eq!(answers.matches("Fast response\n").count(), 3, "{answers}");
+
+    s.shutdown.stop_now();
+    let rest = tokio::time::timeout(STEP, read_to_close(&mut stream))
+        .await
+        .expect("closed at shutdown, not after the 60 s idle timeout");
+    assert_eq!(rest, "", "nothing more was sent before the close");
+    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
+    assert_eq!(report.cut, 0, "{report:?}");
+}
+
 #[tokio::test]
 async fn work_still_running_at_the_deadline_is_cut_and_counted() {
     let s = spawn(|c| c.shutdown.grace = MS(300)).await;
@@ -708,20 +738,21 @@ async fn chunked_echo_bodies_are_buffered_only_up_to_echo_buffers_at_once() {
     );
     // When the first body completes, its buffer is free again.
     holder.write_all(b"0\r\n\r\n").await.expect("finish");
-    let done = read_to_close_or_response(&mut holder).await;
+    let done = read_until(&mut holder, "hello").await;
     assert!(
         done.starts_with("HTTP/1.1 200") && done.ends_with("hello"),
         "{done}"
     );
 }
 
-/// Reads one response from a keep-alive connection (it will not close by itself).
-async fn read_to_close_or_response(stream: &mut TcpStream) -> String {
+/// Reads one response, the one ending in `end`, from a keep-alive connection
+/// (it will not close by itself).
+async fn read_until(stream: &mut TcpStream, end: &str) -> String {
     use tokio::io::AsyncReadExt;
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        while !String::from_utf8_lossy(&out).ends_with("hello") {
+        while !String::from_utf8_lossy(&out).ends_with(end) {
             match stream.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => out.extend_from_slice(&buf[..n]),
