@@ -15,6 +15,7 @@ pub mod config;
 pub mod events;
 pub mod metrics;
 pub mod query;
+pub mod sharded;
 pub mod shutdown;
 pub mod telemetry;
 

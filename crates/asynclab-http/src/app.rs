@@ -33,10 +33,12 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use asynclab_core::Event;
+use asynclab_core::sharded::{self, Padded, SHARDS};
 use futures_util::FutureExt;
 use http::header::{HOST, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
@@ -67,20 +69,14 @@ pub fn router(state: AppState) -> App {
 
 impl App {
     /// The same application, for the requests of one connection from `peer`.
-    pub fn for_peer(&self, peer: SocketAddr) -> App {
-        App {
+    /// In an `Arc` of the connection's own: each request's future holds a
+    /// clone, and that reference count is touched by this connection only,
+    /// where a clone of the state would touch the one every connection shares.
+    pub fn for_peer(&self, peer: SocketAddr) -> Arc<App> {
+        Arc::new(App {
             state: self.state.clone(),
             peer: Some(peer),
-        }
-    }
-
-    /// One request, unboxed: what `call` does. The connection's hyper service
-    /// boxes this together with its own bookkeeping, one allocation per request.
-    pub fn handle(
-        &self,
-        req: Request<Body>,
-    ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send + 'static {
-        handle(self.state.clone(), self.peer, req)
+        })
     }
 }
 
@@ -96,16 +92,21 @@ impl Service<Request<Body>> for App {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        Box::pin(self.handle(req))
+        Box::pin(handle(Arc::new(self.clone()), req))
     }
 }
 
-/// Request ids: a per-process prefix and a counter (`5f3a9c1e-42`). Unique
+/// Request ids: a per-process prefix and a number (`5f3a9c1e-42`). Unique
 /// within a process and across restarts, and far cheaper than a random UUID.
+///
+/// The numbers come from one counter per shard (see `asynclab_core::sharded`):
+/// number = count × `SHARDS` + shard, so no two shards hand out the same
+/// number, and no two worker threads take turns at one counter for every
+/// request. Numbers rise per thread, not across the process.
 #[derive(Debug)]
 pub struct RequestIds {
     prefix: u32,
-    next: AtomicU64,
+    counts: [Padded<AtomicU64>; SHARDS],
 }
 
 impl RequestIds {
@@ -116,14 +117,19 @@ impl RequestIds {
             .unwrap_or(0);
         Self {
             prefix: nanos ^ std::process::id().rotate_left(16),
-            next: AtomicU64::new(1),
+            counts: Default::default(),
         }
     }
 
-    /// The next id. Written into a buffer on the stack: `format!` would allocate
-    /// a `String` only to have the header value copy it.
     fn next(&self) -> HeaderValue {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let shard = sharded::shard();
+        let count = self.counts[shard].0.fetch_add(1, Ordering::Relaxed);
+        self.format(count.wrapping_mul(SHARDS as u64).wrapping_add(shard as u64))
+    }
+
+    /// Written into a buffer on the stack: `format!` would allocate a `String`
+    /// only to have the header value copy it.
+    fn format(&self, n: u64) -> HeaderValue {
         // 8 hex digits, a dash, and at most 20 decimal digits (`u64::MAX`).
         let mut id = [0u8; 29];
         for (i, digit) in id[..8].iter_mut().enumerate() {
@@ -152,10 +158,10 @@ impl Default for RequestIds {
 /// The steps that do not wait run here, when the future is made; the returned
 /// future holds only what the wait for the handler needs (see the module doc).
 pub fn handle(
-    state: AppState,
-    peer: Option<SocketAddr>,
+    app: Arc<App>,
     req: Request<Body>,
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send + 'static {
+    let (state, peer) = (&app.state, app.peer);
     let started = Instant::now();
     // A cheap clone (the header's bytes are reference-counted), not a `String`.
     let request_id = match req.headers().get(X_REQUEST_ID) {
@@ -175,11 +181,12 @@ pub fn handle(
         false => tracing::debug_span!("request", method, route, request_id = id, peer = ?peer),
     };
     // Creating the handler's future runs none of it; `run` decides whether it runs.
-    let admitted = admit(&state, found, req);
+    let admitted = admit(state, found, req);
 
     async move {
+        let state = &app.state;
         let result = match admitted {
-            Ok(handler) => run(&state, handler, started).instrument(span.clone()).await,
+            Ok(handler) => run(state, handler, started).instrument(span.clone()).await,
             Err(refused) => Err(refused),
         };
         let mut res = result.unwrap_or_else(HttpError::into_response);
@@ -192,7 +199,7 @@ pub fn handle(
         let latency = started.elapsed();
         let m = &state.http;
         let counters = &m.by_route[index];
-        counters.total.fetch_add(1, Ordering::Relaxed);
+        counters.total.inc();
         counters.latency.observe(latency.as_secs_f64());
         if status == StatusCode::OK && method == counters.method {
             counters.ok.inc();
@@ -268,7 +275,7 @@ fn admit(state: &AppState, found: Found, req: Request<Body>) -> Result<HandlerFu
         }
         Found::NotFound => return Err(HttpError::NotFound),
     };
-    Ok(handler(state.clone(), req))
+    Ok(handler(state, req))
 }
 
 /// Steps 4 and 5: load shedding, then the handler under the request deadline and
@@ -350,14 +357,14 @@ mod tests {
         handler: Handler,
         req: Request<Body>,
     ) -> Result<Response<Body>, HttpError> {
-        run(state, handler(state.clone(), req), Instant::now()).await
+        run(state, handler(state, req), Instant::now()).await
     }
 
-    fn panics(_: AppState, _: Request<Body>) -> HandlerFuture {
+    fn panics(_: &AppState, _: Request<Body>) -> HandlerFuture {
         Box::pin(async { panic!("boom") })
     }
 
-    fn sleeps(_: AppState, _: Request<Body>) -> HandlerFuture {
+    fn sleeps(_: &AppState, _: Request<Body>) -> HandlerFuture {
         Box::pin(async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Err(HttpError::NotFound)
@@ -365,15 +372,33 @@ mod tests {
     }
 
     #[test]
-    fn request_ids_are_the_prefix_in_hex_and_the_counter() {
+    fn request_ids_are_the_prefix_in_hex_and_a_number() {
         let ids = RequestIds {
             prefix: 0x05f3_a9c1,
-            next: AtomicU64::new(9),
+            counts: Default::default(),
         };
-        assert_eq!(ids.next(), "05f3a9c1-9");
-        assert_eq!(ids.next(), "05f3a9c1-10");
-        ids.next.store(u64::MAX, Ordering::Relaxed);
-        assert_eq!(ids.next(), "05f3a9c1-18446744073709551615");
+        assert_eq!(ids.format(9), "05f3a9c1-9");
+        assert_eq!(ids.format(10), "05f3a9c1-10");
+        assert_eq!(ids.format(u64::MAX), "05f3a9c1-18446744073709551615");
+        let n = |id: HeaderValue| -> u64 { id.to_str().unwrap()[9..].parse().unwrap() };
+        let (a, b) = (n(ids.next()), n(ids.next()));
+        assert_eq!(b, a + SHARDS as u64, "one thread counts in its own shard");
+    }
+
+    #[test]
+    fn request_ids_from_many_threads_are_unique() {
+        let ids = RequestIds::new();
+        let seen: Vec<HeaderValue> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..2 * SHARDS)
+                .map(|_| s.spawn(|| (0..500).map(|_| ids.next()).collect::<Vec<_>>()))
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        let unique: std::collections::HashSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), 2 * SHARDS * 500);
     }
 
     #[tokio::test]

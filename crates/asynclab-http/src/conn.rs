@@ -426,7 +426,7 @@ impl Drop for Answered {
 /// [`Activity`] and passes it to the app (which knows the peer address).
 #[derive(Debug, Clone)]
 struct ConnService {
-    app: App,
+    app: Arc<App>,
     activity: Arc<Activity>,
 }
 
@@ -443,7 +443,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         // `async` block that awaits it: the block would hold the app's future
         // twice (captured, then moved to be awaited), and this box is allocated
         // per request and lives as long as the request.
-        let handling = self.app.handle(req.map(body::boxed));
+        let handling = crate::app::handle(self.app.clone(), req.map(body::boxed));
         Box::pin(handling.map(move |res| {
             drop(answered);
             res

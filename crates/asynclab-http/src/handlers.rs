@@ -29,7 +29,7 @@ fn ok(body: &'static str) -> Response<Body> {
 }
 
 /// `GET /`: a greeting and the route table, one line per route.
-pub async fn index(_: AppState, _: Request<Body>) -> Result {
+pub async fn index(_: Request<Body>) -> Result {
     let mut out = String::from("Hello from async Rust!\n\n");
     for route in ROUTES {
         out.push_str(&format!(
@@ -43,7 +43,7 @@ pub async fn index(_: AppState, _: Request<Body>) -> Result {
 }
 
 /// `GET /about`.
-pub async fn about(_: AppState, _: Request<Body>) -> Result {
+pub async fn about(_: Request<Body>) -> Result {
     Ok(text(
         StatusCode::OK,
         concat!(
@@ -55,7 +55,7 @@ pub async fn about(_: AppState, _: Request<Body>) -> Result {
 }
 
 /// `GET /fast`: the baseline, nothing to wait for.
-pub async fn fast(_: AppState, _: Request<Body>) -> Result {
+pub async fn fast(_: Request<Body>) -> Result {
     Ok(ok("Fast response\n"))
 }
 
@@ -296,7 +296,7 @@ pub async fn stats(state: AppState, _: Request<Body>) -> Result {
             Some(route) => format!("{} {}", counters.method, route.template),
             None => UNMATCHED.to_string(),
         };
-        by_route.insert(key, counters.total.load(Ordering::Relaxed).into());
+        by_route.insert(key, counters.total.get().into());
     }
     let lim = &state.limited;
     let echo = state.metrics.echo_if_running().map(|e| {
@@ -347,7 +347,7 @@ fn hostname() -> String {
 }
 
 /// `GET /healthz`: liveness. Answers as long as the runtime can run a task.
-pub async fn healthz(_: AppState, _: Request<Body>) -> Result {
+pub async fn healthz(_: Request<Body>) -> Result {
     Ok(ok("ok\n"))
 }
 

@@ -25,8 +25,9 @@ use crate::state::AppState;
 /// What every handler returns: a boxed future, so handlers of different types fit
 /// in one table.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, HttpError>> + Send>>;
-/// A handler: takes the shared state and the request.
-pub type Handler = fn(AppState, Request<Body>) -> HandlerFuture;
+/// A handler as the table holds it: given the shared state to borrow and the
+/// request, it returns the future that will answer.
+pub type Handler = fn(&AppState, Request<Body>) -> HandlerFuture;
 
 /// One line of the route table.
 #[derive(Debug)]
@@ -42,8 +43,13 @@ pub struct Route {
     pub about: &'static str,
 }
 
-/// `route!(GET "/fast" => handlers::fast, "what it does")`: one table line. The
+/// `route!(GET "/slow" => handlers::slow, "what it does")`: one table line. The
 /// closure boxes the handler's future; it captures nothing, so it is a plain `fn`.
+///
+/// The handler's future must own what it uses, so it gets its own clone of the
+/// state. `stateless` handlers (`route!(GET "/fast" => stateless handlers::fast,
+/// ..)`) take only the request: a clone is cheap but not free, as every worker
+/// thread updates the same reference count, and `/fast` is the hot path.
 macro_rules! route {
     (ANY $template:literal => $handler:path, $about:expr) => {
         Route {
@@ -51,12 +57,18 @@ macro_rules! route {
             ..route!(GET $template => $handler, $about)
         }
     };
+    ($method:ident $template:literal => stateless $handler:path, $about:expr) => {
+        route!(@line $method $template, |_, req| Box::pin($handler(req)), $about)
+    };
     ($method:ident $template:literal => $handler:path, $about:expr) => {
+        route!(@line $method $template, |state, req| Box::pin($handler(state.clone(), req)), $about)
+    };
+    (@line $method:ident $template:literal, $handler:expr, $about:expr) => {
         Route {
             method: Method::$method,
             any_method: false,
             template: $template,
-            handler: |state, req| Box::pin($handler(state, req)),
+            handler: $handler,
             about: $about,
         }
     };
@@ -64,15 +76,15 @@ macro_rules! route {
 
 /// Every route the server answers.
 pub static ROUTES: &[Route] = &[
-    route!(GET "/" => handlers::index, "this index"),
-    route!(GET "/about" => handlers::about, "name, version, what asynclab is"),
-    route!(GET "/fast" => handlers::fast, "answers at once"),
+    route!(GET "/" => stateless handlers::index, "this index"),
+    route!(GET "/about" => stateless handlers::about, "name, version, what asynclab is"),
+    route!(GET "/fast" => stateless handlers::fast, "answers at once"),
     route!(GET "/slow" => handlers::slow, "waits ?delay=2s without blocking anything, then answers"),
     route!(GET "/limited" => handlers::limited, "a semaphore lets ?work=1s run for only a few requests at once"),
     route!(POST "/echo" => handlers::echo, "streams the request body back"),
     route!(GET "/stats" => handlers::stats, "JSON: in-flight requests, totals by route, limits"),
     route!(GET "/info" => handlers::info, "JSON: name, version, host, pid, uptime, workers"),
-    route!(GET "/healthz" => handlers::healthz, "liveness: 200 while the process is up"),
+    route!(GET "/healthz" => stateless handlers::healthz, "liveness: 200 while the process is up"),
     route!(GET "/readyz" => handlers::readyz, "readiness: 503 once a shutdown starts"),
     route!(GET "/metrics" => handlers::metrics, "Prometheus metrics"),
     // The async-pattern demos live in `asynclab-demo`, which also owns their index

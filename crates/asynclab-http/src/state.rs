@@ -1,33 +1,34 @@
 //! The server's shared state: settings, counters and the `/limited` semaphore.
 //!
 //! Pattern: **state is a small `Clone` struct of `Arc`s, built once.** Every
-//! connection and every request gets a clone, which costs a few reference-count
-//! increments and never copies the data. Counters are atomics (prometheus-client's
-//! counters and gauges are atomics too), so handlers on any worker thread update
-//! them without a lock.
+//! connection gets a clone, and so does every handler that keeps it past its
+//! first `.await`: a reference-count increment, never a copy of the data. Counters are atomics, so handlers on any
+//! worker thread update them without a lock; the ones every request touches are
+//! sharded per thread (`asynclab_core::sharded`), so the workers do not take
+//! turns at their cache lines either.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use asynclab_core::config::HttpConfig;
+use asynclab_core::sharded::{self, Counter};
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_demo::Demo;
 use asynclab_files::Files;
 use http::Method;
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::Semaphore;
 
 use crate::app::RequestIds;
 use crate::routes::{ROUTES, UNMATCHED};
 
-/// Everything a handler may need. Clone it freely: it is a single `Arc`, so
-/// the clone each request makes costs one atomic increment. (A struct of a dozen
-/// `Arc`s costs a dozen, on cache lines every worker thread fights over: `/fast`
-/// measured the difference at about 10%.) Fields are reached through `Deref`.
+/// Everything a handler may need. It is a single `Arc`, so a clone costs one
+/// atomic increment (a struct of a dozen `Arc`s cost a dozen: about 10% of
+/// `/fast`). That increment is on a counter every worker thread shares, so the
+/// hot path does without: `/fast` and each request's bookkeeping borrow the
+/// state. Fields are reached through `Deref`.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -142,6 +143,10 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
 ];
 
+/// A route's latency histogram: sharded (see `asynclab_core::sharded`), as every
+/// request of every worker thread lands in one.
+pub type Histogram = sharded::Histogram<{ LATENCY_BUCKETS.len() }>;
+
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
@@ -171,7 +176,7 @@ pub struct HttpMetrics {
 #[derive(Debug)]
 pub struct RouteCounters {
     /// Requests answered (for `/stats`).
-    pub total: AtomicU64,
+    pub total: Counter,
     /// This route's series in the latency histogram family.
     pub latency: Histogram,
     /// The route's own method label, and its `200` series in the request counter
@@ -190,7 +195,7 @@ impl Default for HttpMetrics {
             .chain([(UNMATCHED, "GET")]);
         let by_route = templates
             .map(|(route, method)| RouteCounters {
-                total: AtomicU64::new(0),
+                total: Counter::default(),
                 latency: latency.get_or_create(&RouteLabels { route }).clone(),
                 method,
                 ok: requests
