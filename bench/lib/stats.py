@@ -1,5 +1,5 @@
-"""Repetitions and their summaries: runs alternate A B A B ... and every figure is
-reported as the median of the repetitions with their min and max."""
+"""Repetitions and their summaries: runs alternate (A B, B A, A B ...) and every
+figure is reported as the median of the repetitions with their min and max."""
 
 import statistics
 
@@ -27,11 +27,15 @@ def fmt(s, spec="{:.2f}", suffix=""):
 
 
 def alternate(reps, contenders, measure):
-    """Runs `measure(name)` for each contender in turn, `reps` times round:
-    A B C A B C ... Returns {name: [result per repetition]}."""
+    """Runs `measure(name)` for each contender in turn, `reps` times round, each
+    round starting one further along: A B C, B C A, C A B, ... so that no
+    contender always runs first, or always right after the same other one
+    (a run can leave the machine busy for the next: sockets closing, nginx's
+    workers tidying up). Returns {name: [result per repetition]}."""
     results = {name: [] for name in contenders}
     for rep in range(reps):
-        for name in contenders:
+        start = rep % len(contenders)
+        for name in contenders[start:] + contenders[:start]:
             print(f"   rep {rep + 1}/{reps}: {name}", flush=True)
             results[name].append(measure(name))
     return results
