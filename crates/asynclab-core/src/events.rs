@@ -8,8 +8,12 @@
 //! non-blocking call that never fails the publisher: with no subscribers the event
 //! is simply dropped (and not even built, see [`Events::publish_with`]).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde::Serialize;
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Events kept for slow subscribers before they start to lag.
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -37,6 +41,10 @@ pub enum Event {
 #[derive(Debug, Clone)]
 pub struct Events {
     tx: broadcast::Sender<Event>,
+    /// Subscribers right now, kept here because the channel's own count
+    /// (`Sender::receiver_count`) is read under the channel's lock, and every
+    /// HTTP request asks (see [`Events::publish_with`]).
+    subscribers: Arc<AtomicUsize>,
 }
 
 impl Default for Events {
@@ -49,7 +57,10 @@ impl Events {
     /// A feed that keeps `capacity` events for slow subscribers.
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(1));
-        Self { tx }
+        Self {
+            tx,
+            subscribers: Arc::default(),
+        }
     }
 
     /// Publishes an event to every current subscriber.
@@ -59,28 +70,52 @@ impl Events {
     }
 
     /// Builds and publishes an event only when someone is listening, so the hot
-    /// path pays nothing (no allocation) when the feed is unused.
+    /// path pays one atomic load (no lock, no allocation) when the feed is unused.
     pub fn publish_with(&self, event: impl FnOnce() -> Event) {
-        if self.tx.receiver_count() > 0 {
+        if self.subscribers() > 0 {
             self.publish(event());
         }
     }
 
     /// A new subscriber, receiving events published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.tx.subscribe()
+    pub fn subscribe(&self) -> Subscriber {
+        self.subscribers.fetch_add(1, Ordering::Relaxed);
+        Subscriber {
+            rx: self.tx.subscribe(),
+            subscribers: self.subscribers.clone(),
+        }
     }
 
     /// Subscribers right now.
     pub fn subscribers(&self) -> usize {
-        self.tx.receiver_count()
+        self.subscribers.load(Ordering::Relaxed)
+    }
+}
+
+/// One subscription: the channel's receiver, counted in [`Events::subscribers`]
+/// until it is dropped.
+#[derive(Debug)]
+pub struct Subscriber {
+    rx: broadcast::Receiver<Event>,
+    subscribers: Arc<AtomicUsize>,
+}
+
+impl Subscriber {
+    /// The next event; `Err(Lagged(n))` if `n` were missed (the next call carries
+    /// on from the oldest still held), `Err(Closed)` never while an `Events` lives.
+    pub async fn recv(&mut self) -> Result<Event, RecvError> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.subscribers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use tokio::sync::broadcast::error::RecvError;
-
     use super::*;
 
     #[tokio::test]
@@ -104,12 +139,16 @@ mod tests {
     fn nothing_is_built_without_subscribers() {
         let events = Events::default();
         events.publish_with(|| unreachable!("no subscriber, no event"));
-        let _rx = events.subscribe();
+        let rx = events.subscribe();
         let mut built = false;
         events.publish_with(|| {
             built = true;
             Event::Shutdown
         });
         assert!(built);
+        assert_eq!(events.clone().subscribers(), 1, "clones share the count");
+        drop(rx);
+        assert_eq!(events.subscribers(), 0);
+        events.publish_with(|| unreachable!("the subscriber left"));
     }
 }

@@ -22,6 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use asynclab_core::events::Subscriber;
 use asynclab_core::{Event, Events, Shutdown};
 use bytes::Bytes;
 use http::Response;
@@ -29,7 +30,6 @@ use http::header::{CACHE_CONTROL, HeaderValue};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use serde_json::json;
-use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -103,7 +103,7 @@ enum State {
 /// One client's stream. Dropping it (client gone, or the stream ended) drops the
 /// receiver, which unsubscribes, and the permit, which frees the slot.
 struct Subscription {
-    rx: Receiver<Event>,
+    rx: Subscriber,
     shutdown: Shutdown,
     heartbeat: Interval,
     end_at: Option<Instant>,
