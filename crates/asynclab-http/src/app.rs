@@ -30,7 +30,7 @@
 //! waiting `/slow` requests notice its size.
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -303,8 +303,18 @@ async fn run(
     // the connection and the server carry on. `AssertUnwindSafe` is fine: the
     // handler's state is dropped with it, and shared state is atomics.
     let guarded = AssertUnwindSafe(handler).catch_unwind();
-    let deadline = started + state.config.request_timeout;
-    match tokio::time::timeout_at(deadline, guarded).await {
+    tokio::pin!(guarded);
+    // One poll first: most handlers (`/fast`, the probes) answer at once, and
+    // need no timer. Making one is not free: a `Sleep` holds a reference to the
+    // runtime, a count every worker thread updates.
+    let outcome = match poll_fn(|cx| Poll::Ready(guarded.as_mut().poll(cx))).await {
+        Poll::Ready(outcome) => Ok(outcome),
+        Poll::Pending => {
+            let deadline = started + state.config.request_timeout;
+            tokio::time::timeout_at(deadline, guarded).await
+        }
+    };
+    match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => {
             state.http.panics.inc();
