@@ -7,7 +7,7 @@
 # and instructions (callgrind's count per request, the view that noise cannot blur).
 # It installs what it needs (wrk, nginx-light, python3 from Debian; or names them),
 # builds asynclab and the bare baselines in release mode, starts every server on a
-# free loopback port, alternates the contenders (A B A B ..., BENCH_REPS=5 times),
+# free loopback port, alternates the contenders (A B, B A, ..., BENCH_REPS=5 rounds),
 # stops each process it started by PID (an EXIT trap catches crashes and ctrl-c),
 # and rewrites bench/results/REPORT.md with its SVG charts.
 #

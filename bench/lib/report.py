@@ -50,10 +50,11 @@ def write():
           "Produced by `bench/run.sh` (scenarios) and `bench/soak.sh` (soak); re-render with "
           "`python3 bench/lib/report.py`. How to run it: [docs/benchmarks.md](../../docs/benchmarks.md).", "",
           "**How to read the figures.** The machine is a small VM with 2 cores shared by the server, "
-          "the load generator and, while these runs were made, other people's compilers. Absolute "
+          "the load generator and whatever else runs. Absolute "
           "numbers are therefore noisy and mean little. Every comparison is a *same-run ratio*: the "
-          "contenders run alternately (A B A B …), each repetition of asynclab is divided by the "
-          "repetition of the reference measured seconds before or after it, and the table gives the "
+          "contenders run in turn, each round starting one further along (A B C, B C A, …), each "
+          "repetition of asynclab is divided by the reference's repetition of the same round, "
+          "measured seconds before or after it, and the table gives the "
           "**median of the repetitions with (min–max)**. A wide min–max means the machine was busy; "
           "trust the median, and distrust a verdict whose range straddles the aim.", ""]
     md += ["## Machine", "", "| | |", "|---|---|"]

@@ -1,5 +1,5 @@
 """The scenarios of issue 8. Each starts what it needs, alternates the contenders
-(A B A B ..., `REPS` times round), stops everything it started, and returns a
+(A B C, B C A, ..., `REPS` rounds), stops everything it started, and returns a
 `Result`: tables, charts and aims as data, which bench/lib/report.py renders.
 
 Every figure that compares two servers is a same-run ratio: repetition i of one
