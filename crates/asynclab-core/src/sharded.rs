@@ -203,7 +203,7 @@ mod tests {
         let first = shard();
         assert!(first < SHARDS);
         assert_eq!(shard(), first);
-        let other = std::thread::spawn(shard).join().unwrap();
+        let other = std::thread::spawn(shard).join().expect("thread ran");
         assert!(other < SHARDS);
     }
 
@@ -249,7 +249,7 @@ mod tests {
         registry.register("hits", "Hits", counter);
         registry.register("wait_seconds", "Waits", h);
         let mut text = String::new();
-        encode(&mut text, &registry).unwrap();
+        encode(&mut text, &registry).expect("encodes");
         for line in [
             "hits_total 3",
             "wait_seconds_sum 2.25",

@@ -390,7 +390,10 @@ mod tests {
         assert_eq!(ids.format(9), "05f3a9c1-9");
         assert_eq!(ids.format(10), "05f3a9c1-10");
         assert_eq!(ids.format(u64::MAX), "05f3a9c1-18446744073709551615");
-        let n = |id: HeaderValue| -> u64 { id.to_str().unwrap()[9..].parse().unwrap() };
+        let n = |id: HeaderValue| -> u64 {
+            let id = id.to_str().expect("ascii");
+            id[9..].parse().expect("a decimal number after the dash")
+        };
         let (a, b) = (n(ids.next()), n(ids.next()));
         assert_eq!(b, a + SHARDS as u64, "one thread counts in its own shard");
     }
@@ -404,7 +407,7 @@ mod tests {
                 .collect();
             threads
                 .into_iter()
-                .flat_map(|t| t.join().unwrap())
+                .flat_map(|t| t.join().expect("thread ran"))
                 .collect()
         });
         let unique: std::collections::HashSet<_> = seen.iter().collect();
