@@ -21,7 +21,7 @@
 //! task what is going on. The task sleeps until the next deadline and re-checks.
 
 use std::convert::Infallible;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -40,7 +40,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::body::{self, Body};
@@ -232,11 +232,15 @@ pub fn serve(
         tokio::pin!(timer);
         // The two shutdown signals come in order, `stopping` then `cut`, so one
         // waiter serves both: made once, outside the loop, and replaced by the
-        // second when the first fires. `poll_cancelled` says why it is not simply
-        // polled on every wake-up.
-        let shutdown = ctx.stopping.cancelled();
+        // second when the first fires. It waits on this connection's own child of
+        // `stopping`, as each echo connection does: a pending `cancelled()` takes
+        // its token's waiter-list lock every time it is polled, i.e. on every
+        // wake-up of this task, and a child's lock is this connection's alone
+        // where `stopping`'s is every connection's. (`cut` is watched only while
+        // draining.)
+        let stopping = ctx.stopping.child_token();
+        let shutdown = stopping.cancelled();
         tokio::pin!(shutdown);
-        let (mut watched, mut registered) = (&ctx.stopping, false);
         let mut awaiting_cut = false;
         let mut closing = false;
 
@@ -253,7 +257,7 @@ pub fn serve(
                     }
                     break;
                 }
-                () = poll_fn(|cx| poll_cancelled(cx, shutdown.as_mut(), watched, &mut registered)) => {
+                () = &mut shutdown => {
                     // Shutdown step 4: the grace period is over. Dropping `conn` closes
                     // the socket and drops any handler future still running (it is
                     // cancelled).
@@ -266,7 +270,6 @@ pub fn serve(
                     // GOAWAY.
                     awaiting_cut = true;
                     shutdown.set(ctx.cut.cancelled());
-                    (watched, registered) = (&ctx.cut, false);
                     if !closing {
                         closing = true;
                         conn.graceful_shutdown();
@@ -290,28 +293,6 @@ pub fn serve(
             }
         }
     }
-}
-
-/// Polls `wait`, a `token.cancelled()` future, only when it can be ready: the
-/// first time, which leaves this task's waker with the token, and then only once
-/// the token says it is cancelled (its waker list wakes the task then).
-///
-/// Why not poll it on every wake-up like the other branches: a pending
-/// `cancelled()` future takes the token's waiter-list lock each time it is
-/// polled, and every connection watches the same token. A connection task wakes
-/// for every request, so both worker threads took turns at one shared lock per
-/// request; now they read one flag.
-fn poll_cancelled(
-    cx: &mut Context<'_>,
-    wait: Pin<&mut WaitForCancellationFuture<'_>>,
-    token: &CancellationToken,
-    registered: &mut bool,
-) -> Poll<()> {
-    if *registered && !token.is_cancelled() {
-        return Poll::Pending;
-    }
-    *registered = true;
-    wait.poll(cx)
 }
 
 /// Keeps the open-connections gauge right on every way out of [`serve`].

@@ -581,9 +581,9 @@ async fn draining_responses_say_connection_close() {
     );
 }
 
-/// The connection task looks at the shutdown token only when it says cancelled
-/// (`conn::poll_cancelled`): a keep-alive connection that has already served
-/// requests, and so has been woken and polled many times, must still hear it.
+/// Each connection task waits on its own child of the shutdown token: a
+/// keep-alive connection that has already served requests, and so has been
+/// woken and polled many times, must still hear the listeners close.
 #[tokio::test]
 async fn idle_keep_alive_connections_close_when_the_listeners_close() {
     let s = spawn(|c| {
