@@ -18,21 +18,28 @@
 //! A `tower::Layer` per step would do the same with more types and less to read,
 //! and cost more: tower-http's request-id layers, which did step 1 here, store
 //! the id in the request's headers and in its extensions (a map allocated per
-//! request) and look it up several times. Doing step 1 here, passing the
-//! client's address by value rather than as an extension, and one box per
-//! request instead of two took `/fast` from 19 allocations and about 16,000
-//! instructions per request to 10 and 12,000 (callgrind; bare hyper: 4 and 7,500).
+//! request) and look it up several times. Doing step 1 here and passing the
+//! client's address by value rather than as an extension took `/fast` from 19
+//! allocations and about 16,000 instructions per request to 10 and 12,000;
+//! answering at once without a future (below) and keeping the common bodies
+//! unboxed (`body.rs`) took it to 3 and 10,000 (callgrind; bare hyper: 4 and
+//! 7,700).
 //!
-//! Pattern: **an `async` block returned by a plain `fn`.** Everything that does
-//! not wait (route lookup, request id, span, the refusals) happens before the
-//! future is made, so the future keeps only what the wait needs: it is
-//! allocated for every request and lives as long as the request, so 10,000
-//! waiting `/slow` requests notice its size.
+//! Pattern: **answer at once when nothing waits.** Everything that does not
+//! wait (route lookup, request id, span, the refusals) happens in [`handle`]
+//! itself. A request refused there, or served by a handler with nothing to wait
+//! for (`Handler::Now`: `/fast`, the probes), is answered there too, and what
+//! `handle` returns is the finished response in a [`Handling`]: nothing is
+//! allocated to wait. Only a handler that waits gets a boxed `async` block,
+//! which keeps just what the wait needs: it is allocated for every such request
+//! and lives as long as the request, so 10,000 waiting `/slow` requests notice
+//! its size.
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
@@ -83,7 +90,7 @@ impl App {
 impl Service<Request<Body>> for App {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = futures_util::future::BoxFuture<'static, Result<Response<Body>, Infallible>>;
+    type Future = Handling;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // Always ready: overload is handled per request by shedding (503), not by
@@ -92,7 +99,7 @@ impl Service<Request<Body>> for App {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        Box::pin(handle(Arc::new(self.clone()), req))
+        handle(Arc::new(self.clone()), req)
     }
 }
 
@@ -155,13 +162,13 @@ impl Default for RequestIds {
 
 /// One request, start to finish. Never fails: every error becomes a response.
 ///
-/// The steps that do not wait run here, when the future is made; the returned
-/// future holds only what the wait for the handler needs (see the module doc).
-pub fn handle(
-    app: Arc<App>,
-    req: Request<Body>,
-) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send + 'static {
-    let (state, peer) = (&app.state, app.peer);
+/// The steps that do not wait run here, before anything is returned. A request
+/// refused at once, or served by a [`Handler::Now`], is answered here too, and the
+/// returned [`Handling`] only hands the response over: no future is allocated.
+/// Otherwise it holds the boxed future that waits for the handler and finishes
+/// the request (see the module doc).
+pub fn handle(app: Arc<App>, req: Request<Body>) -> Handling {
+    let state = &app.state;
     let started = Instant::now();
     // A cheap clone (the header's bytes are reference-counted), not a `String`.
     let request_id = match req.headers().get(X_REQUEST_ID) {
@@ -169,33 +176,119 @@ pub fn handle(
         None => state.request_ids.next(),
     };
     let found = routes::find(req.method(), req.uri().path());
-    let (route, index) = (found.template(), found.index());
     let method = method_label(req.method());
 
     // One span per request, so anything a handler logs carries these fields. At
     // debug unless `log.access` is on: a disabled span costs one branch, which is
     // what keeps `/fast` fast.
-    let id = request_id.to_str().unwrap_or("");
+    // (Field values are worked out only when the span is enabled.)
+    let route = found.template();
     let span = match state.access_log {
-        true => tracing::info_span!("request", method, route, request_id = id, peer = ?peer),
-        false => tracing::debug_span!("request", method, route, request_id = id, peer = ?peer),
+        true => tracing::info_span!("request", method, route,
+            request_id = request_id.to_str().unwrap_or(""), peer = ?app.peer),
+        false => tracing::debug_span!("request", method, route,
+            request_id = request_id.to_str().unwrap_or(""), peer = ?app.peer),
     };
-    // Creating the handler's future runs none of it; `run` decides whether it runs.
-    let admitted = admit(state, found, req);
+    let done = Finish {
+        request_id,
+        started,
+        method,
+        route,
+        index: found.index(),
+        span,
+    };
 
-    async move {
-        let state = &app.state;
-        let result = match admitted {
-            Ok(handler) => run(state, handler, started).instrument(span.clone()).await,
-            Err(refused) => Err(refused),
-        };
+    match admit(found, &req) {
+        Err(refused) => Handling::answered(done.finish(state, Err(refused))),
+        Ok(Handler::Now(handler)) => {
+            let result = done.span.in_scope(|| run_now(state, handler, req));
+            Handling::answered(done.finish(state, result))
+        }
+        Ok(Handler::Later(handler)) => {
+            // Creating the future runs none of the handler; `run` decides whether
+            // it runs. Made here, so the request stays out of the future below.
+            let handler = handler(state, req);
+            Handling::Waiting(Box::pin(async move {
+                let state = &app.state;
+                let result = run(state, handler, done.started)
+                    .instrument(done.span.clone())
+                    .await;
+                done.finish(state, result)
+            }))
+        }
+    }
+}
+
+/// What [`handle`] returns: the response already made, or the future making it.
+///
+/// A named future type rather than a boxed `async` block, so that a request
+/// answered at once costs no allocation. hyper polls it straight away.
+pub enum Handling {
+    /// Answered; taken by the first poll.
+    Answered(Option<Response<Body>>),
+    /// Waiting for its handler.
+    Waiting(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+}
+
+impl std::fmt::Debug for Handling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Handling::Answered(_) => "Handling::Answered",
+            Handling::Waiting(_) => "Handling::Waiting",
+        })
+    }
+}
+
+impl Handling {
+    fn answered(res: Response<Body>) -> Self {
+        Handling::Answered(Some(res))
+    }
+}
+
+impl Future for Handling {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Both variants are `Unpin` (the waiting one is boxed).
+        match self.get_mut() {
+            Handling::Answered(res) => Poll::Ready(Ok(res
+                .take()
+                .expect("a `Handling` is not polled after it is done"))),
+            Handling::Waiting(future) => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
+
+/// What step 6 needs to know about a request, taken before its handler runs.
+struct Finish {
+    request_id: HeaderValue,
+    started: Instant,
+    method: &'static str,
+    route: &'static str,
+    /// Index into the per-route counters.
+    index: usize,
+    span: tracing::Span,
+}
+
+impl Finish {
+    /// Step 6: the response for `result` (errors mapped in `error.rs`), with the
+    /// request id on it, counted, published and logged.
+    fn finish(self, state: &AppState, result: Result<Response<Body>, HttpError>) -> Response<Body> {
+        let Finish {
+            request_id,
+            started,
+            method,
+            route,
+            index,
+            span,
+        } = self;
         let mut res = result.unwrap_or_else(HttpError::into_response);
-        // The client's id or ours, unless the handler set one.
-        res.headers_mut()
-            .entry(X_REQUEST_ID)
-            .or_insert_with(|| request_id.clone());
-
         let status = res.status();
+        // The client's id or ours, unless the handler set one. Moved, not cloned:
+        // a clone of a header value made from a slice allocates (`Bytes` turns
+        // its `Vec` into a shared buffer on the first clone).
+        let request_id = &*res.headers_mut().entry(X_REQUEST_ID).or_insert(request_id);
+
         let latency = started.elapsed();
         let m = &state.http;
         let counters = &m.by_route[index];
@@ -225,7 +318,6 @@ pub fn handle(
             // Microseconds are plenty, and keep float noise out of the JSON.
             latency_ms: (latency_ms * 1000.0).round() / 1000.0,
         });
-        let request_id = request_id.to_str().unwrap_or("");
         let _entered = span.enter();
         // `tracing`'s macros need the level at compile time, hence one line per level.
         macro_rules! access {
@@ -236,7 +328,7 @@ pub fn handle(
                     route,
                     status = status.as_u16(),
                     latency_ms,
-                    request_id,
+                    request_id = request_id.to_str().unwrap_or(""),
                     "request"
                 )
             };
@@ -246,16 +338,14 @@ pub fn handle(
         } else {
             access!(tracing::Level::DEBUG);
         }
-        Ok(res)
+        res
     }
 }
 
-/// Step 4: refuse what cannot be served; otherwise create the handler's future
-/// (nothing runs until it is polled; [`run`] decides whether it is).
-///
-/// A plain `fn`, not `async`: nothing here waits, and keeping the request out of
-/// `handle`'s future keeps that future small.
-fn admit(state: &AppState, found: Found, req: Request<Body>) -> Result<HandlerFuture, HttpError> {
+type NowHandler = fn(&AppState, Request<Body>) -> Result<Response<Body>, HttpError>;
+
+/// Step 4: refuse what cannot be served; otherwise say which handler serves it.
+fn admit(found: Found, req: &Request<Body>) -> Result<Handler, HttpError> {
     // HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/2 carries `:authority` instead,
     // which hyper puts in the URI.
     if req.version() == Version::HTTP_11
@@ -266,47 +356,62 @@ fn admit(state: &AppState, found: Found, req: Request<Body>) -> Result<HandlerFu
             "HTTP/1.1 request without a Host header".into(),
         ));
     }
-    let handler: Handler = match found {
-        Found::Route { route, .. } => route.handler,
-        Found::WrongMethod { template } => {
-            return Err(HttpError::MethodNotAllowed {
-                allow: routes::allow(template),
-            });
-        }
-        Found::NotFound => return Err(HttpError::NotFound),
-    };
-    Ok(handler(state, req))
+    match found {
+        Found::Route { route, .. } => Ok(route.handler),
+        Found::WrongMethod { template } => Err(HttpError::MethodNotAllowed {
+            allow: routes::allow(template),
+        }),
+        Found::NotFound => Err(HttpError::NotFound),
+    }
 }
 
-/// Steps 4 and 5: load shedding, then the handler under the request deadline and
-/// `catch_unwind`.
-///
-/// Over `http.max_in_flight`, say so at once: a queue would only add latency to
-/// every request and memory to the server. A shed handler is dropped unpolled,
-/// so none of it runs. The in-flight count is taken here, at the first poll,
-/// and given back by a guard, so it is right on every way out (cancellation too).
-async fn run(
-    state: &AppState,
-    handler: HandlerFuture,
-    started: Instant,
-) -> Result<Response<Body>, HttpError> {
-    let m = &state.http;
-    let _in_flight = InFlight(state);
-    if m.enter() >= state.config.max_in_flight {
-        m.shed.inc();
+/// Step 4, load shedding: over `http.max_in_flight`, say so at once. A queue
+/// would only add latency to every request and memory to the server. The
+/// returned guard gives the place back when dropped, so the count is right on
+/// every way out (cancellation too).
+fn enter(state: &AppState) -> Result<InFlight<'_>, HttpError> {
+    let in_flight = InFlight(state);
+    if state.http.enter() >= state.config.max_in_flight {
+        state.http.shed.inc();
         return Err(HttpError::Busy {
             reason: "too many requests in flight (http.max_in_flight)",
             retry_after: std::time::Duration::from_secs(1),
         });
     }
+    Ok(in_flight)
+}
+
+/// Steps 4 and 5 for a handler that answers at once: shedding, then the call
+/// under `catch_unwind`. No timeout: nothing here waits.
+fn run_now(
+    state: &AppState,
+    handler: NowHandler,
+    req: Request<Body>,
+) -> Result<Response<Body>, HttpError> {
+    let _in_flight = enter(state)?;
+    // `AssertUnwindSafe` is fine: the request is dropped with the panic, and
+    // shared state is atomics.
+    std::panic::catch_unwind(AssertUnwindSafe(|| handler(state, req)))
+        .unwrap_or_else(|panic| Err(panicked(state, panic)))
+}
+
+/// Steps 4 and 5 for a handler that waits: shedding, then its future under the
+/// request deadline and `catch_unwind`. A shed handler is dropped unpolled, so
+/// none of it runs.
+async fn run(
+    state: &AppState,
+    handler: HandlerFuture,
+    started: Instant,
+) -> Result<Response<Body>, HttpError> {
+    let _in_flight = enter(state)?;
     // `catch_unwind` turns a panic inside the handler's poll into an `Err` here;
     // the connection and the server carry on. `AssertUnwindSafe` is fine: the
     // handler's state is dropped with it, and shared state is atomics.
     let guarded = AssertUnwindSafe(handler).catch_unwind();
     tokio::pin!(guarded);
-    // One poll first: most handlers (`/fast`, the probes) answer at once, and
-    // need no timer. Making one is not free: a `Sleep` holds a reference to the
-    // runtime, a count every worker thread updates.
+    // One poll first: some handlers answer at once (a refused `/echo`, a file
+    // in the cache), and need no timer. Making one is not free: a `Sleep` holds
+    // a reference to the runtime, a count every worker thread updates.
     let outcome = match poll_fn(|cx| Poll::Ready(guarded.as_mut().poll(cx))).await {
         Poll::Ready(outcome) => Ok(outcome),
         Poll::Pending => {
@@ -316,19 +421,22 @@ async fn run(
     };
     match outcome {
         Ok(Ok(result)) => result,
-        Ok(Err(panic)) => {
-            state.http.panics.inc();
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!(panic = message, "handler panicked; answered 500");
-            Err(HttpError::Panic)
-        }
+        Ok(Err(panic)) => Err(panicked(state, panic)),
         // The timeout dropped the handler future: whatever it awaited is cancelled.
         Err(_) => Err(HttpError::Timeout(state.config.request_timeout)),
     }
+}
+
+/// Step 5: a handler panicked. Counted and logged; the request gets a 500.
+fn panicked(state: &AppState, panic: Box<dyn std::any::Any + Send>) -> HttpError {
+    state.http.panics.inc();
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = message, "handler panicked; answered 500");
+    HttpError::Panic
 }
 
 /// Leaves the in-flight count when dropped (on every way out, cancellation too).
@@ -364,7 +472,7 @@ mod tests {
     /// What `handle` does between the checks and the access log.
     async fn run_handler(
         state: &AppState,
-        handler: Handler,
+        handler: fn(&AppState, Request<Body>) -> HandlerFuture,
         req: Request<Body>,
     ) -> Result<Response<Body>, HttpError> {
         run(state, handler(state, req), Instant::now()).await
@@ -432,6 +540,26 @@ mod tests {
         );
     }
 
+    fn panics_now(_: &AppState, _: Request<Body>) -> Result<Response<Body>, HttpError> {
+        panic!("boom, at once")
+    }
+
+    #[test]
+    fn a_panicking_handler_that_answers_at_once_is_a_500_and_counted() {
+        let state = state(|_| {});
+        let err = run_now(&state, panics_now, get()).expect_err("panicked");
+        assert_eq!(
+            err.into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(state.http.panics.get(), 1);
+        assert_eq!(
+            state.http.in_flight_now(),
+            0,
+            "the in-flight count is given back"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_handler_past_the_request_timeout_gets_503() {
         let state = state(|c| c.http.request_timeout = Duration::from_secs(2));
@@ -456,6 +584,10 @@ mod tests {
         let err = run_handler(&state, panics, get()).await.expect_err("shed");
         assert!(matches!(err, HttpError::Busy { .. }), "{err}");
         assert_eq!(state.http.shed.get(), 1);
+        // The same for a handler that answers at once.
+        let err = run_now(&state, panics_now, get()).expect_err("shed");
+        assert!(matches!(err, HttpError::Busy { .. }), "{err}");
+        assert_eq!(state.http.shed.get(), 2);
         assert_eq!(
             state.http.panics.get(),
             0,

@@ -30,7 +30,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -42,7 +41,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
+use crate::app::{App, Handling};
 use crate::body::{self, Body};
 use crate::state::HttpMetrics;
 
@@ -395,6 +394,7 @@ impl Activity {
 }
 
 /// Marks a request as answered when dropped (the handler finished or was dropped).
+#[derive(Debug)]
 struct Answered(Arc<Activity>);
 
 impl Drop for Answered {
@@ -414,21 +414,34 @@ struct ConnService {
 impl hyper::service::Service<Request<Incoming>> for ConnService {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Future = Answering;
 
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
+    fn call(&self, req: Request<Incoming>) -> Answering {
         self.activity.request_started();
-        let answered = Answered(self.activity.clone());
-        // No `poll_ready` first: the app is always ready (see `App`). One box for
-        // the app's future and this bookkeeping together. `map` rather than an
-        // `async` block that awaits it: the block would hold the app's future
-        // twice (captured, then moved to be awaited), and this box is allocated
-        // per request and lives as long as the request.
-        let handling = crate::app::handle(self.app.clone(), req.map(body::boxed));
-        Box::pin(handling.map(move |res| {
-            drop(answered);
-            res
-        }))
+        // No `poll_ready` first: the app is always ready (see `App`). The request
+        // body goes in as it is (see `Body`), not boxed.
+        Answering {
+            handling: crate::app::handle(self.app.clone(), req.map(Body::from)),
+            _answered: Answered(self.activity.clone()),
+        }
+    }
+}
+
+/// The app's [`Handling`] and this connection's note that a request is being
+/// answered, which is dropped with it: hyper drops the future as soon as it
+/// has the response (or when the connection goes). Not boxed: a request
+/// answered at once allocates nothing here.
+#[derive(Debug)]
+struct Answering {
+    handling: Handling,
+    _answered: Answered,
+}
+
+impl Future for Answering {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.handling).poll(cx)
     }
 }
 

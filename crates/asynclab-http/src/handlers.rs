@@ -1,10 +1,11 @@
-//! The route handlers: plain `async fn`s from state and request to a response.
+//! The route handlers: functions from state and request to a response.
 //!
-//! Each one shows one async idea: `/slow` waits on a timer without blocking a
+//! Those that wait are `async fn`s, and each shows one async idea: `/slow` waits on a timer without blocking a
 //! thread and shows **cancellation by drop**, `/limited` bounds concurrency with a
 //! **shared semaphore** and bounded waiting, `/echo` **streams** a body through
-//! without buffering it. The rest are the health, readiness and introspection
-//! endpoints a container platform needs.
+//! without buffering it. The rest, the health, readiness and introspection
+//! endpoints a container platform needs, have nothing to wait for: they are plain
+//! `fn`s, called in place (see `Handler` in `routes.rs`).
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -29,7 +30,7 @@ fn ok(body: &'static str) -> Response<Body> {
 }
 
 /// `GET /`: a greeting and the route table, one line per route.
-pub async fn index(_: Request<Body>) -> Result {
+pub fn index(_: &AppState, _: Request<Body>) -> Result {
     let mut out = String::from("Hello from async Rust!\n\n");
     for route in ROUTES {
         out.push_str(&format!(
@@ -43,7 +44,7 @@ pub async fn index(_: Request<Body>) -> Result {
 }
 
 /// `GET /about`.
-pub async fn about(_: Request<Body>) -> Result {
+pub fn about(_: &AppState, _: Request<Body>) -> Result {
     Ok(text(
         StatusCode::OK,
         concat!(
@@ -55,7 +56,7 @@ pub async fn about(_: Request<Body>) -> Result {
 }
 
 /// `GET /fast`: the baseline, nothing to wait for.
-pub async fn fast(_: Request<Body>) -> Result {
+pub fn fast(_: &AppState, _: Request<Body>) -> Result {
     Ok(ok("Fast response\n"))
 }
 
@@ -287,7 +288,7 @@ async fn collect_up_to(mut incoming: Body, limit: u64) -> std::result::Result<Ve
 }
 
 /// `GET /stats`: what is going on now, as JSON.
-pub async fn stats(state: AppState, _: Request<Body>) -> Result {
+pub fn stats(state: &AppState, _: Request<Body>) -> Result {
     let m = &state.http;
     let mut by_route = serde_json::Map::new();
     // Keyed `GET /fast`: one path may have routes for several methods.
@@ -326,7 +327,7 @@ pub async fn stats(state: AppState, _: Request<Body>) -> Result {
 }
 
 /// `GET /info`: what tells one replica from another.
-pub async fn info(state: AppState, _: Request<Body>) -> Result {
+pub fn info(state: &AppState, _: Request<Body>) -> Result {
     Ok(body::json(&json!({
         "name": "asynclab",
         "version": env!("CARGO_PKG_VERSION"),
@@ -347,13 +348,13 @@ fn hostname() -> String {
 }
 
 /// `GET /healthz`: liveness. Answers as long as the runtime can run a task.
-pub async fn healthz(_: Request<Body>) -> Result {
+pub fn healthz(_: &AppState, _: Request<Body>) -> Result {
     Ok(ok("ok\n"))
 }
 
 /// `GET /readyz`: readiness. 503 from the first signal on, so a load balancer
 /// stops routing here while in-flight requests still finish.
-pub async fn readyz(state: AppState, _: Request<Body>) -> Result {
+pub fn readyz(state: &AppState, _: Request<Body>) -> Result {
     Ok(match state.shutting_down() {
         true => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
         false => ok("ready\n"),
@@ -361,7 +362,7 @@ pub async fn readyz(state: AppState, _: Request<Body>) -> Result {
 }
 
 /// `GET /metrics`: every counter in the process, Prometheus/OpenMetrics text.
-pub async fn metrics(state: AppState, _: Request<Body>) -> Result {
+pub fn metrics(state: &AppState, _: Request<Body>) -> Result {
     let mut res = text(StatusCode::OK, state.metrics.encode());
     res.headers_mut().insert(
         CONTENT_TYPE,

@@ -7,10 +7,11 @@
 //! |---|---|
 //! | `server.rs` | the accept loop: connection limit as a semaphore permit taken before `accept`, a task per connection on a `TaskTracker`, a bounded drain |
 //! | `conn.rs` | one connection: HTTP/1 or h2c picked by `peek`; `select!` over hyper, shutdown and a timer; header/idle/write timeouts; `graceful_shutdown` |
-//! | `app.rs` | the request pipeline: request id, access span, load shedding, timeout, `catch_unwind`, errors to responses |
-//! | `routes.rs` | the route table (add a route: one line) |
+//! | `app.rs` | the request pipeline: request id, access span, load shedding, timeout, `catch_unwind`, errors to responses; a request that need not wait is answered without a future |
+//! | `routes.rs` | the route table (add a route: one line); handlers that answer at once (`now`) or return a future |
+//! | `body.rs` | one body type: an enum for bytes in memory and hyper's request body, a box for the rest |
 //! | `handlers.rs` | `/slow` (cancellation by drop), `/limited` (a shared semaphore with bounded waiting), `/echo` (streaming) |
-//! | `state.rs` | shared state: one `Arc`, cloned per request; Prometheus counters looked up once |
+//! | `state.rs` | shared state: one `Arc`, cloned for each handler that waits; Prometheus counters looked up once |
 //!
 //! Entry points: [`Server::new`] builds everything from the configuration,
 //! [`Server::run`] serves a bound listener until a [`Shutdown`](asynclab_core::Shutdown)
@@ -26,7 +27,7 @@ mod routes;
 mod server;
 mod state;
 
-pub use app::{App, RequestIds, handle, router};
+pub use app::{App, Handling, RequestIds, handle, router};
 pub use body::Body;
 pub use error::{Error, HttpError};
 pub use routes::{Found, Handler, HandlerFuture, ROUTES, Route, find};

@@ -22,12 +22,24 @@ use crate::error::HttpError;
 use crate::handlers;
 use crate::state::AppState;
 
-/// What every handler returns: a boxed future, so handlers of different types fit
-/// in one table.
+/// What a handler that waits returns: a boxed future, so handlers of different
+/// types fit in one table.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, HttpError>> + Send>>;
-/// A handler as the table holds it: given the shared state to borrow and the
-/// request, it returns the future that will answer.
-pub type Handler = fn(&AppState, Request<Body>) -> HandlerFuture;
+
+/// A handler as the table holds it.
+///
+/// Pattern: **not every handler needs to be `async`.** One that has nothing to
+/// wait for (`/fast`, the probes, `/metrics`) is a plain function from the state
+/// and the request to a response, called in place: no future is made, boxed or
+/// polled, and the pipeline answers before hyper even asks. One that waits (a
+/// timer, a semaphore, a body, a file) returns the future that will answer.
+#[derive(Debug, Clone, Copy)]
+pub enum Handler {
+    /// Answers at once.
+    Now(fn(&AppState, Request<Body>) -> Result<Response<Body>, HttpError>),
+    /// Returns a future, which gets the request deadline (`http.request_timeout`).
+    Later(fn(&AppState, Request<Body>) -> HandlerFuture),
+}
 
 /// One line of the route table.
 #[derive(Debug)]
@@ -43,13 +55,13 @@ pub struct Route {
     pub about: &'static str,
 }
 
-/// `route!(GET "/slow" => handlers::slow, "what it does")`: one table line. The
-/// closure boxes the handler's future; it captures nothing, so it is a plain `fn`.
+/// `route!(GET "/slow" => handlers::slow, "what it does")`: one table line.
 ///
-/// The handler's future must own what it uses, so it gets its own clone of the
-/// state. `stateless` handlers (`route!(GET "/fast" => stateless handlers::fast,
-/// ..)`) take only the request: a clone is cheap but not free, as every worker
-/// thread updates the same reference count, and `/fast` is the hot path.
+/// `now` marks a handler that answers without waiting (`route!(GET "/fast" => now
+/// handlers::fast, ..)`), taken as it is. Any other is an `async fn` from an owned
+/// state and the request: the closure gives it its own clone of the state (the
+/// future must own what it uses) and boxes its future; it captures nothing, so
+/// it is a plain `fn`.
 macro_rules! route {
     (ANY $template:literal => $handler:path, $about:expr) => {
         Route {
@@ -57,11 +69,12 @@ macro_rules! route {
             ..route!(GET $template => $handler, $about)
         }
     };
-    ($method:ident $template:literal => stateless $handler:path, $about:expr) => {
-        route!(@line $method $template, |_, req| Box::pin($handler(req)), $about)
+    ($method:ident $template:literal => now $handler:path, $about:expr) => {
+        route!(@line $method $template, Handler::Now($handler), $about)
     };
     ($method:ident $template:literal => $handler:path, $about:expr) => {
-        route!(@line $method $template, |state, req| Box::pin($handler(state.clone(), req)), $about)
+        route!(@line $method $template,
+            Handler::Later(|state, req| Box::pin($handler(state.clone(), req))), $about)
     };
     (@line $method:ident $template:literal, $handler:expr, $about:expr) => {
         Route {
@@ -76,17 +89,17 @@ macro_rules! route {
 
 /// Every route the server answers.
 pub static ROUTES: &[Route] = &[
-    route!(GET "/" => stateless handlers::index, "this index"),
-    route!(GET "/about" => stateless handlers::about, "name, version, what asynclab is"),
-    route!(GET "/fast" => stateless handlers::fast, "answers at once"),
+    route!(GET "/" => now handlers::index, "this index"),
+    route!(GET "/about" => now handlers::about, "name, version, what asynclab is"),
+    route!(GET "/fast" => now handlers::fast, "answers at once"),
     route!(GET "/slow" => handlers::slow, "waits ?delay=2s without blocking anything, then answers"),
     route!(GET "/limited" => handlers::limited, "a semaphore lets ?work=1s run for only a few requests at once"),
     route!(POST "/echo" => handlers::echo, "streams the request body back"),
-    route!(GET "/stats" => handlers::stats, "JSON: in-flight requests, totals by route, limits"),
-    route!(GET "/info" => handlers::info, "JSON: name, version, host, pid, uptime, workers"),
-    route!(GET "/healthz" => stateless handlers::healthz, "liveness: 200 while the process is up"),
-    route!(GET "/readyz" => handlers::readyz, "readiness: 503 once a shutdown starts"),
-    route!(GET "/metrics" => handlers::metrics, "Prometheus metrics"),
+    route!(GET "/stats" => now handlers::stats, "JSON: in-flight requests, totals by route, limits"),
+    route!(GET "/info" => now handlers::info, "JSON: name, version, host, pid, uptime, workers"),
+    route!(GET "/healthz" => now handlers::healthz, "liveness: 200 while the process is up"),
+    route!(GET "/readyz" => now handlers::readyz, "readiness: 503 once a shutdown starts"),
+    route!(GET "/metrics" => now handlers::metrics, "Prometheus metrics"),
     // The async-pattern demos live in `asynclab-demo`, which also owns their index
     // lines; `demo_routes_match_the_demo_table` below keeps the methods in step.
     route!(GET "/fanout" => handlers::demo, asynclab_demo::about("/fanout")),
