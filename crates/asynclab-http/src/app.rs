@@ -22,15 +22,15 @@
 //! client's address by value rather than as an extension took `/fast` from 19
 //! allocations and about 16,000 instructions per request to 10 and 12,000;
 //! answering at once without a future (below) and keeping the common bodies
-//! unboxed (`body.rs`) took it to 3 and 10,000 (callgrind; bare hyper: 4 and
+//! unboxed (`body.rs`) took it to 4 and 10,000 (callgrind; bare hyper: 4 and
 //! 7,700).
 //!
 //! Pattern: **answer at once when nothing waits.** Everything that does not
 //! wait (route lookup, request id, span, the refusals) happens in [`handle`]
 //! itself. A request refused there, or served by a handler with nothing to wait
 //! for (`Handler::Now`: `/fast`, the probes), is answered there too, and what
-//! `handle` returns is the finished response in a [`Handling`]: nothing is
-//! allocated to wait. Only a handler that waits gets a boxed `async` block,
+//! `handle` returns is the finished response in a [`Handling`]: no future is
+//! made, boxed or polled for it. Only a handler that waits gets a boxed `async` block,
 //! which keeps just what the wait needs: it is allocated for every such request
 //! and lives as long as the request, so 10,000 waiting `/slow` requests notice
 //! its size.
@@ -164,7 +164,7 @@ impl Default for RequestIds {
 ///
 /// The steps that do not wait run here, before anything is returned. A request
 /// refused at once, or served by a [`Handler::Now`], is answered here too, and the
-/// returned [`Handling`] only hands the response over: no future is allocated.
+/// returned [`Handling`] only hands the response over: no future is made for it.
 /// Otherwise it holds the boxed future that waits for the handler and finishes
 /// the request (see the module doc).
 pub fn handle(app: Arc<App>, req: Request<Body>) -> Handling {
@@ -222,10 +222,13 @@ pub fn handle(app: Arc<App>, req: Request<Body>) -> Handling {
 /// What [`handle`] returns: the response already made, or the future making it.
 ///
 /// A named future type rather than a boxed `async` block, so that a request
-/// answered at once costs no allocation. hyper polls it straight away.
+/// answered at once needs no future of its own. hyper polls it straight away.
 pub enum Handling {
-    /// Answered; taken by the first poll.
-    Answered(Option<Response<Body>>),
+    /// Answered; taken by the first poll. The response is boxed because hyper
+    /// keeps room for this future in every connection, idle or not: inline, a
+    /// response (152 bytes) would make that room ten times larger, and idle
+    /// keep-alive connections are what a server holds most of.
+    Answered(Option<Box<Response<Body>>>),
     /// Waiting for its handler.
     Waiting(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
 }
@@ -241,7 +244,7 @@ impl std::fmt::Debug for Handling {
 
 impl Handling {
     fn answered(res: Response<Body>) -> Self {
-        Handling::Answered(Some(res))
+        Handling::Answered(Some(Box::new(res)))
     }
 }
 
@@ -251,9 +254,12 @@ impl Future for Handling {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Both variants are `Unpin` (the waiting one is boxed).
         match self.get_mut() {
-            Handling::Answered(res) => Poll::Ready(Ok(res
-                .take()
-                .expect("a `Handling` is not polled after it is done"))),
+            Handling::Answered(res) => {
+                let res = res
+                    .take()
+                    .expect("a `Handling` is not polled after it is done");
+                Poll::Ready(Ok(*res))
+            }
             Handling::Waiting(future) => future.as_mut().poll(cx).map(Ok),
         }
     }
@@ -522,42 +528,39 @@ mod tests {
         assert_eq!(unique.len(), 2 * SHARDS * 500);
     }
 
-    #[tokio::test]
-    async fn a_panicking_handler_is_a_500_and_counted() {
-        let state = state(|_| {});
-        let err = run_handler(&state, panics, get())
-            .await
-            .expect_err("panicked");
-        assert_eq!(
-            err.into_response().status(),
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
-        assert_eq!(state.http.panics.get(), 1);
-        assert_eq!(
-            state.http.in_flight_now(),
-            0,
-            "the in-flight count is given back"
-        );
-    }
-
     fn panics_now(_: &AppState, _: Request<Body>) -> Result<Response<Body>, HttpError> {
         panic!("boom, at once")
     }
 
-    #[test]
-    fn a_panicking_handler_that_answers_at_once_is_a_500_and_counted() {
-        let state = state(|_| {});
-        let err = run_now(&state, panics_now, get()).expect_err("panicked");
+    /// A panic is a 500 for that request, counted, with its in-flight place given back.
+    fn assert_panic_answered(state: &AppState, err: HttpError, panics_so_far: u64) {
         assert_eq!(
             err.into_response().status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
-        assert_eq!(state.http.panics.get(), 1);
+        assert_eq!(state.http.panics.get(), panics_so_far);
         assert_eq!(
             state.http.in_flight_now(),
             0,
             "the in-flight count is given back"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_and_counted_whether_it_waits_or_not() {
+        let state = state(|_| {});
+        let err = run_handler(&state, panics, get())
+            .await
+            .expect_err("panicked");
+        assert_panic_answered(&state, err, 1);
+        let err = run_now(&state, panics_now, get()).expect_err("panicked");
+        assert_panic_answered(&state, err, 2);
+    }
+
+    #[test]
+    fn the_future_hyper_keeps_per_connection_stays_small() {
+        // hyper holds room for one `Handling` in every connection, idle or not.
+        assert!(std::mem::size_of::<Handling>() <= 24);
     }
 
     #[tokio::test(start_paused = true)]
