@@ -57,6 +57,14 @@ impl Counter {
         self.0[shard()].0.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Adds one to the calling thread's shard and says which shard that was and
+    /// what it held before: numbers that are unique across shards can be made
+    /// from the pair (see the HTTP server's request ids).
+    pub fn inc_in_shard(&self) -> (usize, u64) {
+        let shard = shard();
+        (shard, self.0[shard].0.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// The total over every shard.
     pub fn get(&self) -> u64 {
         self.0.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
@@ -196,6 +204,15 @@ mod tests {
             }
         });
         assert_eq!(counter.get(), 2 * SHARDS as u64 * 1005);
+    }
+
+    #[test]
+    fn a_thread_counts_on_in_its_own_shard() {
+        let counter = Counter::default();
+        let (shard, before) = counter.inc_in_shard();
+        assert_eq!(before, 0);
+        assert_eq!(counter.inc_in_shard(), (shard, 1));
+        assert_eq!(counter.get(), 2);
     }
 
     #[test]

@@ -41,11 +41,10 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use asynclab_core::Event;
-use asynclab_core::sharded::{self, Padded, SHARDS};
+use asynclab_core::sharded::{self, SHARDS};
 use futures_util::FutureExt;
 use http::header::{HOST, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
@@ -106,14 +105,14 @@ impl Service<Request<Body>> for App {
 /// Request ids: a per-process prefix and a number (`5f3a9c1e-42`). Unique
 /// within a process and across restarts, and far cheaper than a random UUID.
 ///
-/// The numbers come from one counter per shard (see `asynclab_core::sharded`):
-/// number = count × `SHARDS` + shard, so no two shards hand out the same
-/// number, and no two worker threads take turns at one counter for every
-/// request. Numbers rise per thread, not across the process.
+/// The numbers come from a sharded counter (see `asynclab_core::sharded`):
+/// number = the shard's count × `SHARDS` + shard, so no two shards hand out
+/// the same number, and no two worker threads take turns at one counter for
+/// every request. Numbers rise per thread, not across the process.
 #[derive(Debug)]
 pub struct RequestIds {
     prefix: u32,
-    counts: [Padded<AtomicU64>; SHARDS],
+    counts: sharded::Counter,
 }
 
 impl RequestIds {
@@ -129,8 +128,7 @@ impl RequestIds {
     }
 
     fn next(&self) -> HeaderValue {
-        let shard = sharded::shard();
-        let count = self.counts[shard].0.fetch_add(1, Ordering::Relaxed);
+        let (shard, count) = self.counts.inc_in_shard();
         self.format(count.wrapping_mul(SHARDS as u64).wrapping_add(shard as u64))
     }
 
