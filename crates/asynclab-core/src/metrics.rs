@@ -5,10 +5,10 @@
 //!
 //! Counters and gauges from `prometheus-client` are atomics behind an `Arc`: cloning
 //! one gives another handle on the same number, so a connection task can bump it
-//! without any lock (and [`crate::sharded`]'s, for the hottest counts, do not even
-//! make the worker threads share a cache line). The registry itself sits behind a std `Mutex` because it is
-//! touched only at start-up (registration) and once per scrape (encoding), never
-//! across an `.await`.
+//! without any lock (and [`crate::sharded`]'s, for the hottest counts, do not
+//! even make the worker threads share a cache line). The registry itself sits
+//! behind a std `Mutex` because it is touched only at start-up (registration)
+//! and once per scrape (encoding), never across an `.await`.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};

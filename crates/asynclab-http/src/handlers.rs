@@ -1,9 +1,9 @@
 //! The route handlers: functions from state and request to a response.
 //!
-//! Those that wait are `async fn`s, and each shows one async idea: `/slow` waits on a timer without blocking a
-//! thread and shows **cancellation by drop**, `/limited` bounds concurrency with a
-//! **shared semaphore** and bounded waiting, `/echo` **streams** a body through
-//! without buffering it. The rest, the health, readiness and introspection
+//! Those that wait are `async fn`s, and each shows one async idea: `/slow` waits
+//! on a timer without blocking a thread and shows **cancellation by drop**,
+//! `/limited` bounds concurrency with a **shared semaphore** and bounded waiting,
+//! `/echo` **streams** a body through without buffering it. The rest, the health, readiness and introspection
 //! endpoints a container platform needs, have nothing to wait for: they are plain
 //! `fn`s, called in place (see `Handler` in `routes.rs`).
 

@@ -1,9 +1,10 @@
 //! The server's shared state: settings, counters and the `/limited` semaphore.
 //!
 //! Pattern: **state is a small `Clone` struct of `Arc`s, built once.** Every
-//! connection gets a clone, and so does every handler that keeps it past its
-//! first `.await`: a reference-count increment, never a copy of the data. Counters are atomics, so handlers on any
-//! worker thread update them without a lock; the ones every request touches are
+//! connection gets a clone, and so does every handler that waits (its future
+//! must own what it uses): a reference-count increment, never a copy of the
+//! data. Counters are atomics, so handlers on any worker thread update them
+//! without a lock; the ones every request touches are
 //! sharded per thread (`asynclab_core::sharded`), so the workers do not take
 //! turns at their cache lines either.
 
