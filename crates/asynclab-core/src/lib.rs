@@ -10,11 +10,14 @@
 //!   the counters of every server running in the process, and the live [`events`]
 //!   feed (a broadcast channel) that `/events` streams.
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
+//! - [`runtimes`]: N threads with a single-threaded runtime each, for work that never
+//!   needs to move between threads (HTTP connections, load generator connections).
 
 pub mod config;
 pub mod events;
 pub mod metrics;
 pub mod query;
+pub mod runtimes;
 pub mod sharded;
 pub mod shutdown;
 pub mod telemetry;

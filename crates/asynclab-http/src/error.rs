@@ -19,6 +19,8 @@ use crate::body::{Body, text};
 pub enum Error {
     #[error("invalid http setting {key}: {reason}")]
     Setting { key: &'static str, reason: String },
+    #[error("cannot start the http.workers threads: {0}")]
+    Workers(#[source] std::io::Error),
     #[error("files.root from {origin}")]
     Files {
         origin: String,

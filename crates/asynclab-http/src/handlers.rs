@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use asynclab_core::config::HttpRuntime;
 use asynclab_core::query::Query;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -326,7 +327,7 @@ pub fn stats(state: &AppState, _: Request<Body>) -> Result {
     })))
 }
 
-/// `GET /info`: what tells one replica from another.
+/// `GET /info`: what tells one replica from another, and which thread answered.
 pub fn info(state: &AppState, _: Request<Body>) -> Result {
     Ok(body::json(&json!({
         "name": "asynclab",
@@ -334,7 +335,14 @@ pub fn info(state: &AppState, _: Request<Body>) -> Result {
         "hostname": hostname(),
         "pid": std::process::id(),
         "uptime_secs": state.metrics.uptime().as_secs_f64(),
-        "worker_threads": tokio::runtime::Handle::current().metrics().num_workers(),
+        "runtime": state.config.runtime,
+        "workers": match state.config.runtime {
+            HttpRuntime::PerCore => state.config.workers,
+            HttpRuntime::Shared => tokio::runtime::Handle::current().metrics().num_workers(),
+        },
+        // Which thread answered: with `per-core`, the worker this connection was
+        // dealt to (`http-0`, `http-1`, ...), the same for every request on it.
+        "thread": std::thread::current().name(),
     })))
 }
 

@@ -6,18 +6,28 @@
 //! permit), accepts, and spawns a task per connection on a `TaskTracker`; and on
 //! shutdown, the listener dropped, every connection asked to finish, and the
 //! drain raced against `shutdown.grace`.
+//!
+//! Pattern: **an acceptor dealing connections to per-core runtimes** (with
+//! `http.runtime = "per-core"`, the default). The loop accepts on the caller's
+//! runtime and hands each connection, in turn, to one of `http.workers` threads
+//! that each run a single-threaded runtime ([`Runtimes`]): the socket leaves this
+//! runtime's epoll (`into_std`) and joins the worker's (`from_std` inside
+//! `Handle::enter`), and the connection task is spawned there, where it stays.
+//! Nothing else changes: the `TaskTracker`, the semaphore, the tokens and the
+//! shared state all work across runtimes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use asynclab_core::config::Loaded;
+use asynclab_core::config::{HttpRuntime, Loaded};
+use asynclab_core::runtimes::Runtimes;
 use asynclab_core::shutdown::drain;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_files::Files;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -45,13 +55,17 @@ pub struct Server {
     timeouts: Timeouts,
     max_connections: usize,
     grace: Duration,
+    /// The per-core threads, or `None` to serve on the caller's runtime.
+    workers: Option<Runtimes>,
 }
 
 impl Server {
     /// Builds the whole stack (state, metrics, routes, middleware, protocol
     /// settings) before anything is bound, so a bad setting fails at start.
     pub fn new(loaded: &Loaded, metrics: Metrics) -> Result<Self, Error> {
-        let config = loaded.config.http.clone();
+        let mut config = loaded.config.http.clone();
+        // Resolved once: `/info` reports the number, not "0".
+        config.workers = config.worker_count();
         let max_header_bytes = config.max_header_bytes.as_usize();
         let h2_header_list = u32::try_from(max_header_bytes).map_err(|_| Error::Setting {
             key: "http.max_header_bytes",
@@ -90,6 +104,12 @@ impl Server {
             write: config.write_timeout,
         };
         let max_connections = config.max_connections;
+        let workers = match config.runtime {
+            HttpRuntime::PerCore => {
+                Some(Runtimes::start(config.workers, "http").map_err(Error::Workers)?)
+            }
+            HttpRuntime::Shared => None,
+        };
         let state = AppState::new(config, loaded.config.log.access, metrics, files(loaded)?);
         Ok(Self {
             app: router(state.clone()),
@@ -98,6 +118,7 @@ impl Server {
             timeouts,
             max_connections,
             grace: loaded.config.shutdown.grace,
+            workers,
         })
     }
 
@@ -125,6 +146,7 @@ impl Server {
         // at the limit we stop accepting and new clients wait in the kernel's
         // backlog instead of being accepted and left without service.
         let slots = Arc::new(Semaphore::new(self.max_connections));
+        let mut turn = 0;
 
         loop {
             let permit = tokio::select! {
@@ -150,7 +172,28 @@ impl Server {
                 },
             };
             self.state.http.connections_accepted.inc();
-            tracker.spawn(conn::serve(stream, peer, ctx.clone(), permit));
+            let Some(workers) = &self.workers else {
+                tracker.spawn(conn::serve(stream, peer, ctx.clone(), permit));
+                continue;
+            };
+            // Round robin: worker `turn` gets this connection.
+            let handle = &workers.handles()[turn];
+            turn = (turn + 1) % workers.handles().len();
+            match move_to(stream, handle) {
+                Ok(stream) => {
+                    handle.spawn(tracker.track_future(conn::serve(
+                        stream,
+                        peer,
+                        ctx.clone(),
+                        permit,
+                    )));
+                }
+                // The socket could not change epolls (out of memory, descriptor gone):
+                // this connection is lost, the server goes on.
+                Err(error) => {
+                    tracing::warn!(%error, %peer, "connection dropped: cannot hand it to a worker")
+                }
+            }
         }
 
         // Shutdown step 3: closing the listener refuses new connections; each
@@ -166,6 +209,15 @@ impl Server {
         );
         report
     }
+}
+
+/// Moves an accepted socket from the calling runtime's I/O driver to `handle`'s:
+/// two `epoll_ctl` calls, once per connection.
+fn move_to(stream: TcpStream, handle: &tokio::runtime::Handle) -> std::io::Result<TcpStream> {
+    let stream = stream.into_std()?;
+    // Inside `enter`, `from_std` registers with that runtime, not the caller's.
+    let _entered = handle.enter();
+    TcpStream::from_std(stream)
 }
 
 /// The file server for `/files/`. A `files.root` someone configured must exist

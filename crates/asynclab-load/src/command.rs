@@ -21,9 +21,10 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use asynclab_core::runtimes::Runtimes;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Control, Error, LoadArgs, Report, Threads, run_on};
+use crate::{Control, Error, LoadArgs, Report, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
 const EXIT_USAGE: u8 = 2;
@@ -42,7 +43,7 @@ pub fn main(args: LoadArgs) -> ExitCode {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // The connections run on `threads` runtimes of their own (see `threads.rs`); this
+    // The connections run on `threads` runtimes of their own (see `asynclab_core::runtimes`); this
     // thread's runtime only waits for them, watches ctrl-c and draws the progress bar.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -54,7 +55,7 @@ pub fn main(args: LoadArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let workers = match Threads::start(threads) {
+    let workers = match Runtimes::start(threads, "load") {
         Ok(workers) => workers,
         Err(e) => {
             eprintln!("asynclab load: cannot start {threads} runtime threads: {e}");

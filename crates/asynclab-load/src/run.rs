@@ -2,7 +2,8 @@
 //!
 //! Pattern: **one task per connection, joined with a `JoinSet`**. Each connection is
 //! an independent loop (see `worker.rs`), spawned on one of the runtimes it is given
-//! (the command gives one per thread, see `threads.rs`; tests use their own). The `JoinSet` waits for all of them (and reports a panic in one);
+//! (the command gives one per thread, see `asynclab_core::runtimes`; tests use their
+//! own). The `JoinSet` waits for all of them (and reports a panic in one);
 //! their counts, kept in shards (`stats.rs`), are merged once they have all ended.
 //!
 //! Stopping is cooperative and in two steps, both through `CancellationToken`s in
@@ -88,7 +89,7 @@ pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error
 }
 
 /// Like [`run`], with connection *i* on `runtimes[i % runtimes.len()]` (see
-/// [`crate::Threads`]).
+/// [`asynclab_core::runtimes::Runtimes`]).
 pub async fn run_on(
     settings: &Settings,
     control: &Control,

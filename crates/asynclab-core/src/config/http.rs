@@ -40,6 +40,13 @@ pub struct HttpConfig {
     /// Linux caps it at `net.core.somaxconn`). Too small, and a burst of new
     /// connections loses SYNs that clients retry only a second later.
     pub backlog: u32,
+    /// Where connections run: `per-core` (each on one of `workers` threads with a
+    /// single-threaded runtime of its own) or `shared` (on the process's
+    /// multi-threaded, work-stealing runtime).
+    pub runtime: HttpRuntime,
+    /// Threads serving connections with `runtime = "per-core"`; 0 means one per
+    /// CPU core the process may use.
+    pub workers: usize,
     /// The largest request head (request line and headers); larger gets 431.
     pub max_header_bytes: Size,
     /// The most request headers accepted; more gets 431.
@@ -53,6 +60,31 @@ pub struct HttpConfig {
     pub limited: LimitedConfig,
     /// The async-pattern demo routes (`/fanout`, `/race`, `/events`, ...).
     pub demo: DemoConfig,
+}
+
+/// More threads than this is a typo, not a configuration.
+const MAX_WORKERS: usize = 1024;
+
+/// Where the HTTP server runs its connections (`http.runtime`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpRuntime {
+    /// Each connection stays on one of `http.workers` threads, each polling its own
+    /// epoll: nginx's worker model.
+    PerCore,
+    /// Every connection on the process's multi-threaded runtime, where idle
+    /// workers steal tasks from busy ones.
+    Shared,
+}
+
+impl HttpConfig {
+    /// How many per-core threads to start: `workers`, or one per usable core.
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 /// `[http.slow]`.
@@ -93,6 +125,13 @@ impl HttpConfig {
         nonzero("http.write_timeout", self.write_timeout)?;
         at_least("http.max_connections", self.max_connections, 1)?;
         at_least("http.backlog", self.backlog, 1)?;
+        if self.workers > MAX_WORKERS {
+            return Err(invalid(
+                "http.workers",
+                self.workers,
+                format!("must be at most {MAX_WORKERS} (0 = one per CPU core)"),
+            ));
+        }
         // hyper needs room for at least one read buffer (8 KiB) of headers.
         at_least("http.max_header_bytes", self.max_header_bytes.bytes(), 8192)?;
         at_least("http.max_headers", self.max_headers, 1)?;

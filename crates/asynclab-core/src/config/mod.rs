@@ -33,7 +33,7 @@ pub use demo::DemoConfig;
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
 pub use files::FilesConfig;
-pub use http::{HttpConfig, LimitedConfig, SlowConfig};
+pub use http::{HttpConfig, HttpRuntime, LimitedConfig, SlowConfig};
 pub use log::{LogConfig, LogFormat};
 pub use shutdown::ShutdownConfig;
 pub use units::Size;

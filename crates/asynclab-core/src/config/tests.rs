@@ -117,6 +117,22 @@ fn wrong_type_and_bad_units_are_explained() {
         "{msg}"
     );
 
+    let msg = load(None, &["http.runtime=pooled"])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("http.runtime") && msg.contains("per-core, shared"),
+        "{msg}"
+    );
+
+    let msg = load(None, &["http.workers=5000"])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("http.workers") && msg.contains("at most 1024"),
+        "{msg}"
+    );
+
     let msg = load(None, &["shutdown.grace=0s"])
         .expect_err("refused")
         .to_string();

@@ -1,0 +1,97 @@
+//! Where connections run (`http.runtime`): dealt in turn to the per-core worker
+//! threads, each keeping its connections, or all on the caller's shared runtime.
+//! `/info` says which thread answered; these tests read it over raw connections.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use asynclab_core::config::HttpRuntime;
+use http::StatusCode;
+use support::*;
+
+/// Two pipelined `GET /info` on one fresh connection (the second closes it);
+/// the `thread` each answer names.
+async fn threads_of_one_connection(addr: std::net::SocketAddr) -> Vec<String> {
+    let text = raw(
+        addr,
+        b"GET /info HTTP/1.1\r\nHost: t\r\n\r\nGET /info HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let answers: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 2, "{text}");
+    answers
+        .iter()
+        .map(|answer| {
+            assert!(answer.starts_with("200"), "{answer}");
+            let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+            let info: serde_json::Value = serde_json::from_str(body).unwrap();
+            info["thread"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn per_core_deals_connections_in_turn_and_keeps_each_on_its_worker() {
+    let s = spawn(|c| c.http.workers = 2).await;
+    let info = get(s.addr, "/info").await.json();
+    assert_eq!(
+        (info["runtime"].as_str(), info["workers"].as_u64()),
+        (Some("per-core"), Some(2))
+    );
+
+    // One connection so far (the `get` above, dealt to worker 0): the next four
+    // go to 1, 0, 1, 0, and both requests of each are answered by the same thread.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let threads = threads_of_one_connection(s.addr).await;
+        assert_eq!(threads[0], threads[1], "a connection never moves");
+        seen.push(threads[0].clone());
+    }
+    assert_eq!(seen, ["http-1", "http-0", "http-1", "http-0"]);
+
+    // And the drain still sees every connection, wherever it ran.
+    let addr = s.addr;
+    let slow = tokio::spawn(async move { get(addr, "/slow?delay=300ms").await });
+    wait_stats(addr, |st| st["requests_in_flight"] == 2).await;
+    s.shutdown.trigger(Duration::ZERO);
+    assert_eq!(slow.await.unwrap().status, StatusCode::OK);
+    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
+    assert_eq!((report.drained, report.cut), (1, 0), "{report:?}");
+}
+
+#[tokio::test]
+async fn workers_zero_means_one_per_core() {
+    let s = spawn(|c| c.http.workers = 0).await;
+    let info = get(s.addr, "/info").await.json();
+    let cores = std::thread::available_parallelism().unwrap().get() as u64;
+    assert_eq!(info["workers"].as_u64(), Some(cores));
+    assert!(
+        info["thread"].as_str().unwrap().starts_with("http-"),
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn shared_serves_on_the_callers_runtime() {
+    let s = spawn(|c| c.http.runtime = HttpRuntime::Shared).await;
+    let test_thread = std::thread::current().name().map(str::to_owned);
+    let threads = threads_of_one_connection(s.addr).await;
+    // This test's runtime has one thread, so the server's tasks run on it too.
+    assert_eq!(Some(&threads[0]), test_thread.as_ref());
+    let info = get(s.addr, "/info").await.json();
+    assert_eq!(
+        (info["runtime"].as_str(), info["workers"].as_u64()),
+        (Some("shared"), Some(1))
+    );
+
+    let addr = s.addr;
+    let slow = tokio::spawn(async move { get(addr, "/slow?delay=300ms").await });
+    wait_stats(addr, |st| st["requests_in_flight"] == 2).await;
+    s.shutdown.trigger(Duration::ZERO);
+    assert_eq!(slow.await.unwrap().status, StatusCode::OK);
+    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
+    assert_eq!((report.drained, report.cut), (1, 0), "{report:?}");
+}
