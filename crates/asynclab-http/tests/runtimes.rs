@@ -1,5 +1,6 @@
-//! Where connections run (`http.runtime`): dealt in turn to the per-core worker
-//! threads, each keeping its connections, or all on the caller's shared runtime.
+//! Where connections run (`http.runtime`): all on the caller's shared runtime (the
+//! default), or dealt in turn to the per-core worker threads, each keeping its
+//! connections.
 //! `/info` says which thread answered; these tests read it over raw connections.
 
 #![allow(clippy::unwrap_used)]
@@ -35,7 +36,11 @@ async fn threads_of_one_connection(addr: std::net::SocketAddr) -> Vec<String> {
 
 #[tokio::test]
 async fn per_core_deals_connections_in_turn_and_keeps_each_on_its_worker() {
-    let s = spawn(|c| c.http.workers = 2).await;
+    let s = spawn(|c| {
+        c.http.runtime = HttpRuntime::PerCore;
+        c.http.workers = 2;
+    })
+    .await;
     let info = get(s.addr, "/info").await.json();
     assert_eq!(
         (info["runtime"].as_str(), info["workers"].as_u64()),
@@ -64,7 +69,11 @@ async fn per_core_deals_connections_in_turn_and_keeps_each_on_its_worker() {
 
 #[tokio::test]
 async fn workers_zero_means_one_per_core() {
-    let s = spawn(|c| c.http.workers = 0).await;
+    let s = spawn(|c| {
+        c.http.runtime = HttpRuntime::PerCore;
+        c.http.workers = 0;
+    })
+    .await;
     let info = get(s.addr, "/info").await.json();
     let cores = std::thread::available_parallelism().unwrap().get() as u64;
     assert_eq!(info["workers"].as_u64(), Some(cores));
@@ -75,8 +84,8 @@ async fn workers_zero_means_one_per_core() {
 }
 
 #[tokio::test]
-async fn shared_serves_on_the_callers_runtime() {
-    let s = spawn(|c| c.http.runtime = HttpRuntime::Shared).await;
+async fn shared_the_default_serves_on_the_callers_runtime() {
+    let s = spawn(|_| {}).await;
     let test_thread = std::thread::current().name().map(str::to_owned);
     let threads = threads_of_one_connection(s.addr).await;
     // This test's runtime has one thread, so the server's tasks run on it too.
