@@ -148,6 +148,105 @@ def fast():
     return r
 
 
+def runtime():
+    r = Result("runtime", "GET /fast: asynclab with `http.runtime = \"per-core\"` vs the default `shared`")
+    started = {}
+    try:
+        started["shared"] = servers.asynclab_http(name="asynclab-shared")
+        started["per-core"] = servers.asynclab_http(["http.runtime=per-core"], name="asynclab-per-core")
+        names = list(started)
+        rows, bars = [], []
+        for c in (50, 256, 1000):
+            print(f"== runtime: {c} connections (asynclab load)", flush=True)
+            runs = alternate(REPS, names, lambda n: clients.load(
+                started[n].url("/fast"), c, DURATION, warmup=WARMUP))
+            r.data["raw"][f"load-c{c}"] = {n: [strip(d) for d in runs[n]] for n in names}
+            rate = {n: [ok_rate(d) for d in runs[n]] for n in names}
+            p99 = {n: [p99_ms(d) for d in runs[n]] for n in names}
+            rr = summary(ratios(rate["per-core"], rate["shared"]))
+            rows.append([c] + [fmt(summary(rate[n]), "{:.0f}") for n in names] + [
+                fmt(rr), fmt(summary(ratios(p99["per-core"], p99["shared"])))])
+            bars.append(bar(f"{c} connections", rr))
+        r.table("Requests per second (asynclab load, keep-alive, median (min–max))",
+                ["connections"] + names + ["per-core ÷ shared", "p99: per-core ÷ shared"], rows)
+        r.chart("runtime.svg", "/fast req/s, per-core ÷ shared (same run)", bars, aim=1.0,
+                aim_label="level")
+    finally:
+        stopping(started)
+    r.note("Same binary, same default middleware; only `http.runtime` differs. `per-core`: the "
+           "accept loop deals each connection to one of `http.workers` threads (one per core), each "
+           "with its own single-threaded runtime, as nginx deals connections to its workers. No aim: "
+           "this is the measurement behind keeping `shared` the default.")
+    return r
+
+
+PERF_EVENTS = "task-clock,context-switches,raw_syscalls:sys_enter"
+
+
+def perf_per_request(srv, url, connections, pids):
+    """One wrk run with `perf stat` attached to the server's `pids`: the server's
+    CPU time, context switches and system calls per request served."""
+    perf = subprocess.Popen(["perf", "stat", "-x,", "-e", PERF_EVENTS, "-p", ",".join(map(str, pids))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    procs.register(perf.pid)
+    try:
+        time.sleep(0.2)
+        doc = clients.wrk(url, connections, DURATION)
+    finally:
+        perf.send_signal(2)
+        err = perf.communicate(timeout=30)[1]
+    counts = {}
+    for line in err.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[0].replace(".", "", 1).isdigit():
+            counts[fields[2]] = float(fields[0])
+    served = doc["rate"] * DURATION
+    return {"rate": doc["rate"], "cpu_us": counts.get("task-clock", 0) * 1000 / served,
+            "cs": counts.get("context-switches", 0) / served,
+            "syscalls": counts.get("raw_syscalls:sys_enter", 0) / served}
+
+
+def cost():
+    r = Result("cost", "GET /fast: what each request costs the server (CPU time, system calls, "
+                       "context switches), by perf stat under wrk")
+    need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
+    if not shutil.which("perf") or subprocess.run(
+            ["perf", "stat", "-e", PERF_EVENTS, "true"], capture_output=True).returncode != 0:
+        raise Skip("perf stat with software events and syscall tracepoints does not work here")
+    started = {}
+    try:
+        started["asynclab"] = servers.asynclab_http()
+        started["bare hyper"] = servers.bare_hyper()
+        started["nginx 1w"] = servers.nginx("return200.conf", workers=1)
+        started["nginx 2w"] = servers.nginx("return200.conf", workers=2)
+        path = {"asynclab": "/fast", "bare hyper": "/", "nginx 1w": "/fast", "nginx 2w": "/fast"}
+        # nginx's master accepts nothing: count its workers.
+        pids = {n: procs.children(s.pid) if n.startswith("nginx") else [s.pid] for n, s in started.items()}
+        names = list(started)
+        rows = []
+        for c in (256, 1000):
+            print(f"== cost: {c} connections (wrk + perf stat)", flush=True)
+            runs = alternate(REPS, names, lambda n: perf_per_request(
+                started[n], started[n].url(path[n]), c, pids[n]))
+            r.data["raw"][f"wrk-c{c}"] = runs
+            for n in names:
+                rows.append([c, n, fmt(summary([d["rate"] for d in runs[n]]), "{:.0f}"),
+                             fmt(summary([d["cpu_us"] for d in runs[n]])),
+                             fmt(summary(ratios([d["cpu_us"] for d in runs[n]],
+                                                [d["cpu_us"] for d in runs["bare hyper"]]))),
+                             fmt(summary([d["syscalls"] for d in runs[n]])),
+                             fmt(summary([d["cs"] for d in runs[n]]), "{:.3f}")])
+        r.table("Per request served (wrk, keep-alive, median (min–max))",
+                ["connections", "server", "req/s", "CPU µs", "CPU ÷ bare hyper", "system calls",
+                 "context switches"], rows,
+                note="CPU is the server's user + kernel time (`task-clock`) over requests served; "
+                     "the load generator's is not counted. Where two servers make the same system "
+                     "calls per request, the difference in CPU time is what each does around them.")
+    finally:
+        stopping(started)
+    return r
+
+
 def strip(doc):
     """What the report keeps of an `asynclab load` document (not the histograms)."""
     return {k: doc.get(k) for k in ("rate", "duration_s", "requests", "status", "errors",
@@ -595,6 +694,7 @@ def instructions():
         ("GET /fast", "http://127.0.0.1:PORT/fast", "bare hyper", [
             ("asynclab", lambda w: servers.asynclab_http(wrap=w), []),
             ("bare hyper", lambda w: servers.bare_hyper(wrap=w), []),
+            ("nginx return 200", lambda w: servers.nginx("return200.conf", wrap=w), []),
         ]),
     ]
     rows = []
@@ -614,9 +714,10 @@ def instructions():
             note="callgrind counts the instructions the server process executes in user space (its "
                  "code, the libraries, libc), not the kernel's share (the socket calls), and not "
                  "time. The count is the same from run to run whatever else the machine does, which "
-                 "makes it the way to see a change's effect on this shared machine.")
+                 "makes it the way to see a change's effect on this shared machine. nginx runs as "
+                 "one process (`master_process off`) under callgrind.")
     return r
 
 
-ALL = {"fast": fast, "slow": slow, "limited": limited, "files": files, "echo": echo,
+ALL = {"fast": fast, "runtime": runtime, "cost": cost, "slow": slow, "limited": limited, "files": files, "echo": echo,
        "idle": idle, "loadgen": loadgen, "startup": startup, "instructions": instructions}

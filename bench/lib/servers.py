@@ -98,10 +98,12 @@ def bare_echo(name="bare-echo", wrap=()):
     return Server(name, proc, port)
 
 
-def nginx(config, workers=1, sendfile="on", root=None, name=None):
+def nginx(config, workers=1, sendfile="on", root=None, name=None, wrap=()):
     """nginx from bench/nginx/`config`, with `@PORT@`, `@PREFIX@`, `@WORKERS@`,
     `@SENDFILE@` and `@ROOT@` filled in; runs in the foreground (`daemon off`)
-    with its own prefix, so it needs no system-wide setup and leaves nothing behind."""
+    with its own prefix, so it needs no system-wide setup and leaves nothing behind.
+    With `wrap` (valgrind), one process serves alone (`master_process off`), so
+    the wrapper sees the process that does the work."""
     name = name or f"nginx-{os.path.splitext(config)[0]}-w{workers}" + (
         f"-sendfile-{sendfile}" if root else "")
     port = procs.free_port()
@@ -112,10 +114,13 @@ def nginx(config, workers=1, sendfile="on", root=None, name=None):
     for key, value in {"PORT": port, "PREFIX": prefix, "WORKERS": workers,
                        "SENDFILE": sendfile, "ROOT": root or ""}.items():
         text = text.replace(f"@{key}@", str(value))
+    if wrap:
+        text = text.replace("master_process on;", "master_process off;")
+        workers = 0
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
         f.write(text)
-    argv = ["nginx", "-c", conf, "-p", prefix + "/", "-e", os.path.join(prefix, "logs/error.log")]
+    argv = [*wrap, "nginx", "-c", conf, "-p", prefix + "/", "-e", os.path.join(prefix, "logs/error.log")]
     proc = procs.Proc(name, argv, _log(name))
     procs.wait_tcp(port, proc)
     # The master accepts nothing itself: wait until every worker is up, so a
