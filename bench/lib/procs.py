@@ -92,6 +92,19 @@ def rss_kb(pid):
     return sum(status_kb(p, "VmRSS") for p in tree(pid))
 
 
+def cpu_seconds(pid):
+    """(user, kernel) CPU seconds a process has used, all its threads together
+    (/proc/PID/stat `utime` and `stime`), or zeros when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based).
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def fd_count(pid):
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))

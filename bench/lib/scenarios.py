@@ -84,16 +84,22 @@ def stopping(started):
 
 
 # ---------------------------------------------------------------------------
+def start_fast_contenders(started):
+    """asynclab, the bare hyper server and nginx with 1 and 2 workers, into
+    `started` (so the caller stops whatever did start); returns each one's path."""
+    started["asynclab"] = servers.asynclab_http()
+    started["bare hyper"] = servers.bare_hyper()
+    started["nginx 1w"] = servers.nginx("return200.conf", workers=1)
+    started["nginx 2w"] = servers.nginx("return200.conf", workers=2)
+    return {"asynclab": "/fast", "bare hyper": "/", "nginx 1w": "/fast", "nginx 2w": "/fast"}
+
+
 def fast():
     r = Result("fast", "GET /fast: asynclab (full default middleware) vs bare hyper vs nginx `return 200`")
     need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
     started = {}
     try:
-        started["asynclab"] = servers.asynclab_http()
-        started["bare hyper"] = servers.bare_hyper()
-        started["nginx 1w"] = servers.nginx("return200.conf", workers=1)
-        started["nginx 2w"] = servers.nginx("return200.conf", workers=2)
-        path = {"asynclab": "/fast", "bare hyper": "/", "nginx 1w": "/fast", "nginx 2w": "/fast"}
+        path = start_fast_contenders(started)
         names = list(started)
         rows, p99rows, vs_bare, vs_nginx = [], [], [], []
         for c in (50, 256, 1000):
@@ -149,10 +155,10 @@ def fast():
 
 
 def runtime():
-    r = Result("runtime", "GET /fast: asynclab with `http.runtime = \"per-core\"` vs the default `shared`")
+    r = Result("runtime", "GET /fast: asynclab with `http.runtime = \"per-core\"` (the default) vs `shared`")
     started = {}
     try:
-        started["shared"] = servers.asynclab_http(name="asynclab-shared")
+        started["shared"] = servers.asynclab_http(["http.runtime=shared"], name="asynclab-shared")
         started["per-core"] = servers.asynclab_http(["http.runtime=per-core"], name="asynclab-per-core")
         names = list(started)
         rows, bars = [], []
@@ -176,7 +182,7 @@ def runtime():
     r.note("Same binary, same default middleware; only `http.runtime` differs. `per-core`: the "
            "accept loop deals each connection to one of `http.workers` threads (one per core), each "
            "with its own single-threaded runtime, as nginx deals connections to its workers. No aim: "
-           "this is the measurement behind keeping `shared` the default.")
+           "this is the measurement behind making `per-core` the default.")
     return r
 
 
@@ -191,10 +197,13 @@ def perf_per_request(srv, url, connections, pids):
     procs.register(perf.pid)
     try:
         time.sleep(0.2)
+        before = [procs.cpu_seconds(p) for p in pids]
         doc = clients.wrk(url, connections, DURATION)
+        after = [procs.cpu_seconds(p) for p in pids]
     finally:
         perf.send_signal(2)
         err = perf.communicate(timeout=30)[1]
+    user, kernel = (sum(a[i] - b[i] for a, b in zip(after, before)) for i in (0, 1))
     counts = {}
     for line in err.splitlines():
         fields = line.split(",")
@@ -202,6 +211,8 @@ def perf_per_request(srv, url, connections, pids):
             counts[fields[2]] = float(fields[0])
     served = doc["rate"] * DURATION
     return {"rate": doc["rate"], "cpu_us": counts.get("task-clock", 0) * 1000 / served,
+            # The user/kernel split, from /proc (10 ms ticks: about 300 per run).
+            "user_share": user / (user + kernel) if user + kernel else 0,
             "cs": counts.get("context-switches", 0) / served,
             "syscalls": counts.get("raw_syscalls:sys_enter", 0) / served}
 
@@ -215,11 +226,7 @@ def cost():
         raise Skip("perf stat with software events and syscall tracepoints does not work here")
     started = {}
     try:
-        started["asynclab"] = servers.asynclab_http()
-        started["bare hyper"] = servers.bare_hyper()
-        started["nginx 1w"] = servers.nginx("return200.conf", workers=1)
-        started["nginx 2w"] = servers.nginx("return200.conf", workers=2)
-        path = {"asynclab": "/fast", "bare hyper": "/", "nginx 1w": "/fast", "nginx 2w": "/fast"}
+        path = start_fast_contenders(started)
         # nginx's master accepts nothing: count its workers.
         pids = {n: procs.children(s.pid) if n.startswith("nginx") else [s.pid] for n, s in started.items()}
         names = list(started)
@@ -234,11 +241,12 @@ def cost():
                              fmt(summary([d["cpu_us"] for d in runs[n]])),
                              fmt(summary(ratios([d["cpu_us"] for d in runs[n]],
                                                 [d["cpu_us"] for d in runs["bare hyper"]]))),
+                             fmt(summary([d["user_share"] * 100 for d in runs[n]]), "{:.0f}", " %"),
                              fmt(summary([d["syscalls"] for d in runs[n]])),
                              fmt(summary([d["cs"] for d in runs[n]]), "{:.3f}")])
         r.table("Per request served (wrk, keep-alive, median (min–max))",
-                ["connections", "server", "req/s", "CPU µs", "CPU ÷ bare hyper", "system calls",
-                 "context switches"], rows,
+                ["connections", "server", "req/s", "CPU µs", "CPU ÷ bare hyper", "of it in user space",
+                 "system calls", "context switches"], rows,
                 note="CPU is the server's user + kernel time (`task-clock`) over requests served; "
                      "the load generator's is not counted. Where two servers make the same system "
                      "calls per request, the difference in CPU time is what each does around them.")

@@ -8,7 +8,7 @@
 //! drain raced against `shutdown.grace`.
 //!
 //! Pattern: **an acceptor dealing connections to per-core runtimes** (with
-//! `http.runtime = "per-core"`; the default, `shared`, spawns every connection on
+//! `http.runtime = "per-core"`, the default; `shared` spawns every connection on
 //! the caller's multi-threaded runtime). The loop accepts on the caller's
 //! runtime and hands each connection, in turn, to one of `http.workers` threads
 //! that each run a single-threaded runtime ([`Runtimes`]): the socket leaves this

@@ -1,6 +1,6 @@
-//! Where connections run (`http.runtime`): all on the caller's shared runtime (the
-//! default), or dealt in turn to the per-core worker threads, each keeping its
-//! connections.
+//! Where connections run (`http.runtime`): dealt in turn to the per-core worker
+//! threads (the default), each keeping its connections, or all on the caller's
+//! shared runtime.
 //! `/info` says which thread answered; these tests read it over raw connections.
 
 #![allow(clippy::unwrap_used)]
@@ -34,6 +34,17 @@ async fn threads_of_one_connection(addr: std::net::SocketAddr) -> Vec<String> {
         .collect()
 }
 
+/// Shuts `s` down with one `/slow` request in flight: it finishes, nothing is cut.
+async fn drains_a_slow_request(s: TestServer) {
+    let addr = s.addr;
+    let slow = tokio::spawn(async move { get(addr, "/slow?delay=300ms").await });
+    wait_stats(addr, |st| st["requests_in_flight"] == 2).await;
+    s.shutdown.trigger(Duration::ZERO);
+    assert_eq!(slow.await.unwrap().status, StatusCode::OK);
+    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
+    assert_eq!((report.drained, report.cut), (1, 0), "{report:?}");
+}
+
 #[tokio::test]
 async fn per_core_deals_connections_in_turn_and_keeps_each_on_its_worker() {
     let s = spawn(|c| {
@@ -58,22 +69,12 @@ async fn per_core_deals_connections_in_turn_and_keeps_each_on_its_worker() {
     assert_eq!(seen, ["http-1", "http-0", "http-1", "http-0"]);
 
     // And the drain still sees every connection, wherever it ran.
-    let addr = s.addr;
-    let slow = tokio::spawn(async move { get(addr, "/slow?delay=300ms").await });
-    wait_stats(addr, |st| st["requests_in_flight"] == 2).await;
-    s.shutdown.trigger(Duration::ZERO);
-    assert_eq!(slow.await.unwrap().status, StatusCode::OK);
-    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
-    assert_eq!((report.drained, report.cut), (1, 0), "{report:?}");
+    drains_a_slow_request(s).await;
 }
 
 #[tokio::test]
-async fn workers_zero_means_one_per_core() {
-    let s = spawn(|c| {
-        c.http.runtime = HttpRuntime::PerCore;
-        c.http.workers = 0;
-    })
-    .await;
+async fn by_default_one_worker_per_core() {
+    let s = spawn(|_| {}).await;
     let info = get(s.addr, "/info").await.json();
     let cores = std::thread::available_parallelism().unwrap().get() as u64;
     assert_eq!(info["workers"].as_u64(), Some(cores));
@@ -84,8 +85,8 @@ async fn workers_zero_means_one_per_core() {
 }
 
 #[tokio::test]
-async fn shared_the_default_serves_on_the_callers_runtime() {
-    let s = spawn(|_| {}).await;
+async fn shared_serves_on_the_callers_runtime() {
+    let s = spawn(|c| c.http.runtime = HttpRuntime::Shared).await;
     let test_thread = std::thread::current().name().map(str::to_owned);
     let threads = threads_of_one_connection(s.addr).await;
     // This test's runtime has one thread, so the server's tasks run on it too.
@@ -96,11 +97,5 @@ async fn shared_the_default_serves_on_the_callers_runtime() {
         (Some("shared"), Some(1))
     );
 
-    let addr = s.addr;
-    let slow = tokio::spawn(async move { get(addr, "/slow?delay=300ms").await });
-    wait_stats(addr, |st| st["requests_in_flight"] == 2).await;
-    s.shutdown.trigger(Duration::ZERO);
-    assert_eq!(slow.await.unwrap().status, StatusCode::OK);
-    let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
-    assert_eq!((report.drained, report.cut), (1, 0), "{report:?}");
+    drains_a_slow_request(s).await;
 }

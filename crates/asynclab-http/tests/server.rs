@@ -61,9 +61,9 @@ async fn routes_answer_as_documented() {
     let info = get(s.addr, "/info").await.json();
     assert_eq!(info["name"], "asynclab");
     assert_eq!(info["pid"], std::process::id());
-    assert_eq!(info["runtime"], "shared");
+    assert_eq!(info["runtime"], "per-core");
     assert!(info["workers"].as_u64().unwrap() >= 1);
-    assert!(info["thread"].as_str().is_some());
+    assert!(info["thread"].as_str().unwrap().starts_with("http-"));
     assert!(info["hostname"].as_str().is_some_and(|h| !h.is_empty()));
 }
 

@@ -40,9 +40,9 @@ pub struct HttpConfig {
     /// Linux caps it at `net.core.somaxconn`). Too small, and a burst of new
     /// connections loses SYNs that clients retry only a second later.
     pub backlog: u32,
-    /// Where connections run: `shared` (on the process's multi-threaded,
-    /// work-stealing runtime) or `per-core` (each on one of `workers` threads with
-    /// a single-threaded runtime of its own).
+    /// Where connections run: `per-core` (each on one of `workers` threads with a
+    /// single-threaded runtime of its own) or `shared` (on the process's
+    /// multi-threaded, work-stealing runtime).
     pub runtime: HttpRuntime,
     /// Threads serving connections with `runtime = "per-core"`; 0 means one per
     /// CPU core the process may use.
@@ -69,12 +69,12 @@ const MAX_WORKERS: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HttpRuntime {
-    /// Every connection on the process's multi-threaded runtime, where idle
-    /// workers steal tasks from busy ones.
-    Shared,
     /// Each connection stays on one of `http.workers` threads, each polling its own
     /// epoll: nginx's worker model.
     PerCore,
+    /// Every connection on the process's multi-threaded runtime, where idle
+    /// workers steal tasks from busy ones.
+    Shared,
 }
 
 impl HttpConfig {

@@ -121,7 +121,7 @@ fn wrong_type_and_bad_units_are_explained() {
         .expect_err("refused")
         .to_string();
     assert!(
-        msg.contains("http.runtime") && msg.contains("shared, per-core"),
+        msg.contains("http.runtime") && msg.contains("per-core, shared"),
         "{msg}"
     );
 
