@@ -189,7 +189,7 @@ def runtime():
 PERF_EVENTS = "task-clock,context-switches,raw_syscalls:sys_enter"
 
 
-def perf_per_request(srv, url, connections, pids):
+def perf_per_request(url, connections, pids):
     """One wrk run with `perf stat` attached to the server's `pids`: the server's
     CPU time, context switches and system calls per request served."""
     perf = subprocess.Popen(["perf", "stat", "-x,", "-e", PERF_EVENTS, "-p", ",".join(map(str, pids))],
@@ -234,7 +234,7 @@ def cost():
         for c in (256, 1000):
             print(f"== cost: {c} connections (wrk + perf stat)", flush=True)
             runs = alternate(REPS, names, lambda n: perf_per_request(
-                started[n], started[n].url(path[n]), c, pids[n]))
+                started[n].url(path[n]), c, pids[n]))
             r.data["raw"][f"wrk-c{c}"] = runs
             for n in names:
                 rows.append([c, n, fmt(summary([d["rate"] for d in runs[n]]), "{:.0f}"),

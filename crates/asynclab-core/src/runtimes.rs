@@ -120,14 +120,21 @@ mod tests {
         runtimes.stop();
     }
 
-    #[test]
-    fn dropping_ends_the_threads_too() {
-        let runtimes = Runtimes::start(1, "unit").expect("threads start");
+    /// A task on the first runtime that waits forever holding a sender: the
+    /// returned receiver reports `Disconnected` once the task has been dropped.
+    fn waiting_task(runtimes: &Runtimes) -> mpsc::Receiver<()> {
         let (tx, rx) = mpsc::channel::<()>();
         runtimes.handles()[0].spawn(async move {
             let _tx = tx;
             std::future::pending::<()>().await;
         });
+        rx
+    }
+
+    #[test]
+    fn dropping_ends_the_threads_too() {
+        let runtimes = Runtimes::start(1, "unit").expect("threads start");
+        let rx = waiting_task(&runtimes);
         drop(runtimes);
         assert_eq!(
             rx.recv_timeout(std::time::Duration::from_secs(10)),
@@ -139,11 +146,7 @@ mod tests {
     #[test]
     fn stop_drops_tasks_still_waiting() {
         let runtimes = Runtimes::start(1, "unit").expect("threads start");
-        let (tx, rx) = mpsc::channel::<()>();
-        runtimes.handles()[0].spawn(async move {
-            let _tx = tx;
-            std::future::pending::<()>().await;
-        });
+        let rx = waiting_task(&runtimes);
         runtimes.stop();
         // The sender went with the dropped task: the channel is closed, not empty.
         assert!(rx.recv().is_err());
