@@ -92,6 +92,7 @@ class IdleConnections:
         return int(line.split()[1])
 
     def close(self):
+        """Closes every connection, ends the holder; returns its complaints, if any."""
         try:
             self.popen.stdin.write("close\n")
             self.popen.stdin.flush()
@@ -102,6 +103,8 @@ class IdleConnections:
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
+        # What the holder said about connections that failed (empty when none did).
+        return self.popen.stderr.read().strip()
 
 
 def echo_stream(port, total=1 << 30, chunk=1 << 20, timeout=120):

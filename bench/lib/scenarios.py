@@ -565,11 +565,15 @@ def idle():
             opened = conns.wait_open()
             time.sleep(1.0)
             after = procs.rss_kb(srv.pid)
-            conns.close()
+            failed = conns.close()
         finally:
             srv.stop()
+        if failed:
+            # Kept with the figures, so a shortfall in "connections held" has its reason.
+            print(f"   {name}: {failed}", flush=True)
         return {"opened": opened, "before_kb": before, "after_kb": after,
-                "per_conn_kb": (after - before) * 1.024 / opened if opened else None}
+                "per_conn_kb": (after - before) * 1.024 / opened if opened else None,
+                "holder_errors": failed}
 
     print(f"== idle: {n} idle connections", flush=True)
     runs = alternate(REPS, list(contenders), measure)
