@@ -40,7 +40,6 @@ use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use asynclab_core::Event;
@@ -75,14 +74,14 @@ pub fn router(state: AppState) -> App {
 
 impl App {
     /// The same application, for the requests of one connection from `peer`.
-    /// In an `Arc` of the connection's own: each request's future holds a
-    /// clone, and that reference count is touched by this connection only,
-    /// where a clone of the state would touch the one every connection shares.
-    pub fn for_peer(&self, peer: SocketAddr) -> Arc<App> {
-        Arc::new(App {
+    /// A connection keeps it beside its other per-connection state (see
+    /// `conn.rs`), and requests borrow it: only a handler that waits takes a
+    /// copy of its own.
+    pub fn for_peer(&self, peer: SocketAddr) -> App {
+        App {
             state: self.state.clone(),
             peer: Some(peer),
-        })
+        }
     }
 }
 
@@ -98,7 +97,7 @@ impl Service<Request<Body>> for App {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        handle(Arc::new(self.clone()), req)
+        handle(self, req)
     }
 }
 
@@ -165,7 +164,7 @@ impl Default for RequestIds {
 /// returned [`Handling`] only hands the response over: no future is made for it.
 /// Otherwise it holds the boxed future that waits for the handler and finishes
 /// the request (see the module doc).
-pub fn handle(app: Arc<App>, req: Request<Body>) -> Handling {
+pub fn handle(app: &App, req: Request<Body>) -> Handling {
     let state = &app.state;
     let started = Instant::now();
     // A cheap clone (the header's bytes are reference-counted), not a `String`.
@@ -206,6 +205,10 @@ pub fn handle(app: Arc<App>, req: Request<Body>) -> Handling {
             // Creating the future runs none of the handler; `run` decides whether
             // it runs. Made here, so the request stays out of the future below.
             let handler = handler(state, req);
+            // The future outlives this call, so it owns a copy of the app: one
+            // increment of the shared state's reference count, paid only by
+            // requests that wait.
+            let app = app.clone();
             Handling::Waiting(Box::pin(async move {
                 let state = &app.state;
                 let result = run(state, handler, done.started)

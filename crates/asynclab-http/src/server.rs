@@ -18,6 +18,7 @@
 //! shared state all work across runtimes.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use asynclab_core::config::{HttpRuntime, Loaded};
@@ -140,7 +141,10 @@ impl Server {
             app: self.app,
             timeouts: self.timeouts,
             metrics: self.state.http.clone(),
-            stopping: stopping.clone(),
+            // The connections' own token, cancelled by this loop when it stops
+            // (`ConnContext::stop`), so their flag is always set first.
+            stopping: CancellationToken::new(),
+            stopping_flag: AtomicBool::new(false),
             cut: cut.clone(),
         });
         // One slot per open connection. The permit is taken *before* accepting, so
@@ -197,9 +201,10 @@ impl Server {
             }
         }
 
-        // Shutdown step 3: closing the listener refuses new connections; each
-        // connection task has seen `stopping` and asked hyper to finish.
+        // Shutdown step 3: closing the listener refuses new connections, and
+        // every connection task is told to ask hyper to finish.
         drop(listener);
+        ctx.stop();
         let http = self.state.http.clone();
         let report = drain(&tracker, self.grace, &cut, move || http.in_flight_now()).await;
         tracing::debug!(
