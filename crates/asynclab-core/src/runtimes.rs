@@ -18,6 +18,13 @@ use std::thread::JoinHandle;
 use tokio::runtime::{Builder, Handle};
 use tokio_util::sync::CancellationToken;
 
+/// One thread per CPU core this process may use (it follows a container's CPU
+/// quota and affinity); 1 if that cannot be known. The default thread count of
+/// both the HTTP server's workers and the load generator.
+pub fn usable_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Running runtime threads; [`Runtimes::stop`] ends them.
 #[derive(Debug)]
 pub struct Runtimes {

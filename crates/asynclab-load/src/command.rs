@@ -21,7 +21,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use asynclab_core::runtimes::Runtimes;
+use asynclab_core::runtimes::{self, Runtimes};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Control, Error, LoadArgs, Report, run_on};
@@ -40,9 +40,7 @@ pub fn main(args: LoadArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args.threads.unwrap_or_else(runtimes::usable_cores);
     // The connections run on `threads` runtimes of their own (see `asynclab_core::runtimes`); this
     // thread's runtime only waits for them, watches ctrl-c and draws the progress bar.
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -81,7 +81,7 @@ impl HttpConfig {
     /// How many per-core threads to start: `workers`, or one per usable core.
     pub fn worker_count(&self) -> usize {
         match self.workers {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => crate::runtimes::usable_cores(),
             n => n,
         }
     }
