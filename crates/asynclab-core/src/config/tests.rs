@@ -93,53 +93,19 @@ fn unknown_key_suggests_the_close_one() {
 
 #[test]
 fn wrong_type_and_bad_units_are_explained() {
-    let msg = load(None, &["http.slow.delay=soon"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("http.slow.delay") && msg.contains("not a duration"),
-        "{msg}"
-    );
-
-    let msg = load(None, &["echo.addr=0.0.0.0:70000"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("echo.addr") && msg.contains("above 65535"),
-        "{msg}"
-    );
-
-    let msg = load(None, &["echo.mode=loud"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("echo.mode") && msg.contains("line, raw"),
-        "{msg}"
-    );
-
-    let msg = load(None, &["http.runtime=pooled"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("http.runtime") && msg.contains("per-core, shared"),
-        "{msg}"
-    );
-
-    let msg = load(None, &["http.workers=5000"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("http.workers") && msg.contains("at most 1024"),
-        "{msg}"
-    );
-
-    let msg = load(None, &["shutdown.grace=0s"])
-        .expect_err("refused")
-        .to_string();
-    assert!(
-        msg.contains("shutdown.grace") && msg.contains("longer than zero"),
-        "{msg}"
-    );
+    // (flag, the key the message names, what it says is wrong)
+    let cases = [
+        ("http.slow.delay=soon", "http.slow.delay", "not a duration"),
+        ("echo.addr=0.0.0.0:70000", "echo.addr", "above 65535"),
+        ("echo.mode=loud", "echo.mode", "line, raw"),
+        ("http.runtime=pooled", "http.runtime", "per-core, shared"),
+        ("http.workers=5000", "http.workers", "at most 1024"),
+        ("shutdown.grace=0s", "shutdown.grace", "longer than zero"),
+    ];
+    for (flag, key, why) in cases {
+        let msg = load(None, &[flag]).expect_err("refused").to_string();
+        assert!(msg.contains(key) && msg.contains(why), "{msg}");
+    }
 }
 
 #[test]
