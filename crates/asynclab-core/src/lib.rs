@@ -6,6 +6,8 @@
 //! - [`telemetry`]: the one tracing subscriber the process installs.
 //! - [`shutdown`]: turning ctrl-c and SIGTERM into a [`Shutdown`] handle that servers
 //!   take as an argument, and the bounded drain they run when it fires.
+//! - [`stop`]: the flag-then-wake-up signal connection tasks watch for "finish" and
+//!   "cut", checked with a plain load on every wake-up instead of a lock.
 //! - [`metrics`]: the shared Prometheus registry, so one `/metrics` endpoint can show
 //!   the counters of every server running in the process, and the live [`events`]
 //!   feed (a broadcast channel) that `/events` streams.
@@ -20,6 +22,7 @@ pub mod query;
 pub mod runtimes;
 pub mod sharded;
 pub mod shutdown;
+pub mod stop;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError, Overrides};

@@ -24,6 +24,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::stop::StopFlag;
+
 /// The exit status after a second signal forced the process down.
 pub const FORCED_EXIT_CODE: i32 = 130;
 
@@ -192,7 +194,7 @@ impl DrainReport {
     }
 }
 
-/// Waits for the tasks in `tracker` to finish, up to `grace`; then cancels `cut` so
+/// Waits for the tasks in `tracker` to finish, up to `grace`; then stops `cut` so
 /// the stragglers stop, and reports how many finished and how many were cut.
 ///
 /// `in_flight` says how many units of work are running (the tracker's task count
@@ -200,7 +202,7 @@ impl DrainReport {
 pub async fn drain(
     tracker: &TaskTracker,
     grace: Duration,
-    cut: &CancellationToken,
+    cut: &StopFlag,
     in_flight: impl Fn() -> usize,
 ) -> DrainReport {
     let started = Instant::now();
@@ -211,7 +213,7 @@ pub async fn drain(
     let finished = tokio::time::timeout(grace, tracker.wait()).await.is_ok();
     let remaining = if finished { 0 } else { in_flight() };
     if !finished {
-        cut.cancel();
+        cut.stop();
         // Tasks watch `cut` in their `select!` and end promptly; give them a moment
         // to write their last bytes and close their sockets.
         let _ = tokio::time::timeout(Duration::from_secs(1), tracker.wait()).await;
@@ -242,13 +244,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn drain_reports_drained_and_cut() {
         let tracker = TaskTracker::new();
-        let cut = CancellationToken::new();
+        let cut = StopFlag::new();
         for secs in [1, 2, 30] {
             let cut = cut.clone();
             tracker.spawn(async move {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
-                    _ = cut.cancelled() => {}
+                    _ = cut.stopped() => {}
                 }
             });
         }

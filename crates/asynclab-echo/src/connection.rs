@@ -7,16 +7,16 @@
 //! - **`select!` between the socket, a timer and the shutdown.** [`Connection::wait`]
 //!   waits for whichever comes first: data from the client, the idle timeout, or
 //!   the server stopping. The branches that lose are simply dropped, which
-//!   cancels them: nothing was read, so nothing is lost. Each connection waits
-//!   on its own *child* of the server's `CancellationToken`: cancelling the
-//!   server's token cancels every child, and thousands of connections waiting
-//!   do not all queue on (and contend for) one shared token.
+//!   cancels them: nothing was read, so nothing is lost. The shutdown branch
+//!   is a [`Watch`] on the server's [`StopFlag`]: until the server stops,
+//!   polling it is a flag load, not the lock a `CancellationToken` takes on
+//!   every wake-up (see `asynclab_core::stop`).
 //! - **No buffer while idle.** A connection waits with
 //!   [`TcpStream::poll_read_ready`], which needs no buffer, and only then reads,
 //!   into its worker thread's buffer (`scratch.rs`); it keeps memory of its own
 //!   only for the start of an unfinished line or an answer the client has not
 //!   taken yet. An idle connection costs its task, a
-//!   socket registration, a timer and a shutdown token: about 1.7 KB of RSS,
+//!   socket registration, a timer and a shutdown waiter: about 1.7 KB of RSS,
 //!   against 9 KB for a server that keeps an 8 KiB read buffer per connection
 //!   (`bench/echo-rtt/run.sh` measures both).
 //! - **One timer per connection, not one per read.** Creating or resetting a
@@ -41,11 +41,11 @@ use std::time::Duration;
 use asynclab_core::Events;
 use asynclab_core::config::EchoConfig;
 use asynclab_core::metrics::EchoMetrics;
+use asynclab_core::stop::{StopFlag, Watch};
 use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::error::{Error, IDLE};
 use crate::scratch::{self, Scratch};
@@ -58,10 +58,10 @@ pub(crate) struct Shared {
     pub metrics: EchoMetrics,
     /// The live event feed (`GET /events`): connections opening and closing.
     pub events: Events,
-    /// Cancelled when the server stops: finish the current line, say goodbye.
-    pub stopping: CancellationToken,
-    /// Cancelled when the grace period is over: stop whatever you are doing.
-    pub cut: CancellationToken,
+    /// Set when the server stops: finish the current line, say goodbye.
+    pub stopping: StopFlag,
+    /// Set when the grace period is over: stop whatever you are doing.
+    pub cut: StopFlag,
 }
 
 /// What [`Connection::read_now`] read.
@@ -100,12 +100,9 @@ pub(crate) enum End {
 pub(crate) struct Connection {
     stream: TcpStream,
     shared: Arc<Shared>,
-    /// This connection's own child of `shared.stopping`.
-    stop: CancellationToken,
-    /// Completes when `stop` is cancelled. One future kept for the whole
-    /// connection: polling it again is cheaper than creating, registering and
-    /// dropping one for every wait.
-    stopping: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Completes when `shared.stopping` is set. One waiter kept for the whole
+    /// connection: registered with the token once, then a flag load per wait.
+    stopping: Watch,
     idle: IdleTimer,
 }
 
@@ -154,11 +151,9 @@ impl IdleTimer {
 
 impl Connection {
     pub(crate) fn new(stream: TcpStream, shared: Arc<Shared>) -> Self {
-        let stop = shared.stopping.child_token();
         Self {
             idle: IdleTimer::new(shared.config.idle_timeout),
-            stopping: Box::pin(stop.clone().cancelled_owned()),
-            stop,
+            stopping: shared.stopping.watch(),
             stream,
             shared,
         }
@@ -201,8 +196,7 @@ impl Connection {
     async fn wait(&mut self) -> Result<Wake, Error> {
         // A client that sends without pause keeps the socket readable, and the
         // `select!` below then never gets to look at the shutdown: look here.
-        // (A lock no other connection takes: each has its own child token.)
-        if self.stop.is_cancelled() {
+        if self.shared.stopping.is_stopped() {
             return Ok(Wake::Stopping);
         }
         loop {
@@ -218,7 +212,7 @@ impl Connection {
                     ready?;
                     return Ok(Wake::Readable);
                 }
-                () = self.stopping.as_mut() => return Ok(Wake::Stopping),
+                () = &mut self.stopping => return Ok(Wake::Stopping),
                 () = self.idle.fired() => match self.idle.expired() {
                     true => return Ok(Wake::Idle),
                     // The client sent something since the timer was set.
@@ -284,7 +278,8 @@ impl Connection {
                         return Err(Error::Stalled(self.idle.limit));
                     }
                 }
-                () = self.shared.cut.cancelled() => return Err(Error::Cut),
+                // Polled only when the write waits: a plain wait is enough.
+                () = self.shared.cut.stopped() => return Err(Error::Cut),
             }
         }
         self.shared.metrics.bytes_out.inc_by(bytes.len() as u64);
@@ -324,7 +319,7 @@ impl Connection {
                 Ok(Err(e)) => tracing::debug!(error = %e, "farewell failed"),
                 Err(_elapsed) => tracing::debug!("farewell timed out"),
             },
-            () = cut.cancelled() => {}
+            () = cut.stopped() => {}
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! | pattern | file |
 //! |---|---|
-//! | accept loop that never dies, connection limit as a semaphore permit moved into the task, drain with `TaskTracker` + `CancellationToken` | this file |
+//! | accept loop that never dies, connection limit as a semaphore permit moved into the task, drain with `TaskTracker`, connections told to finish with a `StopFlag` | this file |
 //! | `select!` between the socket, an idle timer and the shutdown; no buffer while idle; bounded writes and farewell | `connection.rs` |
 //! | a tokio-util `Decoder`/`Encoder` for lines, driven by hand | `line.rs` |
 //! | backpressure: read, write back, only then read again | `raw.rs` |
@@ -30,10 +30,10 @@ use std::time::Duration;
 use asynclab_core::config::{EchoConfig, EchoMode};
 use asynclab_core::metrics::EchoMetrics;
 use asynclab_core::shutdown::drain;
+use asynclab_core::stop::StopFlag;
 use asynclab_core::{DrainReport, Event, Events, Metrics, Shutdown};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
@@ -68,9 +68,12 @@ impl Server {
     /// every connection gets up to the grace period to finish, and what is still
     /// open then is cut. The report counts connections.
     pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
+        let stopping = shutdown.stopping_token();
         let shared = Arc::new(Shared {
-            stopping: shutdown.stopping_token(),
-            cut: CancellationToken::new(),
+            // The connections' own signals: set below once the listener is
+            // closed, and by the drain when the grace period ends.
+            stopping: StopFlag::new(),
+            cut: StopFlag::new(),
             metrics: self.metrics,
             events: self.events,
             config: self.config,
@@ -88,7 +91,7 @@ impl Server {
                 // Checked first, so a server under a flood of connections still
                 // stops accepting the moment it is asked to.
                 biased;
-                () = shared.stopping.cancelled() => break,
+                () = stopping.cancelled() => break,
                 accepted = listener.accept() => accepted,
             };
             match accepted {
@@ -107,7 +110,7 @@ impl Server {
                     );
                     tokio::select! {
                         () = tokio::time::sleep(pause) => {}
-                        () = shared.stopping.cancelled() => break,
+                        () = stopping.cancelled() => break,
                     }
                 }
             }
@@ -115,7 +118,9 @@ impl Server {
 
         // Stop accepting at once: closing the listening socket makes the kernel
         // refuse new clients instead of queueing them in a backlog nobody reads.
+        // Then every connection is told to finish its line and say goodbye.
         drop(listener);
+        shared.stopping.stop();
         tracing::debug!(
             connections = tracker.len(),
             "echo listener closed; draining connections"

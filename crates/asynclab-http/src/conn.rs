@@ -25,8 +25,8 @@
 //! since that connection's last request, and each separate piece costs a trip
 //! to memory. So what a request touches is one allocation ([`PerConnection`]:
 //! the activity and the app with the client's address), and the shutdown
-//! waiter is looked at only once the shutdown has begun (see
-//! [`ConnContext::stopping_flag`]). Measured at 1,000 connections: 6 % less
+//! waiter is looked at only once the shutdown has begun (a flag in front of
+//! the token, `asynclab_core::stop`). Measured at 1,000 connections: 6 % less
 //! CPU per request and 5 % more requests per second (`bench/results/REPORT.md`).
 
 use std::convert::Infallible;
@@ -39,6 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use asynclab_core::stop::StopFlag;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -48,7 +49,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, Handling};
 use crate::body::{self, Body};
@@ -172,26 +172,12 @@ pub struct ConnContext {
     pub app: App,
     pub timeouts: Timeouts,
     pub metrics: Arc<HttpMetrics>,
-    /// Cancelled when the accept loop stops: finish the current request, then
-    /// close. Always after `stopping_flag` is set.
-    pub stopping: CancellationToken,
-    /// True once `stopping` is (about to be) cancelled. A connection task checks
-    /// this plain load, which costs nothing, on every wake-up, and polls its
-    /// waiter on `stopping` only when it is true: polling that waiter takes the
-    /// token's lock, one shared by every connection. The waiter is registered
-    /// once, so the cancellation still wakes the task, and the flag is set
-    /// before it, so the task then looks.
-    pub stopping_flag: AtomicBool,
-    /// Cancelled at the end of the grace period: close now.
-    pub cut: CancellationToken,
-}
-
-impl ConnContext {
-    /// Tells every connection to finish: the flag first, then the wake-up.
-    pub fn stop(&self) {
-        self.stopping_flag.store(true, Ordering::Release);
-        self.stopping.cancel();
-    }
+    /// Set when the accept loop stops: finish the current request, then close.
+    /// Watched with a flag load per wake-up, not a lock (see
+    /// `asynclab_core::stop`).
+    pub stopping: StopFlag,
+    /// Set at the end of the grace period: close now.
+    pub cut: StopFlag,
 }
 
 /// Serves one connection to completion. Runs in its own task; errors stay here.
@@ -225,10 +211,15 @@ pub fn serve(
             activity: Activity::new(),
             app: ctx.app.for_peer(peer),
         });
+        // The two shutdown signals come in order, `stopping` then `cut`, so one
+        // waiter serves both: made once, here, and replaced by the second when
+        // the first fires. Until the server stops, polling it is a flag load
+        // (see `asynclab_core::stop`).
+        let mut shutdown = ctx.stopping.watch();
         let sniffed = tokio::select! {
             sniffed = tokio::time::timeout(ctx.timeouts.header_read, sniff(&stream)) => sniffed,
             // Nothing received yet, so nothing to finish: just close.
-            () = ctx.stopping.cancelled() => return,
+            () = &mut shutdown => return,
         };
         let sniffed = match sniffed {
             Ok(Ok(Some(sniffed))) => sniffed,
@@ -256,12 +247,6 @@ pub fn serve(
         };
         let timer = tokio::time::sleep(ctx.timeouts.shortest());
         tokio::pin!(timer);
-        // The two shutdown signals come in order, `stopping` then `cut`, so one
-        // waiter serves both: made once, outside the loop, and replaced by the
-        // second when the first fires. The first is looked at only once
-        // `stopping_flag` is set (see `ConnContext` and `Gated`); `cut` is
-        // watched only while draining, and then on every wake-up.
-        let mut shutdown = Gated::new(ctx.stopping.cancelled(), Some(&ctx.stopping_flag));
         let mut awaiting_cut = false;
         let mut closing = false;
 
@@ -290,7 +275,7 @@ pub fn serve(
                     // `Connection: close` (an idle one closes at once), HTTP/2 sends
                     // GOAWAY.
                     awaiting_cut = true;
-                    shutdown = Gated::new(ctx.cut.cancelled(), None);
+                    shutdown = ctx.cut.watch();
                     if !closing {
                         closing = true;
                         conn.graceful_shutdown();
@@ -313,42 +298,6 @@ pub fn serve(
                 },
             }
         }
-    }
-}
-
-/// A future that is polled only when `flag` is set, except once at first to
-/// register the task's waker (which stays registered, so whatever completes the
-/// future still wakes the task). Without a flag, a plain boxed future.
-///
-/// Why not a `select!` precondition (`, if flag`)? `select!` reads those once
-/// when it starts waiting, not on each wake-up, so a flag set while it waits
-/// would never be seen.
-struct Gated<'a> {
-    future: Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
-    flag: Option<&'a AtomicBool>,
-    registered: bool,
-}
-
-impl<'a> Gated<'a> {
-    fn new(future: impl Future<Output = ()> + Send + 'a, flag: Option<&'a AtomicBool>) -> Self {
-        Self {
-            future: Box::pin(future),
-            flag,
-            registered: false,
-        }
-    }
-}
-
-impl Future for Gated<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let closed = self.flag.is_some_and(|flag| !flag.load(Ordering::Acquire));
-        if self.registered && closed {
-            return Poll::Pending;
-        }
-        self.registered = true;
-        self.future.as_mut().poll(cx)
     }
 }
 
@@ -615,56 +564,5 @@ impl AsyncWrite for TimedIo {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
         self.timed(cx, poll)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::AtomicUsize;
-
-    use super::*;
-
-    /// A future that counts its polls and completes once `done` is cancelled.
-    fn counted<'a>(
-        polls: &'a AtomicUsize,
-        done: &'a CancellationToken,
-    ) -> impl Future<Output = ()> + Send + 'a {
-        let mut waiting = Box::pin(done.cancelled());
-        std::future::poll_fn(move |cx| {
-            polls.fetch_add(1, Ordering::Relaxed);
-            waiting.as_mut().poll(cx)
-        })
-    }
-
-    #[tokio::test]
-    async fn a_gated_future_is_polled_once_then_only_when_its_flag_is_set() {
-        let (polls, flag, done) = (
-            AtomicUsize::new(0),
-            AtomicBool::new(false),
-            CancellationToken::new(),
-        );
-        let mut gated = Gated::new(counted(&polls, &done), Some(&flag));
-        // Polled by hand: the first poll registers, the next ones do not reach it.
-        for _ in 0..3 {
-            assert!(futures_util::poll!(&mut gated).is_pending());
-        }
-        assert_eq!(polls.load(Ordering::Relaxed), 1);
-        // As `ConnContext::stop` does: the flag, then the wake-up.
-        flag.store(true, Ordering::Release);
-        done.cancel();
-        tokio::time::timeout(Duration::from_secs(5), &mut gated)
-            .await
-            .expect("the gated future completes once its flag is set");
-        assert_eq!(polls.load(Ordering::Relaxed), 2);
-    }
-
-    #[tokio::test]
-    async fn a_gated_future_without_a_flag_is_polled_every_time() {
-        let (polls, done) = (AtomicUsize::new(0), CancellationToken::new());
-        let mut gated = Gated::new(counted(&polls, &done), None);
-        for _ in 0..3 {
-            assert!(futures_util::poll!(&mut gated).is_pending());
-        }
-        assert_eq!(polls.load(Ordering::Relaxed), 3);
     }
 }

@@ -18,12 +18,12 @@
 //! shared state all work across runtimes.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use asynclab_core::config::{HttpRuntime, Loaded};
 use asynclab_core::runtimes::Runtimes;
 use asynclab_core::shutdown::drain;
+use asynclab_core::stop::StopFlag;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_files::Files;
 use hyper::server::conn::http1;
@@ -31,7 +31,6 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{App, router};
@@ -134,18 +133,16 @@ impl Server {
     pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
         self.state.attach_shutdown(&shutdown);
         let stopping = shutdown.stopping_token();
-        let cut = CancellationToken::new();
         let tracker = TaskTracker::new();
         let ctx = Arc::new(ConnContext {
             builders: self.builders,
             app: self.app,
             timeouts: self.timeouts,
             metrics: self.state.http.clone(),
-            // The connections' own token, cancelled by this loop when it stops
-            // (`ConnContext::stop`), so their flag is always set first.
-            stopping: CancellationToken::new(),
-            stopping_flag: AtomicBool::new(false),
-            cut: cut.clone(),
+            // The connections' own signals, set by this loop when it stops and
+            // by the drain when the grace period ends.
+            stopping: StopFlag::new(),
+            cut: StopFlag::new(),
         });
         // One slot per open connection. The permit is taken *before* accepting, so
         // at the limit we stop accepting and new clients wait in the kernel's
@@ -204,9 +201,9 @@ impl Server {
         // Shutdown step 3: closing the listener refuses new connections, and
         // every connection task is told to ask hyper to finish.
         drop(listener);
-        ctx.stop();
+        ctx.stopping.stop();
         let http = self.state.http.clone();
-        let report = drain(&tracker, self.grace, &cut, move || http.in_flight_now()).await;
+        let report = drain(&tracker, self.grace, &ctx.cut, move || http.in_flight_now()).await;
         tracing::debug!(
             drained = report.drained,
             cut = report.cut,

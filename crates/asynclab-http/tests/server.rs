@@ -584,7 +584,7 @@ async fn draining_responses_say_connection_close() {
 }
 
 /// Each connection task registers with the shutdown token once and looks at it
-/// again only once a flag says the shutdown has begun (`conn::Gated`): a
+/// again only once a flag says the shutdown has begun (`asynclab_core::stop`): a
 /// keep-alive connection that has already served requests, and so has been
 /// woken and polled many times, must still hear the listeners close.
 #[tokio::test]
