@@ -14,7 +14,7 @@ use futures_util::future::join_all;
 use http::{Request, StatusCode, Version};
 use http_body_util::Full;
 use support::*;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -655,6 +655,35 @@ async fn pipelined_requests_are_answered_in_order() {
     let ok = text.find("\r\n\r\nok\n").expect("second answer");
     assert!(fast < ok, "{text}");
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
+}
+
+/// Thousands of pipelined requests from a client that starts reading late: the
+/// server's writes (small answers joined into one `send`, see `TimedIo` in
+/// `conn.rs`) meet a full socket again and again, and every answer still
+/// arrives whole.
+#[tokio::test]
+async fn pipelined_answers_cut_short_by_a_full_socket_arrive_whole() {
+    const N: usize = 20_000;
+    let s = spawn(|_| {}).await;
+    let stream = TcpStream::connect(s.addr).await.unwrap();
+    let mut requests = b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n".repeat(N - 1);
+    requests.extend_from_slice(b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (mut rd, mut wr) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        wr.write_all(&requests).await.unwrap();
+        wr
+    });
+    // The server answers into its socket while nobody reads: it fills up.
+    tokio::time::sleep(MS(300)).await;
+    let mut text = Vec::new();
+    rd.read_to_end(&mut text).await.unwrap();
+    drop(writer.await.unwrap());
+    let text = String::from_utf8(text).unwrap();
+    let answers: Vec<&str> = text.split("HTTP/1.1 200 OK\r\n").skip(1).collect();
+    assert_eq!(answers.len(), N);
+    for answer in answers {
+        assert!(answer.ends_with("\r\n\r\nFast response\n"), "{answer:?}");
+    }
 }
 
 #[tokio::test]
