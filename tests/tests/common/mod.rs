@@ -117,6 +117,8 @@ pub struct Server {
     pub http: Option<SocketAddr>,
     pub echo: Option<SocketAddr>,
     logs: Arc<Mutex<String>>,
+    /// Disconnected once the stderr reader has read everything (the pipe closed).
+    logs_done: mpsc::Receiver<()>,
 }
 
 impl Server {
@@ -142,12 +144,14 @@ impl Server {
         let logs = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("stderr piped");
         let sink = logs.clone();
+        let (logs_end, logs_done) = mpsc::channel::<()>();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut logs = sink.lock().expect("log buffer");
                 logs.push_str(&line);
                 logs.push('\n');
             }
+            drop(logs_end);
         });
 
         let (tx, rx) = mpsc::channel();
@@ -190,6 +194,7 @@ impl Server {
             http,
             echo,
             logs,
+            logs_done,
         }
     }
 
@@ -207,9 +212,14 @@ impl Server {
     }
 
     /// Waits for the process to exit; panics (after killing it) past `timeout`.
+    /// Once it has exited, also waits (bounded) until its last log lines are read:
+    /// the process can end before the reader thread has taken them from the pipe.
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         match wait_timeout(&mut self.child, timeout) {
-            Some(status) => status,
+            Some(status) => {
+                let _ = self.logs_done.recv_timeout(Duration::from_secs(5));
+                status
+            }
             None => {
                 let _ = self.child.kill();
                 panic!(
