@@ -7,10 +7,10 @@
 //!
 //! 1. **requested**: a shutdown has begun. `/readyz` turns 503 so load balancers stop
 //!    sending traffic, but everything keeps serving.
-//! 2. **stopping**: `shutdown.readiness_delay` later, listeners close and open
-//!    connections are asked to finish. Each server then [`drain`]s: it waits for its
-//!    tasks (tracked with a [`TaskTracker`]) up to `shutdown.grace`, and whatever is
-//!    still running then is cut.
+//! 2. **stopping**: `shutdown.readiness_delay` later, listeners close. Each server
+//!    then [`drain`]s: it asks its tasks (tracked with a [`TaskTracker`]) to finish,
+//!    waits for them up to `shutdown.grace`, and whatever is still running then is
+//!    cut. Both requests reach the tasks through a [`StopFlag`] each.
 //!
 //! `docker stop` and Kubernetes send SIGTERM, not SIGINT, so both are handled: a
 //! server that only waits for ctrl-c ignores SIGTERM as PID 1 and is killed without
@@ -194,17 +194,20 @@ impl DrainReport {
     }
 }
 
-/// Waits for the tasks in `tracker` to finish, up to `grace`; then stops `cut` so
-/// the stragglers stop, and reports how many finished and how many were cut.
+/// Call once the listener is closed. Tells the tasks in `tracker` to finish
+/// (sets `stopping`), waits for them up to `grace`, then sets `cut` so the
+/// stragglers stop, and reports how many finished and how many were cut.
 ///
 /// `in_flight` says how many units of work are running (the tracker's task count
 /// for a connection-per-task server, a request counter for HTTP).
 pub async fn drain(
     tracker: &TaskTracker,
     grace: Duration,
+    stopping: &StopFlag,
     cut: &StopFlag,
     in_flight: impl Fn() -> usize,
 ) -> DrainReport {
+    stopping.stop();
     let started = Instant::now();
     let before = in_flight();
     // No new tasks can join once the listener is gone; `close` lets `wait` finish
@@ -255,7 +258,15 @@ mod tests {
             });
         }
         let t = tracker.clone();
-        let report = drain(&tracker, Duration::from_secs(10), &cut, move || t.len()).await;
+        let stopping = StopFlag::new();
+        let report = drain(
+            &tracker,
+            Duration::from_secs(10),
+            &stopping,
+            &cut,
+            move || t.len(),
+        )
+        .await;
         assert_eq!(report.drained, 2);
         assert_eq!(report.cut, 1);
         assert!(report.elapsed >= Duration::from_secs(10));

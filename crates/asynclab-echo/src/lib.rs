@@ -70,8 +70,8 @@ impl Server {
     pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
         let stopping = shutdown.stopping_token();
         let shared = Arc::new(Shared {
-            // The connections' own signals: set below once the listener is
-            // closed, and by the drain when the grace period ends.
+            // The connections' own signals, both set by the drain below: finish
+            // (once the listener is closed), then stop now (after the grace period).
             stopping: StopFlag::new(),
             cut: StopFlag::new(),
             metrics: self.metrics,
@@ -118,15 +118,21 @@ impl Server {
 
         // Stop accepting at once: closing the listening socket makes the kernel
         // refuse new clients instead of queueing them in a backlog nobody reads.
-        // Then every connection is told to finish its line and say goodbye.
+        // Then the drain tells every connection to finish its line and say goodbye.
         drop(listener);
-        shared.stopping.stop();
         tracing::debug!(
             connections = tracker.len(),
             "echo listener closed; draining connections"
         );
         let count = tracker.clone();
-        drain(&tracker, self.grace, &shared.cut, move || count.len()).await
+        drain(
+            &tracker,
+            self.grace,
+            &shared.stopping,
+            &shared.cut,
+            move || count.len(),
+        )
+        .await
     }
 }
 

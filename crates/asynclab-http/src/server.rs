@@ -139,8 +139,8 @@ impl Server {
             app: self.app,
             timeouts: self.timeouts,
             metrics: self.state.http.clone(),
-            // The connections' own signals, set by this loop when it stops and
-            // by the drain when the grace period ends.
+            // The connections' own signals, both set by the drain below: finish
+            // (once the listener is closed), then stop now (after the grace period).
             stopping: StopFlag::new(),
             cut: StopFlag::new(),
         });
@@ -198,12 +198,14 @@ impl Server {
             }
         }
 
-        // Shutdown step 3: closing the listener refuses new connections, and
-        // every connection task is told to ask hyper to finish.
+        // Shutdown step 3: closing the listener refuses new connections, and the
+        // drain tells every connection task to ask hyper to finish.
         drop(listener);
-        ctx.stopping.stop();
         let http = self.state.http.clone();
-        let report = drain(&tracker, self.grace, &ctx.cut, move || http.in_flight_now()).await;
+        let report = drain(&tracker, self.grace, &ctx.stopping, &ctx.cut, move || {
+            http.in_flight_now()
+        })
+        .await;
         tracing::debug!(
             drained = report.drained,
             cut = report.cut,
