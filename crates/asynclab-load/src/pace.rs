@@ -15,8 +15,12 @@
 //! fault, not the server's, and must not show up as server latency.
 //!
 //! The pacer also decides what counts: requests due before the warmup ends are sent
-//! but not reported, and with `-n` every measured request takes one ticket from a
-//! shared atomic counter, so exactly N are sent however many connections race for them.
+//! but not reported, and with `-n` every measured request takes one ticket, so exactly
+//! N are sent however the connections race for them. Each connection's first ticket
+//! is its own (while N lasts); the rest come from a shared atomic counter. Without the
+//! reserved ones, a connection whose thread the OS set aside for a few milliseconds
+//! could find every ticket gone before it had even connected: `-n 40 -c 2` would then
+//! have used one connection, not the two it asked for.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,8 +39,10 @@ pub(crate) struct Plan {
     pub(crate) measure_from: Instant,
     /// No request starts at or after this instant.
     end: Option<Instant>,
-    /// Measured requests still to send, with `-n`.
+    /// Measured requests still to send with `-n`, besides the reserved ones.
     budget: Option<AtomicU64>,
+    /// Connections `0..reserved` each have one ticket of their own: `min(N, c)`.
+    reserved: u64,
     /// Nanoseconds between two requests over all connections, with `--rate`.
     interval_ns: Option<f64>,
     connections: u64,
@@ -45,17 +51,20 @@ pub(crate) struct Plan {
 impl Plan {
     pub(crate) fn new(settings: &Settings, start: Instant) -> Plan {
         let measure_from = start + settings.warmup;
+        let connections = settings.connections as u64;
+        let reserved = settings.requests.map_or(0, |n| n.min(connections));
         Plan {
             start,
             measure_from,
             end: settings.duration.map(|d| measure_from + d),
-            budget: settings.requests.map(AtomicU64::new),
+            budget: settings.requests.map(|n| AtomicU64::new(n - reserved)),
+            reserved,
             interval_ns: settings.rate.map(|r| 1e9 / r),
-            connections: settings.connections as u64,
+            connections,
         }
     }
 
-    /// Takes one ticket from the `-n` budget; false when none is left.
+    /// Takes one ticket from the shared `-n` budget; false when none is left.
     fn take_ticket(&self) -> bool {
         match &self.budget {
             None => true,
@@ -88,15 +97,19 @@ pub(crate) struct Pacer {
     stop: CancellationToken,
     /// The global number of this connection's next request (open model).
     next: u64,
+    /// This connection's own `-n` ticket, not yet used.
+    own_ticket: bool,
 }
 
 impl Pacer {
     /// Connection `index`'s pacer; `stop` ends it before its next request.
     pub(crate) fn new(plan: Arc<Plan>, index: usize, stop: CancellationToken) -> Pacer {
+        let own_ticket = (index as u64) < plan.reserved;
         Pacer {
             plan,
             stop,
             next: index as u64,
+            own_ticket,
         }
     }
 
@@ -143,9 +156,62 @@ impl Pacer {
             return None;
         }
         let measured = due >= plan.measure_from;
-        if measured && !plan.take_ticket() {
+        if measured && !self.take_ticket() {
             return None;
         }
         Some(Slot { origin, measured })
+    }
+
+    /// With `-n`: this connection's own ticket first, then a shared one.
+    fn take_ticket(&mut self) -> bool {
+        std::mem::take(&mut self.own_ticket) || self.plan.take_ticket()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `-n requests -c connections`, closed model, no warmup.
+    fn plan(requests: u64, connections: usize) -> Arc<Plan> {
+        let mut settings = Settings::new("http://127.0.0.1:1/".parse().expect("valid URL"));
+        (settings.requests, settings.duration, settings.connections) =
+            (Some(requests), None, connections);
+        Arc::new(Plan::new(&settings, Instant::now()))
+    }
+
+    /// How many slots a connection gets if it asks until told the run is over.
+    async fn drain(pacer: &mut Pacer) -> u64 {
+        let mut slots = 0;
+        while pacer.next().await.is_some() {
+            slots += 1;
+        }
+        slots
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_comes_late_still_gets_its_own_request() {
+        let plan = plan(40, 2);
+        let stop = CancellationToken::new();
+        let mut first = Pacer::new(plan.clone(), 0, stop.clone());
+        let mut late = Pacer::new(plan, 1, stop);
+        // The first connection takes everything it can before the other asks once.
+        assert_eq!(drain(&mut first).await, 39);
+        assert_eq!(drain(&mut late).await, 1);
+    }
+
+    #[tokio::test]
+    async fn exactly_n_whatever_the_order_and_fewer_requests_than_connections() {
+        let plan = plan(3, 5);
+        let stop = CancellationToken::new();
+        let mut pacers: Vec<_> = (0..5)
+            .map(|i| Pacer::new(plan.clone(), i, stop.clone()))
+            .collect();
+        let mut slots = Vec::new();
+        for pacer in pacers.iter_mut().rev() {
+            slots.push(drain(pacer).await);
+        }
+        // Connections 0, 1 and 2 each send one; 3 and 4 have nothing to send.
+        assert_eq!(slots, [0, 0, 1, 1, 1]);
     }
 }

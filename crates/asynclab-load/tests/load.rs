@@ -160,8 +160,9 @@ async fn bodies_are_read_to_the_end_whatever_their_framing() {
         let report = load(&count(http(addr, path), 40, 2)).await;
         assert_eq!(report.requests.ok, 40, "{path}");
         assert_eq!(report.bytes.received, 40 * size as u64, "{path}");
-        // Still one connection each: every response ended where it should, so the
-        // next one was read from the right place.
+        // Still one connection each (each connection's first request is its own, so
+        // both are opened): every response ended where it should, so the next one
+        // was read from the right place.
         assert_eq!(seen.connections(), 2, "{path}");
     }
     // HEAD: a length, but no body to wait for.
