@@ -65,7 +65,7 @@ impl Plan {
     }
 
     /// Takes one ticket from the shared `-n` budget; false when none is left.
-    fn take_ticket(&self) -> bool {
+    fn take_shared_ticket(&self) -> bool {
         match &self.budget {
             None => true,
             // A compare-and-swap loop, never going below zero: two connections can
@@ -164,7 +164,7 @@ impl Pacer {
 
     /// With `-n`: this connection's own ticket first, then a shared one.
     fn take_ticket(&mut self) -> bool {
-        std::mem::take(&mut self.own_ticket) || self.plan.take_ticket()
+        std::mem::take(&mut self.own_ticket) || self.plan.take_shared_ticket()
     }
 }
 
@@ -175,8 +175,9 @@ mod tests {
     /// `-n requests -c connections`, closed model, no warmup.
     fn plan(requests: u64, connections: usize) -> Arc<Plan> {
         let mut settings = Settings::new("http://127.0.0.1:1/".parse().expect("valid URL"));
-        (settings.requests, settings.duration, settings.connections) =
-            (Some(requests), None, connections);
+        settings.requests = Some(requests);
+        settings.duration = None;
+        settings.connections = connections;
         Arc::new(Plan::new(&settings, Instant::now()))
     }
 
