@@ -92,6 +92,13 @@ impl Server {
         }
         let mut h1 = http1::Builder::new();
         http1_settings!(&mut h1);
+        // `max_buf_size` alone is loose: a read may fill the buffer past it, and
+        // a head that is complete by then is accepted (up to about twice the
+        // limit). `max_header_size` checks the parsed head itself, so the limit
+        // is exact. hyper-util's `auto` builder has no such setting: a connection
+        // whose first packet is too short to tell HTTP/1 from h2c (see
+        // `conn::sniff`) keeps the buffer's looser bound.
+        h1.max_header_size(max_header_bytes);
         let mut builder = auto::Builder::new(TokioExecutor::new());
         http1_settings!(&mut builder.http1());
         builder

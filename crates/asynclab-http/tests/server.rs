@@ -353,6 +353,33 @@ async fn bad_input_gets_the_documented_answer_and_the_server_carries_on() {
     assert_eq!(get(a, "/fast").await.status, StatusCode::OK);
 }
 
+/// `http.max_header_bytes` is exact: a head of exactly the limit is served, one
+/// byte more is refused. At 64 KiB hyper's read buffer alone let heads of up to
+/// about twice that through (a read may fill the buffer past its limit).
+#[tokio::test]
+async fn the_request_head_limit_is_exact() {
+    let limit: usize = 64 * 1024;
+    let s = spawn(|c| c.http.max_header_bytes = asynclab_core::config::Size(limit as u64)).await;
+    // Request line and headers, padded so the whole head, blank line included,
+    // is `len` bytes.
+    let head = |len: usize| {
+        let start = "GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: ";
+        let end = "\r\n\r\n";
+        format!("{start}{}{end}", "a".repeat(len - start.len() - end.len()))
+    };
+    for (len, expected) in [
+        (limit, "HTTP/1.1 200 OK"),
+        (limit + 1, "HTTP/1.1 431 Request Header Fields Too Large"),
+        (100_000, "HTTP/1.1 431 Request Header Fields Too Large"),
+    ] {
+        let request = head(len);
+        assert_eq!(request.len(), len);
+        let answer = raw(s.addr, request.as_bytes()).await;
+        let status = answer.lines().next().unwrap_or("");
+        assert_eq!(status, expected, "a head of {len} bytes");
+    }
+}
+
 #[tokio::test]
 async fn silent_and_slow_header_senders_are_disconnected() {
     let s = spawn(|c| c.http.header_read_timeout = MS(300)).await;
