@@ -353,15 +353,20 @@ type NowHandler = fn(&AppState, Request<Body>) -> Result<Response<Body>, HttpErr
 
 /// Step 4: refuse what cannot be served; otherwise say which handler serves it.
 fn admit(found: Found, req: &Request<Body>) -> Result<Handler, HttpError> {
-    // HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/2 carries `:authority` instead,
-    // which hyper puts in the URI.
-    if req.version() == Version::HTTP_11
-        && !req.headers().contains_key(HOST)
-        && req.uri().authority().is_none()
-    {
-        return Err(HttpError::BadRequest(
-            "HTTP/1.1 request without a Host header".into(),
-        ));
+    // HTTP/1.1 requires one Host (RFC 9112 §3.2: none, or more than one, is a
+    // 400); HTTP/2 carries `:authority` instead, which hyper puts in the URI. Two
+    // Hosts are refused in any version: which one names the site is ambiguous.
+    let mut hosts = req.headers().get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() == Version::HTTP_11 && req.uri().authority().is_none() => {
+            return Err(HttpError::BadRequest(
+                "HTTP/1.1 request without a Host header".into(),
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(HttpError::BadRequest("more than one Host header".into()));
+        }
+        _ => {}
     }
     match found {
         Found::Route { route, .. } => Ok(route.handler),

@@ -293,6 +293,18 @@ async fn bad_input_gets_the_documented_answer_and_the_server_carries_on() {
     );
     assert!(no_host.contains("without a Host header"));
 
+    let two_hosts = raw(
+        a,
+        b"GET /fast HTTP/1.1\r\nHost: x\r\nHost: y\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(
+        status_line(&two_hosts),
+        "HTTP/1.1 400 Bad Request",
+        "{two_hosts}"
+    );
+    assert!(two_hosts.contains("more than one Host header"));
+
     let big = format!(
         "GET /fast HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "a".repeat(20 * 1024)
