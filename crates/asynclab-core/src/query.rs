@@ -68,11 +68,9 @@ impl<'a> Query<'a> {
         if value > max {
             return Err(bad(
                 key,
-                format!(
-                    "{} is longer than {} ({cap})",
-                    duration::show(value),
-                    duration::show(max)
-                ),
+                // The value as the client wrote it: `999h`, not its conversion
+                // into months and days.
+                format!("`{raw}` is longer than {} ({cap})", duration::show(max)),
             ));
         }
         Ok(value)
@@ -128,7 +126,11 @@ mod tests {
         let err = q
             .duration("delay", max, max, "http.slow.max_delay")
             .expect_err("5s is over the cap");
-        assert!(err.to_string().contains("http.slow.max_delay"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("`5s` is longer than 1s (http.slow.max_delay)"),
+            "{err}"
+        );
         assert!(q.number("n", 1, 1, 10, "cap").is_err());
         assert!(Query::parse(Some("dealy=1s"), &["delay"]).is_err());
     }
