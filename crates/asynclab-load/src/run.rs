@@ -3,8 +3,9 @@
 //! Pattern: **one task per connection, joined with a `JoinSet`**. Each connection is
 //! an independent loop (see `worker.rs`), spawned on one of the runtimes it is given
 //! (the command gives one per thread, see `asynclab_core::runtimes`; tests use their
-//! own). The `JoinSet` waits for all of them (and reports a panic in one);
-//! their counts, kept in shards (`stats.rs`), are merged once they have all ended.
+//! own) by a task running on that runtime (see [`Launch`] for why). The `JoinSet`s
+//! wait for all of them (and report a panic in one); their counts, kept in shards
+//! (`stats.rs`), are merged once they have all ended.
 //!
 //! Stopping is cooperative and in two steps, both through `CancellationToken`s in
 //! [`Control`]: `stop` (a first ctrl-c, or the caller) means "start nothing new",
@@ -100,39 +101,33 @@ pub async fn run_on(
     let start = Instant::now();
     let plan = Arc::new(Plan::new(settings, start));
     let stats = Shards::new(settings.connections);
-    let mut tasks = JoinSet::new();
-    for index in 0..settings.connections {
-        // Child tokens: each connection waits on its own token, so polling for a
-        // cancellation never contends on a lock shared by every connection.
-        let pacer = Pacer::new(plan.clone(), index, control.stop.child_token());
-        let cx = Context {
-            index,
+    let current = [Handle::current()];
+    let runtimes = if runtimes.is_empty() {
+        &current[..]
+    } else {
+        runtimes
+    };
+    // Each runtime's connections are spawned by a task running on that runtime (see
+    // `Launch`); each launcher hands back the `JoinSet` of what it spawned.
+    let shared = Arc::new(settings.clone());
+    let mut launchers = Vec::with_capacity(runtimes.len());
+    for (first, runtime) in runtimes.iter().enumerate() {
+        let launch = Launch {
+            settings: shared.clone(),
+            addr,
+            plan: plan.clone(),
             stats: stats.clone(),
-            timeout: settings.timeout,
-            cut: control.cut.child_token(),
-            live: control.live.clone(),
+            control: control.clone(),
+            first,
+            step: runtimes.len(),
         };
-        let runtime = runtimes
-            .get(index % runtimes.len().max(1))
-            .cloned()
-            .unwrap_or_else(Handle::current);
-        match &settings.target {
-            Target::Http(http) if http.http2 => {
-                let client = H2Client::new(http, addr);
-                tasks.spawn_on(worker::drive(client, pacer, cx), &runtime)
-            }
-            Target::Http(http) => {
-                let client = H1Client::new(http, addr);
-                tasks.spawn_on(worker::drive(client, pacer, cx), &runtime)
-            }
-            Target::Echo(echo) => {
-                let client = EchoClient::new(echo, addr, index);
-                tasks.spawn_on(worker::drive(client, pacer, cx), &runtime)
-            }
-        };
+        launchers.push(runtime.spawn(launch.spawn_connections()));
     }
-    while let Some(joined) = tasks.join_next().await {
-        joined.map_err(|e| Error::Task(e.to_string()))?;
+    for launcher in launchers {
+        let mut tasks = launcher.await.map_err(|e| Error::Task(e.to_string()))?;
+        while let Some(joined) = tasks.join_next().await {
+            joined.map_err(|e| Error::Task(e.to_string()))?;
+        }
     }
     let elapsed = Instant::now().saturating_duration_since(plan.measure_from);
     Ok(Report::new(
@@ -141,4 +136,59 @@ pub async fn run_on(
         elapsed,
         control.stop.is_cancelled(),
     ))
+}
+
+/// Spawns one runtime's share of the connections: connection `first`, then every
+/// `step`-th after it.
+///
+/// Pattern: **spawn from inside the runtime that will run the tasks**. A task
+/// spawned from another thread goes into the runtime's queue for remote work, and a
+/// busy single-threaded runtime takes one task from that queue only every 31 polls
+/// (tokio's `global_queue_interval`) while its own queue has work. Spawned from
+/// outside, ten thousand connections would trickle in over seconds while the first
+/// ones already send requests, so `-c 10000` would not mean 10,000 connections. This
+/// task is spawned once from outside; the connections it spawns go into the
+/// runtime's own queue, in order, and each makes its first request (connecting
+/// first) in turn.
+struct Launch {
+    settings: Arc<Settings>,
+    addr: SocketAddr,
+    plan: Arc<Plan>,
+    stats: Shards,
+    control: Control,
+    first: usize,
+    step: usize,
+}
+
+impl Launch {
+    async fn spawn_connections(self) -> JoinSet<()> {
+        let mut tasks = JoinSet::new();
+        for index in (self.first..self.settings.connections).step_by(self.step) {
+            // Child tokens: each connection waits on its own token, so polling for a
+            // cancellation never contends on a lock shared by every connection.
+            let pacer = Pacer::new(self.plan.clone(), index, self.control.stop.child_token());
+            let cx = Context {
+                index,
+                stats: self.stats.clone(),
+                timeout: self.settings.timeout,
+                cut: self.control.cut.child_token(),
+                live: self.control.live.clone(),
+            };
+            match &self.settings.target {
+                Target::Http(http) if http.http2 => {
+                    let client = H2Client::new(http, self.addr);
+                    tasks.spawn(worker::drive(client, pacer, cx))
+                }
+                Target::Http(http) => {
+                    let client = H1Client::new(http, self.addr);
+                    tasks.spawn(worker::drive(client, pacer, cx))
+                }
+                Target::Echo(echo) => {
+                    let client = EchoClient::new(echo, self.addr, index);
+                    tasks.spawn(worker::drive(client, pacer, cx))
+                }
+            };
+        }
+        tasks
+    }
 }

@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +20,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
 /// What a test server saw.
@@ -28,6 +28,9 @@ use tokio::time::Instant;
 pub struct Seen {
     pub connections: AtomicU64,
     pub requests: AtomicU64,
+    /// HTTP: how many requests had arrived when the last connection to be heard
+    /// from sent its first one (at least the number of connections).
+    pub before_last_first: AtomicU64,
 }
 
 impl Seen {
@@ -36,6 +39,9 @@ impl Seen {
     }
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
+    }
+    pub fn before_last_first(&self) -> u64 {
+        self.before_last_first.load(Ordering::SeqCst)
     }
 }
 
@@ -46,7 +52,14 @@ where
     F: Fn(TcpStream, Arc<Seen>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    // A backlog of 4,096 (tokio's `bind` asks for 1,024): a thousand connections
+    // arriving at once must all wait in the queue, none lose their SYN and retry a
+    // second later.
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let listener = socket.listen(4096).expect("listen");
     let addr = listener.local_addr().expect("bound address");
     let seen = Arc::new(Seen::default());
     let state = seen.clone();
@@ -80,8 +93,12 @@ pub const STALL_UNTIL: Duration = Duration::from_millis(1500);
 pub async fn http() -> (SocketAddr, Arc<Seen>) {
     let started = Instant::now();
     serve(move |stream, seen| async move {
+        let heard = AtomicBool::new(false);
         let service = service_fn(move |request: Request<Incoming>| {
             let n = seen.requests.fetch_add(1, Ordering::SeqCst);
+            if !heard.swap(true, Ordering::SeqCst) {
+                seen.before_last_first.fetch_max(n + 1, Ordering::SeqCst);
+            }
             async move {
                 let status = match request.uri().path() {
                     "/alternate" if n % 2 == 1 => StatusCode::INTERNAL_SERVER_ERROR,
@@ -168,6 +185,13 @@ pub async fn silent() -> SocketAddr {
 
 /// An address nothing listens on: bound once, then released.
 pub async fn refused() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    // A backlog of 4,096 (tokio's `bind` asks for 1,024): a thousand connections
+    // arriving at once must all wait in the queue, none lose their SYN and retry a
+    // second later.
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let listener = socket.listen(4096).expect("listen");
     listener.local_addr().expect("bound address")
 }
