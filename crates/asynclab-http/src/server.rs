@@ -12,11 +12,21 @@
 //! the caller's multi-threaded runtime). The loop accepts on the caller's
 //! runtime and hands each connection, in turn, to one of `http.workers` threads
 //! that each run a single-threaded runtime ([`Runtimes`]): the socket leaves this
-//! runtime's epoll (`into_std`) and joins the worker's (`from_std` inside
-//! `Handle::enter`), and the connection task is spawned there, where it stays.
-//! Nothing else changes: the `TaskTracker`, the semaphore, the tokens and the
-//! shared state all work across runtimes.
+//! runtime's epoll (`into_std`) and goes down a channel to that worker's
+//! [`intake`] task, which registers it with the worker's epoll (`from_std`) and
+//! spawns the connection task there, where it stays. Nothing else changes: the
+//! `TaskTracker`, the semaphore, the tokens and the shared state all work across
+//! runtimes.
+//!
+//! Why a channel and a task rather than spawning each connection on the worker's
+//! `Handle`: a task spawned from another thread goes into the runtime's queue for
+//! remote work, and a busy single-threaded runtime takes one task from it only
+//! every 31 polls (tokio's `global_queue_interval`). A burst of 2,000 new
+//! connections arriving while 1,000 others kept both workers busy waited up to
+//! 0.7 s for a first answer that way. The intake task is woken the same way, once,
+//! and then takes in every connection waiting in its channel.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +40,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::task::TaskTracker;
 
 use crate::app::{App, router};
@@ -155,6 +165,21 @@ impl Server {
         // at the limit we stop accepting and new clients wait in the kernel's
         // backlog instead of being accepted and left without service.
         let slots = Arc::new(Semaphore::new(self.max_connections));
+        // Per-core: one intake task on each worker, fed through a channel of its
+        // own. Tracked like the connections, so the drain also waits for what is
+        // still in a channel when the listener closes.
+        let intakes: Vec<mpsc::UnboundedSender<Accepted>> = match &self.workers {
+            Some(workers) => workers
+                .handles()
+                .iter()
+                .map(|handle| {
+                    let (arrivals, queue) = mpsc::unbounded_channel();
+                    handle.spawn(tracker.track_future(intake(queue, ctx.clone(), tracker.clone())));
+                    arrivals
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let mut turn = 0;
 
         loop {
@@ -181,24 +206,21 @@ impl Server {
                 },
             };
             self.state.http.connections_accepted.inc();
-            let Some(workers) = &self.workers else {
+            if intakes.is_empty() {
                 tracker.spawn(conn::serve(stream, peer, ctx.clone(), permit));
                 continue;
-            };
+            }
             // Round robin: worker `turn` gets this connection.
-            let handle = &workers.handles()[turn];
-            turn = (turn + 1) % workers.handles().len();
-            match move_to(stream, handle) {
+            let arrivals = &intakes[turn];
+            turn = (turn + 1) % intakes.len();
+            match stream.into_std() {
+                // Fails only once the intake has ended, which it does only after
+                // this loop has dropped the sender.
                 Ok(stream) => {
-                    handle.spawn(tracker.track_future(conn::serve(
-                        stream,
-                        peer,
-                        ctx.clone(),
-                        permit,
-                    )));
+                    let _ = arrivals.send((stream, peer, permit));
                 }
-                // The socket could not change epolls (out of memory, descriptor gone):
-                // this connection is lost, the server goes on.
+                // The socket could not leave this epoll (descriptor gone): this
+                // connection is lost, the server goes on.
                 Err(error) => {
                     tracing::warn!(%error, %peer, "connection dropped: cannot hand it to a worker")
                 }
@@ -206,7 +228,9 @@ impl Server {
         }
 
         // Shutdown step 3: closing the listener refuses new connections, and the
-        // drain tells every connection task to ask hyper to finish.
+        // drain tells every connection task to ask hyper to finish. The intakes
+        // end once they have started what is already in their channels.
+        drop(intakes);
         drop(listener);
         let http = self.state.http.clone();
         let report = drain(&tracker, self.grace, &ctx.stopping, &ctx.cut, move || {
@@ -223,13 +247,33 @@ impl Server {
     }
 }
 
-/// Moves an accepted socket from the calling runtime's I/O driver to `handle`'s:
-/// two `epoll_ctl` calls, once per connection.
-fn move_to(stream: TcpStream, handle: &tokio::runtime::Handle) -> std::io::Result<TcpStream> {
-    let stream = stream.into_std()?;
-    // Inside `enter`, `from_std` registers with that runtime, not the caller's.
-    let _entered = handle.enter();
-    TcpStream::from_std(stream)
+/// An accepted connection on its way to a worker: the socket (out of the
+/// acceptor's epoll), the peer, and its slot under `http.max_connections`. The
+/// channels are unbounded, but each message holds a slot, so together they never
+/// hold more than `max_connections`.
+type Accepted = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
+
+/// Runs on one worker for the server's lifetime: each accepted socket it receives
+/// joins this runtime's epoll (two `epoll_ctl` calls per connection with the
+/// acceptor's `into_std`) and becomes a connection task here. Spawned from this
+/// thread, the task goes into the runtime's own queue, not the remote one. Ends
+/// when the accept loop drops the sender and the channel is empty.
+async fn intake(
+    mut queue: mpsc::UnboundedReceiver<Accepted>,
+    ctx: Arc<ConnContext>,
+    tracker: TaskTracker,
+) {
+    while let Some((stream, peer, permit)) = queue.recv().await {
+        // On this thread, `from_std` registers with this runtime's I/O driver.
+        match TcpStream::from_std(stream) {
+            Ok(stream) => {
+                tracker.spawn(conn::serve(stream, peer, ctx.clone(), permit));
+            }
+            Err(error) => {
+                tracing::warn!(%error, %peer, "connection dropped: cannot hand it to a worker")
+            }
+        }
+    }
 }
 
 /// The file server for `/files/`. A `files.root` someone configured must exist

@@ -20,7 +20,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// The longest any single step of a test may take before it counts as a failure.
@@ -41,9 +41,11 @@ pub async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let loaded = Loaded::from_config(config);
     let server = Server::new(&loaded, Metrics::new()).expect("server builds");
     let state = server.state().clone();
-    let listener = TcpListener::bind(loaded.config.http.addr)
-        .await
-        .expect("bind");
+    // With `http.backlog` as `asynclab serve` binds (tokio's `bind` asks for less,
+    // and a burst of connects past it loses SYNs that retry a second later).
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(loaded.config.http.addr).expect("bind");
+    let listener = socket.listen(loaded.config.http.backlog).expect("listen");
     let addr = listener.local_addr().expect("local addr");
     let shutdown = Shutdown::new();
     let run = tokio::spawn(server.run(listener, shutdown.clone()));
