@@ -11,6 +11,12 @@
 //! and the threads meet only through the state the tasks share. A task is placed
 //! on a thread by spawning it on that runtime's [`Handle`]; whoever spawned it can
 //! still await it (a `JoinHandle` or a `TaskTracker` works across runtimes).
+//!
+//! One caveat: a task spawned from another thread waits in the runtime's queue
+//! for remote work, which a busy runtime takes one task from only every 31 polls
+//! of its own tasks (`global_queue_interval`). To place many tasks, send one task
+//! over and let it spawn the rest from inside: the load generator's `Launch` and
+//! the HTTP server's `intake` do that.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
