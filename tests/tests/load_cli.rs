@@ -7,7 +7,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Server, command, run, wait_timeout};
+use common::{Server, command, command_with_open_files, run, wait_timeout};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -107,4 +107,52 @@ fn ctrl_c_stops_early_and_still_prints_the_summary() {
         "{summary}"
     );
     assert!(summary.contains("200"), "{summary}");
+}
+
+/// `-c` beyond what the process may open is refused before any connection is
+/// tried, with the numbers; within the hard limit, the soft one is raised and the
+/// run goes ahead. (Past the limit every connect would fail at once with EMFILE.)
+#[test]
+fn connections_beyond_the_open_files_limit_are_refused_up_front() {
+    let refused = run(
+        command_with_open_files(
+            "100:100",
+            &[
+                "load",
+                "http://127.0.0.1:9/",
+                "-c",
+                "500",
+                "-d",
+                "1s",
+                "--no-progress",
+            ],
+        ),
+        T,
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("-c 500: 564 open files are needed")
+            && stderr.contains("at most 100 (`ulimit -Hn`)"),
+        "{stderr}"
+    );
+
+    let server = Server::start(&["serve"]);
+    let http = format!("http://{}/fast", server.http.expect("http address"));
+    let args = [
+        "load",
+        &http,
+        "-c",
+        "500",
+        "-n",
+        "1000",
+        "--json",
+        "--no-progress",
+    ];
+    let raised = run(command_with_open_files("100:4096", &args), T);
+    let stderr = String::from_utf8_lossy(&raised.stderr);
+    assert_eq!(raised.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&raised.stdout).expect("JSON");
+    assert_eq!(report["connections"], 500, "{report}");
+    assert_eq!(report["requests"]["ok"], 1000, "{report}");
 }

@@ -12,12 +12,15 @@
 //!   the counters of every server running in the process, and the live [`events`]
 //!   feed (a broadcast channel) that `/events` streams.
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
+//! - [`open_files`]: the open-files limit, raised (up to the hard limit) to what a
+//!   run needs.
 //! - [`runtimes`]: N threads with a single-threaded runtime each, for work that never
 //!   needs to move between threads (HTTP connections, load generator connections).
 
 pub mod config;
 pub mod events;
 pub mod metrics;
+pub mod open_files;
 pub mod query;
 pub mod runtimes;
 pub mod sharded;

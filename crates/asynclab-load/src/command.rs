@@ -21,6 +21,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use asynclab_core::open_files;
 use asynclab_core::runtimes::{self, Runtimes};
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +31,8 @@ use crate::{Control, Error, LoadArgs, Report, run_on};
 const EXIT_USAGE: u8 = 2;
 /// Exit status after ctrl-c, as shells report a process ended by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
+/// Open files needed besides the connections' sockets.
+const SPARE_FILES: u64 = 64;
 
 /// Runs `asynclab load` to the end. Call it outside any Tokio runtime.
 pub fn main(args: LoadArgs) -> ExitCode {
@@ -40,6 +43,13 @@ pub fn main(args: LoadArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // One socket per connection, and some descriptors to spare (the runtimes'
+    // epoll and wake-up descriptors, stdio, the plot file).
+    let needed = settings.connections as u64 + SPARE_FILES;
+    if let Err(e) = open_files::ensure(needed) {
+        eprintln!("asynclab load: -c {}: {e}", settings.connections);
+        return ExitCode::from(EXIT_USAGE);
+    }
     let threads = args.threads.unwrap_or_else(runtimes::usable_cores);
     // The connections run on `threads` runtimes of their own (see `asynclab_core::runtimes`); this
     // thread's runtime only waits for them, watches ctrl-c and draws the progress bar.

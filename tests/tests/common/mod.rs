@@ -57,13 +57,30 @@ pub fn binary() -> PathBuf {
 pub fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(binary());
     cmd.args(args);
+    clean_env(&mut cmd);
+    cmd
+}
+
+/// Like [`command`], run under `prlimit --nofile=SOFT:HARD` (util-linux), so the
+/// binary starts with that open-files limit.
+pub fn command_with_open_files(nofile: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--nofile={nofile}"))
+        .arg("--")
+        .arg(binary())
+        .args(args);
+    clean_env(&mut cmd);
+    cmd
+}
+
+/// No `ASYNCLAB_*` or `RUST_LOG` from the test's environment, and no colours.
+fn clean_env(cmd: &mut Command) {
     for (key, _) in std::env::vars() {
         if key.starts_with("ASYNCLAB_") || key == "RUST_LOG" {
             cmd.env_remove(key);
         }
     }
     cmd.env("NO_COLOR", "1");
-    cmd
 }
 
 /// Runs the binary to completion (bounded by `timeout`) and returns its output.
