@@ -48,6 +48,26 @@ pub fn ensure(needed: u64) -> Result<u64, TooFew> {
     Ok(needed)
 }
 
+/// Raises the soft limit toward `needed`, as far as the hard limit allows, and
+/// returns the soft limit now in force (`None` where it cannot be read). For a
+/// server, whose connection limits say how many it may need: it runs with less,
+/// and waits for a free descriptor past it.
+#[cfg(target_os = "linux")]
+pub fn raise_toward(needed: u64) -> Option<u64> {
+    use rustix::process::{Resource, getrlimit};
+
+    let limit = getrlimit(Resource::Nofile);
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    let soft = limit.current.unwrap_or(u64::MAX);
+    Some(ensure(needed.min(hard)).unwrap_or(soft))
+}
+
+/// Elsewhere the limit is left as it is, and not known.
+#[cfg(not(target_os = "linux"))]
+pub fn raise_toward(_needed: u64) -> Option<u64> {
+    None
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;

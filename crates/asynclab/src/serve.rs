@@ -16,6 +16,10 @@ use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::{self, DrainReport, Shutdown};
 use tokio::net::{TcpListener, TcpSocket};
 
+/// Open files wanted besides one per connection: listeners, runtimes, files being
+/// sent, logs.
+const SPARE_FILES: u64 = 256;
+
 /// Which servers to run.
 #[derive(Debug, Clone, Copy)]
 pub struct Servers {
@@ -60,6 +64,39 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         asynclab_echo::Server::new(config.echo.clone(), config.shutdown.grace, metrics.clone())
     });
 
+    // Every connection is a descriptor: let the process open as many as the
+    // connection limits allow, as far as its hard limit permits (Go's runtime
+    // and nginx's `worker_rlimit_nofile` do the same). Past the limit a server
+    // waits for a free descriptor (see the accept loops), so this is a warning.
+    let wanted = [
+        (
+            servers.http,
+            "http.max_connections",
+            config.http.max_connections,
+        ),
+        (
+            servers.echo,
+            "echo.max_connections",
+            config.echo.max_connections,
+        ),
+    ];
+    let needed = wanted
+        .iter()
+        .filter(|w| w.0)
+        .map(|w| w.2 as u64)
+        .sum::<u64>()
+        + SPARE_FILES;
+    let open_files = asynclab_core::open_files::raise_toward(needed);
+    if let Some(limit) = open_files {
+        for (_, key, max) in wanted.iter().filter(|w| w.0 && w.2 as u64 > limit) {
+            tracing::warn!(
+                open_files = limit,
+                "{key} is {max}, but this process may open only {limit} files (`ulimit -Hn`): \
+                 connections past that wait for a free descriptor"
+            );
+        }
+    }
+
     let http_listener = match &http {
         Some(_) => Some(bind("http.addr", config.http.addr, config.http.backlog)?),
         None => None,
@@ -82,6 +119,7 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         config = %loaded.sources,
         http = http_addr.map(|a| format!("http://{a}")),
         echo = echo_addr.map(|a| format!("tcp://{a}")),
+        open_files,
         "asynclab started"
     );
 
