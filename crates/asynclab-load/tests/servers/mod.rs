@@ -20,7 +20,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::Instant;
 
 /// What a test server saw.
@@ -52,7 +52,7 @@ where
     F: Fn(TcpStream, Arc<Seen>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    // A backlog of 4,096 (tokio's `bind` asks for 1,024): a thousand connections
+    // A backlog of 4,096 (tokio's `bind` gets std's 128): a thousand connections
     // arriving at once must all wait in the queue, none lose their SYN and retry a
     // second later.
     let socket = TcpSocket::new_v4().expect("socket");
@@ -185,13 +185,6 @@ pub async fn silent() -> SocketAddr {
 
 /// An address nothing listens on: bound once, then released.
 pub async fn refused() -> SocketAddr {
-    // A backlog of 4,096 (tokio's `bind` asks for 1,024): a thousand connections
-    // arriving at once must all wait in the queue, none lose their SYN and retry a
-    // second later.
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind("127.0.0.1:0".parse().expect("address"))
-        .expect("bind");
-    let listener = socket.listen(4096).expect("listen");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     listener.local_addr().expect("bound address")
 }
