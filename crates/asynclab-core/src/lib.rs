@@ -11,6 +11,7 @@
 //! - [`metrics`]: the shared Prometheus registry, so one `/metrics` endpoint can show
 //!   the counters of every server running in the process, and the live [`events`]
 //!   feed (a broadcast channel) that `/events` streams.
+//! - [`listen`]: a listening socket with the configured backlog.
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
 //! - [`open_files`]: the open-files limit, raised (up to the hard limit) to what a
 //!   run needs.
@@ -19,6 +20,7 @@
 
 pub mod config;
 pub mod events;
+pub mod listen;
 pub mod metrics;
 pub mod open_files;
 pub mod query;

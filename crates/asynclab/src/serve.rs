@@ -14,7 +14,7 @@ use anyhow::Context;
 use asynclab_core::Metrics;
 use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::{self, DrainReport, Shutdown};
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 
 /// Open files wanted besides one per connection: listeners, runtimes, files being
 /// sent, logs.
@@ -166,21 +166,11 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Binds like `TcpListener::bind`, with the configured `listen` backlog instead of
-/// tokio's fixed 1024: 10,000 clients connecting at once should wait in the
-/// kernel's queue, not lose SYNs and retry a second later.
+/// Binds with the configured backlog (see `asynclab_core::listen`), naming the
+/// setting if that fails.
 fn bind(key: &str, addr: SocketAddr, backlog: u32) -> anyhow::Result<TcpListener> {
-    let cannot = || format!("cannot listen on {addr} ({key})");
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
-    }
-    .with_context(cannot)?;
-    // As std and tokio do on Unix: a restarted server gets its port back at once,
-    // while a port another process listens on is still refused.
-    socket.set_reuseaddr(true).with_context(cannot)?;
-    socket.bind(addr).with_context(cannot)?;
-    socket.listen(backlog).with_context(cannot)
+    asynclab_core::listen::listen(addr, backlog)
+        .with_context(|| format!("cannot listen on {addr} ({key})"))
 }
 
 fn local_addr(listener: &TcpListener) -> anyhow::Result<SocketAddr> {

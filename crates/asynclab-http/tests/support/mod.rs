@@ -41,11 +41,9 @@ pub async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let loaded = Loaded::from_config(config);
     let server = Server::new(&loaded, Metrics::new()).expect("server builds");
     let state = server.state().clone();
-    // With `http.backlog` as `asynclab serve` binds (tokio's `bind` asks for less,
-    // and a burst of connects past it loses SYNs that retry a second later).
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.bind(loaded.config.http.addr).expect("bind");
-    let listener = socket.listen(loaded.config.http.backlog).expect("listen");
+    // With `http.backlog`, as `asynclab serve` binds (see `asynclab_core::listen`).
+    let http = &loaded.config.http;
+    let listener = asynclab_core::listen::listen(http.addr, http.backlog).expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let shutdown = Shutdown::new();
     let run = tokio::spawn(server.run(listener, shutdown.clone()));

@@ -20,7 +20,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 /// What a test server saw.
@@ -52,14 +52,10 @@ where
     F: Fn(TcpStream, Arc<Seen>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    // A backlog of 4,096 (tokio's `bind` gets std's 128): a thousand connections
-    // arriving at once must all wait in the queue, none lose their SYN and retry a
-    // second later.
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind("127.0.0.1:0".parse().expect("address"))
-        .expect("bind");
-    let listener = socket.listen(4096).expect("listen");
+    // A backlog of 4,096, as the servers use (see `asynclab_core::listen`): a
+    // thousand connections arriving at once all wait in the queue.
+    let listener =
+        asynclab_core::listen::listen("127.0.0.1:0".parse().expect("address"), 4096).expect("bind");
     let addr = listener.local_addr().expect("bound address");
     let seen = Arc::new(Seen::default());
     let state = seen.clone();
