@@ -298,7 +298,7 @@ def slow():
             ["server", "wall time, s", "peak RSS (VmHWM), MB", "RSS before, MB",
              f"answered 2xx (of {n * REPS:,})", "errors", "SYNs dropped, accept queue full"], rows,
             note="Both servers listen with a backlog of 4,096 (asynclab's `http.backlog`; Linux "
-                 "caps it at net.core.somaxconn). With tokio's default of 1,024 a burst of 10,000 "
+                 "caps it at net.core.somaxconn). With tokio's default of 128 (std's) a burst of 10,000 "
                  "connects overflows the accept queue, the kernel drops SYNs and clients retry "
                  "after 1 s, 3 s, ...: the wall time is then dominated by those retries. A non-zero "
                  "'SYNs dropped' column means that happened.")
