@@ -21,50 +21,51 @@ pub struct TooFew {
 /// Makes sure this process may open `needed` files, raising its soft limit to
 /// `needed` if it is lower (the hard limit allowing). Returns the soft limit now
 /// in force.
-#[cfg(target_os = "linux")]
 pub fn ensure(needed: u64) -> Result<u64, TooFew> {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-
-    let limit = getrlimit(Resource::Nofile);
-    // `None` is "unlimited".
-    let soft = limit.current.unwrap_or(u64::MAX);
-    if soft >= needed {
-        return Ok(soft);
-    }
-    let hard = limit.maximum.unwrap_or(u64::MAX);
-    let raised = Rlimit {
-        current: Some(needed),
-        maximum: limit.maximum,
+    let Some((soft, hard)) = raise(needed) else {
+        return Ok(needed); // not known here: go ahead
     };
-    if hard >= needed && setrlimit(Resource::Nofile, raised).is_ok() {
-        return Ok(needed);
+    match soft >= needed {
+        true => Ok(soft),
+        false => Err(TooFew { needed, hard }),
     }
-    Err(TooFew { needed, hard })
-}
-
-/// Elsewhere the limit is left as it is.
-#[cfg(not(target_os = "linux"))]
-pub fn ensure(needed: u64) -> Result<u64, TooFew> {
-    Ok(needed)
 }
 
 /// Raises the soft limit toward `needed`, as far as the hard limit allows, and
 /// returns the soft limit now in force (`None` where it cannot be read). For a
 /// server, whose connection limits say how many it may need: it runs with less,
 /// and waits for a free descriptor past it.
-#[cfg(target_os = "linux")]
 pub fn raise_toward(needed: u64) -> Option<u64> {
-    use rustix::process::{Resource, getrlimit};
+    raise(needed).map(|(soft, _)| soft)
+}
+
+/// Raises the soft limit to `needed`, or to the hard limit if that is lower;
+/// returns the soft and hard limits then in force (`None` for "unlimited" reads
+/// as `u64::MAX`). One read, and one write only when the soft limit moves.
+#[cfg(target_os = "linux")]
+fn raise(needed: u64) -> Option<(u64, u64)> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
     let limit = getrlimit(Resource::Nofile);
-    let hard = limit.maximum.unwrap_or(u64::MAX);
     let soft = limit.current.unwrap_or(u64::MAX);
-    Some(ensure(needed.min(hard)).unwrap_or(soft))
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    let target = needed.min(hard);
+    if soft >= target {
+        return Some((soft, hard));
+    }
+    let raised = Rlimit {
+        current: Some(target),
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => Some((target, hard)),
+        Err(_) => Some((soft, hard)),
+    }
 }
 
 /// Elsewhere the limit is left as it is, and not known.
 #[cfg(not(target_os = "linux"))]
-pub fn raise_toward(_needed: u64) -> Option<u64> {
+fn raise(_needed: u64) -> Option<(u64, u64)> {
     None
 }
 

@@ -68,7 +68,7 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     // connection limits allow, as far as its hard limit permits (Go's runtime
     // and nginx's `worker_rlimit_nofile` do the same). Past the limit a server
     // waits for a free descriptor (see the accept loops), so this is a warning.
-    let wanted = [
+    let running: Vec<(&str, u64)> = [
         (
             servers.http,
             "http.max_connections",
@@ -79,16 +79,14 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
             "echo.max_connections",
             config.echo.max_connections,
         ),
-    ];
-    let needed = wanted
-        .iter()
-        .filter(|w| w.0)
-        .map(|w| w.2 as u64)
-        .sum::<u64>()
-        + SPARE_FILES;
+    ]
+    .into_iter()
+    .filter_map(|(on, key, max)| on.then_some((key, max as u64)))
+    .collect();
+    let needed = running.iter().map(|(_, max)| max).sum::<u64>() + SPARE_FILES;
     let open_files = asynclab_core::open_files::raise_toward(needed);
     if let Some(limit) = open_files {
-        for (_, key, max) in wanted.iter().filter(|w| w.0 && w.2 as u64 > limit) {
+        for (key, max) in running.iter().filter(|(_, max)| *max > limit) {
             tracing::warn!(
                 open_files = limit,
                 "{key} is {max}, but this process may open only {limit} files (`ulimit -Hn`): \
