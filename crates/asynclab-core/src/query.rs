@@ -5,7 +5,12 @@
 //! Nothing async here; it is the "validate before you start waiting" step, so a
 //! bad request costs nothing but the parse. One parser for every route, so
 //! `/slow`, `/limited` and the demos read their parameters by the same rules.
+//!
+//! Keys and values are decoded as browsers and HTTP libraries encode them
+//! (`application/x-www-form-urlencoded`: `%73` is `s`, `+` is a space), by the
+//! `form_urlencoded` crate, so `?delay=250%20ms` means `250 ms`.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,7 +25,8 @@ pub struct QueryError(pub String);
 /// The `key=value` pairs of one request, checked against the keys the route takes.
 #[derive(Debug)]
 pub struct Query<'a> {
-    pairs: Vec<(&'a str, &'a str)>,
+    /// Decoded pairs; borrowed from the request when nothing needed decoding.
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 impl<'a> Query<'a> {
@@ -28,9 +34,8 @@ impl<'a> Query<'a> {
     /// `?dealy=` should not silently fall back to the default).
     pub fn parse(query: Option<&'a str>, accepted: &[&str]) -> Result<Self, QueryError> {
         let mut pairs = Vec::new();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if !accepted.contains(&key) {
+        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if !accepted.contains(&key.as_ref()) {
                 let takes = match accepted {
                     [] => "no parameters".to_string(),
                     keys => keys.join(", "),
@@ -44,13 +49,13 @@ impl<'a> Query<'a> {
         Ok(Self { pairs })
     }
 
-    /// The raw value of `key`, if given (the last one wins).
-    pub fn get(&self, key: &str) -> Option<&'a str> {
+    /// The decoded value of `key`, if given (the last one wins).
+    pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs
             .iter()
             .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// A duration such as `250ms` or `2s`, at most `max` (named by `cap` in the error).
@@ -133,5 +138,24 @@ mod tests {
         );
         assert!(q.number("n", 1, 1, 10, "cap").is_err());
         assert!(Query::parse(Some("dealy=1s"), &["delay"]).is_err());
+    }
+
+    /// What a URL library sends for `delay=250 ms`, and a percent-encoded key.
+    #[test]
+    fn keys_and_values_are_url_decoded() {
+        let max = Duration::from_secs(1);
+        for query in ["delay=250+ms", "delay=250%20ms", "%64elay=250m%73"] {
+            let q = Query::parse(Some(query), &["delay"]).expect(query);
+            assert_eq!(
+                q.duration("delay", max, max, "cap").ok(),
+                Some(Duration::from_millis(250)),
+                "{query}"
+            );
+        }
+        let err = Query::parse(Some("d%C3%A9lai=1s"), &["delay"]).expect_err("unknown key");
+        assert_eq!(
+            err.to_string(),
+            "unknown parameter `délai` (this route takes: delay)"
+        );
     }
 }
