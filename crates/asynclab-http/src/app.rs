@@ -366,6 +366,10 @@ fn admit(found: Found, req: &Request<Body>) -> Result<Handler, HttpError> {
         (Some(_), Some(_)) => {
             return Err(HttpError::BadRequest("more than one Host header".into()));
         }
+        // ... and so is a Host that is not a host and port (§3.2 again).
+        (Some(host), None) if !valid_host(host.as_bytes()) => {
+            return Err(HttpError::BadRequest("invalid Host header".into()));
+        }
         _ => {}
     }
     match found {
@@ -375,6 +379,15 @@ fn admit(found: Found, req: &Request<Body>) -> Result<Handler, HttpError> {
         }),
         Found::NotFound => Err(HttpError::NotFound),
     }
+}
+
+/// Whether a Host value can be a host and port (RFC 3986 `host [ ":" port ]`):
+/// only the characters those may contain, so no spaces, slashes or `user@`.
+/// A scan of a dozen bytes on every request, with no copy (parsing it as an
+/// `http::uri::Authority` would copy it first); Go's server checks the same way.
+fn valid_host(host: &[u8]) -> bool {
+    host.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]%".contains(&b))
 }
 
 /// Step 4, load shedding: over `http.max_in_flight`, say so at once. A queue

@@ -305,6 +305,22 @@ async fn bad_input_gets_the_documented_answer_and_the_server_carries_on() {
     );
     assert!(two_hosts.contains("more than one Host header"));
 
+    for host in ["a b", "a/b", "user@a"] {
+        let req = format!("GET /fast HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let bad_host = raw(a, req.as_bytes()).await;
+        assert_eq!(
+            status_line(&bad_host),
+            "HTTP/1.1 400 Bad Request",
+            "{host}: {bad_host}"
+        );
+        assert!(bad_host.contains("invalid Host header"), "{bad_host}");
+    }
+    for host in ["example.com:8080", "[::1]:8080", "127.0.0.1", ""] {
+        let req = format!("GET /fast HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let good = raw(a, req.as_bytes()).await;
+        assert_eq!(status_line(&good), "HTTP/1.1 200 OK", "{host}: {good}");
+    }
+
     let big = format!(
         "GET /fast HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "a".repeat(20 * 1024)
