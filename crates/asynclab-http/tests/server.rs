@@ -267,6 +267,28 @@ async fn echo_streams_the_body_back() {
     assert_eq!(a.body, body);
 }
 
+/// A client that sends `Expect: 100-continue` holds its body back until told to
+/// go on; the streamed echo must say `100 Continue` before its `200`, or such a
+/// client (curl, for bodies over 1 MiB) waits out its own timer first.
+#[tokio::test]
+async fn echo_says_100_continue_before_reading_the_body() {
+    let s = spawn(|_| {}).await;
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let interim = read_until(&mut stream, "\r\n\r\n").await;
+    assert_eq!(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+
+    stream.write_all(b"hello").await.unwrap();
+    let answer = read_until(&mut stream, "hello").await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nhello"), "{answer}");
+}
+
 #[tokio::test]
 async fn bad_input_gets_the_documented_answer_and_the_server_carries_on() {
     let s = spawn(|c| {
