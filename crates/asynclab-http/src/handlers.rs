@@ -350,8 +350,13 @@ pub fn stats(state: &AppState, _: Request<Body>) -> Result {
             "rejected": lim.rejected_total(),
         },
         "echo": echo,
-        "uptime_secs": state.metrics.uptime().as_secs_f64(),
+        "uptime_secs": uptime_secs(state),
     })))
+}
+
+/// Seconds since start, to the millisecond (no float noise in the JSON).
+fn uptime_secs(state: &AppState) -> f64 {
+    state.metrics.uptime().as_millis() as f64 / 1e3
 }
 
 /// `GET /info`: what tells one replica from another, and which thread answered.
@@ -361,7 +366,7 @@ pub fn info(state: &AppState, _: Request<Body>) -> Result {
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": hostname(),
         "pid": std::process::id(),
-        "uptime_secs": state.metrics.uptime().as_secs_f64(),
+        "uptime_secs": uptime_secs(state),
         "runtime": state.config.runtime,
         "workers": match state.config.runtime {
             HttpRuntime::PerCore => state.config.workers,
