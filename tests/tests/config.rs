@@ -162,6 +162,21 @@ fn bad_flag_values_are_named_with_the_flag() {
         "{msg}"
     );
 
+    // Values as written and what to write instead in words, not serde's type
+    // names (`unsigned int \`99999999999\`: expected u32`).
+    let msg = refused(command(&["config", "--set", "http.backlog=99999999999"]));
+    assert!(
+        msg.ends_with(
+            "http.backlog=99999999999: 99999999999: expected a whole number from 0 to 4294967295\n"
+        ),
+        "{msg}"
+    );
+    let msg = refused(command(&["config", "--set", "http.max_connections=1.5"]));
+    assert!(
+        msg.ends_with(": 1.5: expected a whole number, 0 or more\n"),
+        "{msg}"
+    );
+
     let msg = refused(command(&["config", "--log-format", "xml"]));
     assert!(
         msg.contains("log.format") && msg.contains("--log-format"),

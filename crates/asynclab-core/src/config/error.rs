@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use figment::error::Kind;
+use figment::error::{Actual, Kind};
 use figment::{Figment, Metadata, Source};
 
 use super::Invalid;
@@ -70,8 +70,8 @@ impl ConfigError {
             Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
                 Self::Invalid {
                     origin: origin_of(&path),
-                    value: actual.to_string(),
-                    reason: format!("expected {expected}"),
+                    value: written(actual),
+                    reason: format!("expected {}", in_words(expected)),
                     key: path,
                 }
             }
@@ -143,6 +143,35 @@ fn value_at(figment: &Figment, key: &str) -> String {
         .and_then(|v| toml::Value::try_from(v).ok())
         .map(|v| v.to_string())
         .unwrap_or_else(|| "?".into())
+}
+
+/// The value as it was written (`5`, `"ten"`), not as serde names its type
+/// (`unsigned int \`5\``, `string "ten"`).
+fn written(actual: &Actual) -> String {
+    match actual {
+        Actual::Bool(v) => v.to_string(),
+        Actual::Unsigned(v) => v.to_string(),
+        Actual::Signed(v) => v.to_string(),
+        Actual::Float(v) => v.to_string(),
+        Actual::Char(v) => format!("{:?}", v.to_string()),
+        Actual::Str(v) => format!("{v:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// What to write instead, in words rather than Rust's type names (`u32`).
+fn in_words(expected: &str) -> String {
+    let upto = |max: u64| format!("a whole number from 0 to {max}");
+    match expected {
+        "u8" => upto(u8::MAX.into()),
+        "u16" => upto(u16::MAX.into()),
+        "u32" => upto(u32::MAX.into()),
+        "u64" | "usize" => "a whole number, 0 or more".into(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "a boolean" => "true or false".into(),
+        other => other.into(),
+    }
 }
 
 fn join(path: &str, field: &str) -> String {
