@@ -58,6 +58,14 @@ pub fn empty() -> Body {
     full(Bytes::new())
 }
 
+impl Body {
+    /// Whether the whole body is already in memory (sent in one go); the others
+    /// stream: a request body echoed back, a file, an event feed.
+    pub fn is_in_memory(&self) -> bool {
+        matches!(self.0, Kind::Full(_))
+    }
+}
+
 impl From<Incoming> for Body {
     fn from(incoming: Incoming) -> Self {
         Body(Kind::Incoming(incoming))

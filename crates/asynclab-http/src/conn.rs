@@ -7,7 +7,10 @@
 //!   byte of the next request, the request head must be complete in time. This
 //!   also closes connections that never send a byte.
 //! - **idle** (`http.idle_timeout`): a keep-alive connection with no request and no
-//!   traffic is closed gracefully (HTTP/2 gets a GOAWAY).
+//!   traffic is closed gracefully (HTTP/2 gets a GOAWAY). A response body still
+//!   streaming after its handler answered (an echo, a file) is traffic whenever
+//!   bytes move either way: the request body of an echo arriving meanwhile is
+//!   not mistaken for the start of the next request head.
 //! - **write** (`http.write_timeout`): a write that makes no progress for that long
 //!   fails, so a client that stops reading cannot pin a task and its buffers.
 //!
@@ -317,14 +320,18 @@ struct Activity {
     born: Instant,
     /// Requests on this connection whose handler has not answered yet.
     requests: AtomicUsize,
+    /// Responses whose handler has answered but whose body is still being sent
+    /// (an echo of a request body still arriving, a file, an event feed).
+    streaming: AtomicUsize,
     /// True while waiting for a request head (from accept, or from the first byte
     /// after an idle period); false while idle between requests.
     reading_head: AtomicBool,
     /// Milliseconds after `born` when the current wait began (head) or when the
     /// connection was last active (idle).
     since_ms: AtomicU64,
-    /// Bytes were written since the task last looked.
-    wrote: AtomicBool,
+    /// Bytes were written, or read for a response still streaming, since the
+    /// task last looked: progress, which pushes the idle deadline back.
+    traffic: AtomicBool,
 }
 
 enum Check {
@@ -338,9 +345,10 @@ impl Activity {
         Self {
             born: Instant::now(),
             requests: AtomicUsize::new(0),
+            streaming: AtomicUsize::new(0),
             reading_head: AtomicBool::new(true),
             since_ms: AtomicU64::new(0),
-            wrote: AtomicBool::new(false),
+            traffic: AtomicBool::new(false),
         }
     }
 
@@ -350,9 +358,14 @@ impl Activity {
 
     /// Bytes arrived. If the connection was idle, a new request head has begun.
     fn on_read(&self) {
-        if self.requests.load(Ordering::Acquire) == 0
-            && !self.reading_head.swap(true, Ordering::AcqRel)
-        {
+        if self.requests.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        if self.streaming.load(Ordering::Acquire) != 0 {
+            // The request body of a response still streaming (`POST /echo`
+            // answers before its body has all arrived): progress, not a head.
+            self.traffic.store(true, Ordering::Release);
+        } else if !self.reading_head.swap(true, Ordering::AcqRel) {
             self.since_ms.store(self.now_ms(), Ordering::Release);
         }
     }
@@ -361,7 +374,7 @@ impl Activity {
     /// idleness. Only a flag, no clock read: this runs on every write, and the
     /// task's next look (at most the shorter timeout away) turns it into a time.
     fn on_write(&self) {
-        self.wrote.store(true, Ordering::Release);
+        self.traffic.store(true, Ordering::Release);
     }
 
     fn request_started(&self) {
@@ -371,6 +384,16 @@ impl Activity {
 
     fn request_answered(&self) {
         if self.requests.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.since_ms.store(self.now_ms(), Ordering::Release);
+        }
+    }
+
+    fn stream_started(&self) {
+        self.streaming.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn stream_ended(&self) {
+        if self.streaming.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.since_ms.store(self.now_ms(), Ordering::Release);
         }
     }
@@ -387,8 +410,8 @@ impl Activity {
             return Check::Wait(next_look);
         }
         let head = self.reading_head.load(Ordering::Acquire);
-        if self.wrote.swap(false, Ordering::AcqRel) && !head {
-            // Still writing a response body: idle counts from now.
+        if self.traffic.swap(false, Ordering::AcqRel) && !head {
+            // A response body still moving: idle counts from now.
             self.since_ms.store(self.now_ms(), Ordering::Release);
         }
         let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
@@ -429,7 +452,7 @@ struct ConnService {
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnService {
-    type Response = Response<Body>;
+    type Response = Response<ConnBody>;
     type Error = Infallible;
     type Future = Answering;
 
@@ -455,10 +478,61 @@ struct Answering {
 }
 
 impl Future for Answering {
-    type Output = Result<Response<Body>, Infallible>;
+    type Output = Result<Response<ConnBody>, Infallible>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.handling).poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let res = ready!(Pin::new(&mut this.handling).poll(cx))?;
+        // A body that streams keeps the exchange going after the handler has
+        // answered: say so until it is sent (or dropped with the connection).
+        let streaming = (!res.body().is_in_memory()).then(|| {
+            this._answered.0.activity.stream_started();
+            Streaming(this._answered.0.clone())
+        });
+        Poll::Ready(Ok(res.map(|body| ConnBody {
+            body,
+            _streaming: streaming,
+        })))
+    }
+}
+
+/// A response body as hyper sends it: the app's [`Body`] and, for one that
+/// streams, this connection's note that it is still being sent (see
+/// [`Activity::on_read`]). A body already in memory carries no note.
+#[derive(Debug)]
+pub struct ConnBody {
+    body: Body,
+    _streaming: Option<Streaming>,
+}
+
+impl http_body::Body for ConnBody {
+    type Data = bytes::Bytes;
+    type Error = body::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Marks a streamed response body as finished when dropped (sent whole, or
+/// dropped with its connection).
+#[derive(Debug)]
+struct Streaming(Arc<PerConnection>);
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.0.activity.stream_ended();
     }
 }
 

@@ -451,6 +451,65 @@ async fn silent_and_slow_header_senders_are_disconnected() {
     assert_eq!(get(s.addr, "/fast").await.status, StatusCode::OK);
 }
 
+/// `POST /echo` answers before its body has all arrived: body bytes that come
+/// in slowly while the echo streams back are progress, not the start of a new
+/// request head, so the (short) header timeout must not cut the exchange.
+/// (`curl --limit-rate 1M --data-binary @15MB /echo` was cut after 10 s.)
+#[tokio::test]
+async fn a_slow_body_streamed_back_outlives_the_header_timeout() {
+    let s = spawn(|c| {
+        c.http.header_read_timeout = MS(300);
+        c.http.idle_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n")
+        .await
+        .unwrap();
+    // 8 bytes over about 1.6 s: five header timeouts.
+    for _ in 0..8 {
+        tokio::time::sleep(MS(200)).await;
+        stream.write_all(b"z").await.unwrap();
+    }
+    let answer = read_until(&mut stream, "zzzzzzzz").await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nzzzzzzzz"), "{answer}");
+
+    // Then the connection is an ordinary keep-alive one again.
+    stream
+        .write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let next = read_until(&mut stream, "Fast response\n").await;
+    assert!(next.starts_with("HTTP/1.1 200 OK\r\n"), "{next}");
+}
+
+/// ... but a streamed exchange in which nothing moves is still closed: after
+/// `http.idle_timeout` without a byte either way (and, since the response has
+/// started, a second one for the graceful close that cannot finish it).
+#[tokio::test]
+async fn a_streamed_exchange_that_stalls_is_closed() {
+    let s = spawn(|c| {
+        c.http.header_read_timeout = Duration::from_secs(30);
+        c.http.idle_timeout = MS(300);
+    })
+    .await;
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\nzz")
+        .await
+        .unwrap();
+    let answer = read_to_close(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        started.elapsed() >= MS(300),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn idle_keep_alive_connections_are_closed() {
     // The head timeout is long, so only the idle timeout can close it.
