@@ -11,8 +11,9 @@
 //! 3. open the access span (method, route, request id, peer);
 //! 4. refuse what cannot be served: no `Host` (400), unknown path (404), wrong
 //!    method (405), too many requests in flight (503 at once, never queued);
-//! 5. run the handler under `http.request_timeout` (503) and `catch_unwind`
-//!    (a panic is a 500 for this request only);
+//! 5. run the handler under `http.request_timeout` (503; for a request with a
+//!    body, from the body's end, see `arrival.rs`) and `catch_unwind` (a panic
+//!    is a 500 for this request only);
 //! 6. map any error to its response (in `error.rs`, one place), count it, log it.
 //!
 //! A `tower::Layer` per step would do the same with more types and less to read,
@@ -40,6 +41,7 @@ use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use asynclab_core::Event;
@@ -51,6 +53,7 @@ use tokio::time::Instant;
 use tower::Service;
 use tracing::Instrument;
 
+use crate::arrival::Arrival;
 use crate::body::Body;
 use crate::error::HttpError;
 use crate::routes::{self, Found, Handler, HandlerFuture};
@@ -202,6 +205,8 @@ pub fn handle(app: &App, req: Request<Body>) -> Handling {
             Handling::answered(done.finish(state, result))
         }
         Ok(Handler::Later(handler)) => {
+            // A body still to come reports its progress to the request's timer.
+            let (req, arrival) = watch_body(req, started);
             // Creating the future runs none of the handler; `run` decides whether
             // it runs. Made here, so the request stays out of the future below.
             let handler = handler(state, req);
@@ -211,7 +216,7 @@ pub fn handle(app: &App, req: Request<Body>) -> Handling {
             let app = app.clone();
             Handling::Waiting(Box::pin(async move {
                 let state = &app.state;
-                let result = run(state, handler, done.started)
+                let result = run(state, handler, done.started, arrival.as_deref())
                     .instrument(done.span.clone())
                     .await;
                 done.finish(state, result)
@@ -462,6 +467,7 @@ async fn run(
     state: &AppState,
     handler: HandlerFuture,
     started: Instant,
+    arrival: Option<&Arrival>,
 ) -> Result<Response<Body>, HttpError> {
     let _in_flight = enter(state)?;
     // `catch_unwind` turns a panic inside the handler's poll into an `Err` here;
@@ -472,19 +478,42 @@ async fn run(
     // One poll first: some handlers answer at once (a refused `/echo`, a file
     // in the cache), and need no timer. Making one is not free: a `Sleep` holds
     // a reference to the runtime, a count every worker thread updates.
+    let request_timeout = state.config.request_timeout;
     let outcome = match poll_fn(|cx| Poll::Ready(guarded.as_mut().poll(cx))).await {
         Poll::Ready(outcome) => Ok(outcome),
+        // No body to wait for: the handler has `request_timeout` from the start.
+        Poll::Pending if arrival.is_none() => {
+            tokio::time::timeout_at(started + request_timeout, guarded)
+                .await
+                .map_err(|_| HttpError::Timeout(request_timeout))
+        }
+        // A body: it must keep arriving, then the handler has `request_timeout`.
         Poll::Pending => {
-            let deadline = started + state.config.request_timeout;
-            tokio::time::timeout_at(deadline, guarded).await
+            let arrival = arrival.expect("checked above");
+            tokio::select! {
+                biased;
+                outcome = &mut guarded => Ok(outcome),
+                error = arrival.expired(request_timeout, state.config.idle_timeout) => Err(error),
+            }
         }
     };
     match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(panicked(state, panic)),
-        // The timeout dropped the handler future: whatever it awaited is cancelled.
-        Err(_) => Err(HttpError::Timeout(state.config.request_timeout)),
+        // A timer dropped the handler future: whatever it awaited is cancelled.
+        Err(error) => Err(error),
     }
+}
+
+/// A request with a body still to come gets an [`Arrival`] that its body
+/// reports to, so `run` can time the body's arrival and the answer apart.
+fn watch_body(req: Request<Body>, started: Instant) -> (Request<Body>, Option<Arc<Arrival>>) {
+    if http_body::Body::is_end_stream(req.body()) {
+        return (req, None);
+    }
+    let arrival = Arc::new(Arrival::new(started));
+    let req = req.map(|body| body.watched(arrival.clone()));
+    (req, Some(arrival))
 }
 
 /// Step 5: a handler panicked. Counted and logged; the request gets a 500.
@@ -535,7 +564,7 @@ mod tests {
         handler: fn(&AppState, Request<Body>) -> HandlerFuture,
         req: Request<Body>,
     ) -> Result<Response<Body>, HttpError> {
-        run(state, handler(state, req), Instant::now()).await
+        run(state, handler(state, req), Instant::now(), None).await
     }
 
     fn panics(_: &AppState, _: Request<Body>) -> HandlerFuture {

@@ -11,6 +11,7 @@
 //! nothing for its bodies in either direction.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -20,6 +21,8 @@ use http_body::{Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+
+use crate::arrival::Arrival;
 
 /// Any error a body can fail with (a client that went away, a limit, an I/O error).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -35,6 +38,8 @@ enum Kind {
     Full(Full<Bytes>),
     /// A request body as hyper received it.
     Incoming(Incoming),
+    /// The same, reporting its progress to the request's timer (`arrival.rs`).
+    Watched(Watched),
     /// Anything else, behind a box.
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
@@ -58,7 +63,30 @@ pub fn empty() -> Body {
     full(Bytes::new())
 }
 
+/// A request body that notes each frame, and its end, on an [`Arrival`].
+#[derive(Debug)]
+pub(crate) struct Watched {
+    incoming: Incoming,
+    arrival: Arc<Arrival>,
+}
+
+impl Drop for Watched {
+    /// Dropped unread or read to the end, nothing more will arrive for it.
+    fn drop(&mut self) {
+        self.arrival.ended();
+    }
+}
+
 impl Body {
+    /// A request body that reports its progress on `arrival`; any other body
+    /// is returned as it is.
+    pub(crate) fn watched(self, arrival: Arc<Arrival>) -> Body {
+        match self.0 {
+            Kind::Incoming(incoming) => Body(Kind::Watched(Watched { incoming, arrival })),
+            other => Body(other),
+        }
+    }
+
     /// Whether the whole body is already in memory (sent in one go); the others
     /// stream: a request body echoed back, a file, an event feed.
     pub fn is_in_memory(&self) -> bool {
@@ -87,6 +115,17 @@ impl http_body::Body for Body {
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
             Kind::Incoming(incoming) => Pin::new(incoming).poll_frame(cx).map_err(Into::into),
+            Kind::Watched(w) => {
+                let poll = Pin::new(&mut w.incoming).poll_frame(cx);
+                match &poll {
+                    Poll::Ready(Some(Ok(_))) if !w.incoming.is_end_stream() => {
+                        w.arrival.progressed()
+                    }
+                    Poll::Ready(_) => w.arrival.ended(),
+                    Poll::Pending => {}
+                }
+                poll.map_err(Into::into)
+            }
             Kind::Boxed(boxed) => Pin::new(boxed).poll_frame(cx),
         }
     }
@@ -95,6 +134,7 @@ impl http_body::Body for Body {
         match &self.0 {
             Kind::Full(full) => full.is_end_stream(),
             Kind::Incoming(incoming) => incoming.is_end_stream(),
+            Kind::Watched(w) => w.incoming.is_end_stream(),
             Kind::Boxed(boxed) => boxed.is_end_stream(),
         }
     }
@@ -103,6 +143,7 @@ impl http_body::Body for Body {
         match &self.0 {
             Kind::Full(full) => full.size_hint(),
             Kind::Incoming(incoming) => incoming.size_hint(),
+            Kind::Watched(w) => w.incoming.size_hint(),
             Kind::Boxed(boxed) => boxed.size_hint(),
         }
     }

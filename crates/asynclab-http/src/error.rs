@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use asynclab_core::query::QueryError;
-use http::header::{ALLOW, HeaderValue, RETRY_AFTER};
+use http::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 
 use crate::body::{Body, text};
@@ -64,6 +64,13 @@ pub enum HttpError {
         humantime::format_duration(*.0)
     )]
     Timeout(Duration),
+    /// 408: the request body stopped arriving for `http.idle_timeout` (see
+    /// `arrival.rs`). This one is the client's: its request never arrived whole.
+    #[error(
+        "the request body stopped arriving: nothing for http.idle_timeout ({})",
+        humantime::format_duration(*.0)
+    )]
+    BodyStalled(Duration),
     /// 500: the handler panicked; only this request fails.
     #[error("internal server error (the handler panicked)")]
     Panic,
@@ -77,6 +84,7 @@ impl HttpError {
             Self::BadRequest(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Busy { .. } | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyStalled(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,6 +107,10 @@ impl HttpError {
             }
             Self::Timeout(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The rest of the body may still come; the connection cannot be reused.
+            Self::BodyStalled(_) => {
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

@@ -19,6 +19,7 @@
 //! which tests drive in-process with `tower::ServiceExt::oneshot`.
 
 mod app;
+mod arrival;
 pub mod body;
 mod conn;
 mod error;

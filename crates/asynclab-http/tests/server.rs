@@ -510,6 +510,67 @@ async fn a_streamed_exchange_that_stalls_is_closed() {
     );
 }
 
+/// `http.request_timeout` is the server's time to answer a request that has
+/// arrived: a body that keeps arriving for longer is waited for (a slow
+/// upload), and the handler's clock starts when it ends.
+#[tokio::test]
+async fn a_body_that_keeps_arriving_is_waited_for_past_the_request_timeout() {
+    let s = spawn(|c| {
+        c.http.request_timeout = MS(400);
+        c.http.idle_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    // Chunked: `/echo` collects the whole body before answering.
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
+    // Six chunks over about 1.2 s: three request timeouts.
+    for _ in 0..6 {
+        tokio::time::sleep(MS(200)).await;
+        stream.write_all(b"2\r\nab\r\n").await.unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").await.unwrap();
+    let answer = read_until(&mut stream, "abababababab").await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}
+
+/// ... and a body that stops arriving gets 408 after `http.idle_timeout`: the
+/// client's fault, said as such (not the server's 503), and the connection
+/// closes, since the rest of the body may still come.
+#[tokio::test]
+async fn a_body_that_stops_arriving_gets_408() {
+    let s = spawn(|c| {
+        c.http.request_timeout = Duration::from_secs(30);
+        c.http.idle_timeout = MS(300);
+    })
+    .await;
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
+        )
+        .await
+        .unwrap();
+    let answer = read_to_close(&mut stream).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
+    assert!(
+        answer.contains("the request body stopped arriving"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() >= MS(300),
+        "answered too early: {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn idle_keep_alive_connections_are_closed() {
     // The head timeout is long, so only the idle timeout can close it.

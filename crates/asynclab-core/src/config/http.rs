@@ -19,7 +19,8 @@ pub struct HttpConfig {
     /// The largest request body accepted (`POST /echo`); larger gets 413.
     pub max_body: Size,
     /// A request still unanswered after this long gets 503: the server failed to
-    /// answer in time (408 would blame the client, 504 is for gateways).
+    /// answer in time (408 would blame the client, 504 is for gateways). With a
+    /// body, counted from the body's end (see `asynclab-http`'s `arrival.rs`).
     #[serde(with = "units::duration")]
     pub request_timeout: Duration,
     /// Requests being handled at once; more are shed with 503 immediately.
