@@ -462,7 +462,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         // body goes in as it is (see `Body`), not boxed.
         Answering {
             handling: crate::app::handle(&self.shared.app, req.map(Body::from)),
-            _answered: Answered(self.shared.clone()),
+            answered: Answered(self.shared.clone()),
         }
     }
 }
@@ -474,7 +474,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 #[derive(Debug)]
 struct Answering {
     handling: Handling,
-    _answered: Answered,
+    answered: Answered,
 }
 
 impl Future for Answering {
@@ -486,8 +486,8 @@ impl Future for Answering {
         // A body that streams keeps the exchange going after the handler has
         // answered: say so until it is sent (or dropped with the connection).
         let streaming = (!res.body().is_in_memory()).then(|| {
-            this._answered.0.activity.stream_started();
-            Streaming(this._answered.0.clone())
+            this.answered.0.activity.stream_started();
+            Streaming(this.answered.0.clone())
         });
         Poll::Ready(Ok(res.map(|body| ConnBody {
             body,
