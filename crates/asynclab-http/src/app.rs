@@ -479,23 +479,19 @@ async fn run(
     // in the cache), and need no timer. Making one is not free: a `Sleep` holds
     // a reference to the runtime, a count every worker thread updates.
     let request_timeout = state.config.request_timeout;
-    let outcome = match poll_fn(|cx| Poll::Ready(guarded.as_mut().poll(cx))).await {
-        Poll::Ready(outcome) => Ok(outcome),
+    let first = poll_fn(|cx| Poll::Ready(guarded.as_mut().poll(cx))).await;
+    let outcome = match (first, arrival) {
+        (Poll::Ready(outcome), _) => Ok(outcome),
         // No body to wait for: the handler has `request_timeout` from the start.
-        Poll::Pending if arrival.is_none() => {
-            tokio::time::timeout_at(started + request_timeout, guarded)
-                .await
-                .map_err(|_| HttpError::Timeout(request_timeout))
-        }
+        (Poll::Pending, None) => tokio::time::timeout_at(started + request_timeout, guarded)
+            .await
+            .map_err(|_| HttpError::Timeout(request_timeout)),
         // A body: it must keep arriving, then the handler has `request_timeout`.
-        Poll::Pending => {
-            let arrival = arrival.expect("checked above");
-            tokio::select! {
-                biased;
-                outcome = &mut guarded => Ok(outcome),
-                error = arrival.expired(request_timeout, state.config.idle_timeout) => Err(error),
-            }
-        }
+        (Poll::Pending, Some(arrival)) => tokio::select! {
+            biased;
+            outcome = &mut guarded => Ok(outcome),
+            error = arrival.expired(request_timeout, state.config.idle_timeout) => Err(error),
+        },
     };
     match outcome {
         Ok(Ok(result)) => result,
@@ -508,12 +504,9 @@ async fn run(
 /// A request with a body still to come gets an [`Arrival`] that its body
 /// reports to, so `run` can time the body's arrival and the answer apart.
 fn watch_body(req: Request<Body>, started: Instant) -> (Request<Body>, Option<Arc<Arrival>>) {
-    if http_body::Body::is_end_stream(req.body()) {
-        return (req, None);
-    }
-    let arrival = Arc::new(Arrival::new(started));
-    let req = req.map(|body| body.watched(arrival.clone()));
-    (req, Some(arrival))
+    let (parts, body) = req.into_parts();
+    let (body, arrival) = body.watched(started);
+    (Request::from_parts(parts, body), arrival)
 }
 
 /// Step 5: a handler panicked. Counted and logged; the request gets a 500.

@@ -21,6 +21,7 @@ use http_body::{Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use tokio::time::Instant;
 
 use crate::arrival::Arrival;
 
@@ -81,14 +82,21 @@ impl Drop for Watched {
 }
 
 impl Body {
-    /// A request body that reports its progress on `arrival`; any other body
-    /// is returned as it is.
-    pub(crate) fn watched(self, arrival: Arc<Arrival>) -> Body {
+    /// A request body still to come, wrapped to report its progress, and the
+    /// [`Arrival`] it reports to (timed from `began`). A body with nothing to
+    /// come is returned as it is, with none: so an `Arrival` exists exactly
+    /// when a body reports to it.
+    pub(crate) fn watched(self, began: Instant) -> (Body, Option<Arc<Arrival>>) {
         match self.0 {
-            Kind::Incoming(incoming) => {
-                Body(Kind::Watched(Box::new(Watched { incoming, arrival })))
+            Kind::Incoming(incoming) if !http_body::Body::is_end_stream(&incoming) => {
+                let arrival = Arc::new(Arrival::new(began));
+                let watched = Watched {
+                    incoming,
+                    arrival: arrival.clone(),
+                };
+                (Body(Kind::Watched(Box::new(watched))), Some(arrival))
             }
-            other => Body(other),
+            other => (Body(other), None),
         }
     }
 
