@@ -485,10 +485,7 @@ impl Future for Answering {
         let res = ready!(Pin::new(&mut this.handling).poll(cx))?;
         // A body that streams keeps the exchange going after the handler has
         // answered: say so until it is sent (or dropped with the connection).
-        let streaming = (!res.body().is_in_memory()).then(|| {
-            this.answered.0.activity.stream_started();
-            Streaming(this.answered.0.clone())
-        });
+        let streaming = (!res.body().is_in_memory()).then(|| Streaming::start(&this.answered.0));
         Poll::Ready(Ok(res.map(|body| ConnBody {
             body,
             _streaming: streaming,
@@ -529,6 +526,13 @@ impl http_body::Body for ConnBody {
 /// dropped with its connection).
 #[derive(Debug)]
 struct Streaming(Arc<PerConnection>);
+
+impl Streaming {
+    fn start(shared: &Arc<PerConnection>) -> Self {
+        shared.activity.stream_started();
+        Self(shared.clone())
+    }
+}
 
 impl Drop for Streaming {
     fn drop(&mut self) {
