@@ -96,15 +96,15 @@ impl Metrics {
 
 /// The echo server's counters. Lives here, not in the echo crate, so the HTTP
 /// server can report them without depending on the echo server. The three that
-/// every round trip updates are sharded per thread ([`sharded::Counter`]).
+/// every round trip updates are sharded per thread ([`sharded::ShardedCounter`]).
 #[derive(Debug, Clone, Default)]
 pub struct EchoMetrics {
     pub accepted: Counter,
     pub rejected: Counter,
     pub active: Gauge,
-    pub bytes_in: sharded::Counter,
-    pub bytes_out: sharded::Counter,
-    pub lines: sharded::Counter,
+    pub bytes_in: sharded::ShardedCounter,
+    pub bytes_out: sharded::ShardedCounter,
+    pub lines: sharded::ShardedCounter,
 }
 
 impl EchoMetrics {

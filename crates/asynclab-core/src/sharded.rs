@@ -46,9 +46,9 @@ pub fn shard() -> usize {
 
 /// A monotonic counter, sharded. Clones share the same count.
 #[derive(Debug, Clone, Default)]
-pub struct Counter(Arc<[Padded<AtomicU64>; SHARDS]>);
+pub struct ShardedCounter(Arc<[Padded<AtomicU64>; SHARDS]>);
 
-impl Counter {
+impl ShardedCounter {
     pub fn inc(&self) {
         self.inc_by(1);
     }
@@ -71,11 +71,11 @@ impl Counter {
     }
 }
 
-impl TypedMetric for Counter {
+impl TypedMetric for ShardedCounter {
     const TYPE: MetricType = MetricType::Counter;
 }
 
-impl EncodeMetric for Counter {
+impl EncodeMetric for ShardedCounter {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
         encoder.encode_counter::<NoLabelSet, _, u64>(&self.get(), None)
     }
@@ -88,7 +88,7 @@ impl EncodeMetric for Counter {
 /// A Prometheus histogram with `N` fixed bucket bounds (plus `+Inf`), sharded.
 /// Clones share the same observations.
 #[derive(Debug, Clone)]
-pub struct Histogram<const N: usize>(Arc<HistogramInner<N>>);
+pub struct ShardedHistogram<const N: usize>(Arc<HistogramInner<N>>);
 
 #[derive(Debug)]
 struct HistogramInner<const N: usize> {
@@ -118,7 +118,7 @@ impl<const N: usize> HistogramShard<N> {
     }
 }
 
-impl<const N: usize> Histogram<N> {
+impl<const N: usize> ShardedHistogram<N> {
     /// `bounds` are the buckets' upper bounds, in increasing order.
     pub fn new(bounds: [f64; N]) -> Self {
         Self(Arc::new(HistogramInner {
@@ -171,11 +171,11 @@ impl<const N: usize> Histogram<N> {
     }
 }
 
-impl<const N: usize> TypedMetric for Histogram<N> {
+impl<const N: usize> TypedMetric for ShardedHistogram<N> {
     const TYPE: MetricType = MetricType::Histogram;
 }
 
-impl<const N: usize> EncodeMetric for Histogram<N> {
+impl<const N: usize> EncodeMetric for ShardedHistogram<N> {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
         let (sum, count, buckets) = self.snapshot();
         encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn counts_from_many_threads_add_up() {
-        let counter = Counter::default();
+        let counter = ShardedCounter::default();
         std::thread::scope(|s| {
             for _ in 0..2 * SHARDS {
                 s.spawn(|| {
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_thread_counts_on_in_its_own_shard() {
-        let counter = Counter::default();
+        let counter = ShardedCounter::default();
         let (shard, before) = counter.inc_in_shard();
         assert_eq!(before, 0);
         assert_eq!(counter.inc_in_shard(), (shard, 1));
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn histogram_buckets_count_and_sum_over_threads() {
-        let h = Histogram::new([0.01, 0.1, 1.0]);
+        let h = ShardedHistogram::new([0.01, 0.1, 1.0]);
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
@@ -257,9 +257,9 @@ mod tests {
     fn encodes_as_prometheus_text() {
         use prometheus_client::encoding::text::encode;
         use prometheus_client::registry::Registry;
-        let counter = Counter::default();
+        let counter = ShardedCounter::default();
         counter.inc_by(3);
-        let h = Histogram::new([0.5]);
+        let h = ShardedHistogram::new([0.5]);
         h.observe(0.25);
         h.observe(2.0);
         let mut registry = Registry::default();

@@ -22,9 +22,8 @@
 //! evaluates those once, when it starts waiting, not on each wake-up: a flag set
 //! while it waits would never be seen. The check has to live inside the future.
 //!
-//! Used by both servers (`asynclab-http`'s `conn.rs`, `asynclab-echo`'s
-//! `connection.rs`) for their "finish" and "cut" signals, and by
-//! [`crate::shutdown::drain`] for the cut.
+//! Each phase of the process's [`crate::Shutdown`] is a `StopFlag`; the
+//! connection tasks of both servers watch its `stopping` and `cut` phases.
 
 use std::future::Future;
 use std::pin::Pin;

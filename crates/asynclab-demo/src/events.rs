@@ -130,7 +130,7 @@ impl Subscription {
         // cannot postpone the end of the stream.
         tokio::select! {
             biased;
-            () = self.shutdown.requested() => Some(self.last(shutdown_frame())),
+            () = self.shutdown.requested.stopped() => Some(self.last(shutdown_frame())),
             () = until(end_at) => Some(self.last(message("end", &json!({
                 "reason": "the time asked for with ?for= is up",
             })))),

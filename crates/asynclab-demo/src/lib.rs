@@ -213,12 +213,6 @@ impl Demo {
         }
     }
 
-    /// The shutdown handle the `/events` streams watch: they end, with a
-    /// `shutdown` event, as soon as it is *requested*.
-    pub fn shutdown(&self) -> &Shutdown {
-        &self.inner.feed.shutdown
-    }
-
     /// Answers a demo route, or `None` when `req`'s path is not one (the caller
     /// goes on to its own routes). A demo path with a method it does not take gets
     /// 405 with `Allow`; bad query values get 400 saying why.

@@ -226,7 +226,7 @@ async fn events_stream_what_happens_after_subscribing_and_end_on_shutdown() {
     let second = next_chunk(&mut body).await.expect("second event");
     assert!(second.starts_with("event: echo_open\n"), "{second}");
 
-    shutdown.trigger(Duration::ZERO);
+    shutdown.request();
     let last = next_chunk(&mut body).await.expect("the shutdown event");
     assert!(last.starts_with("event: shutdown\n"), "{last}");
     assert_eq!(

@@ -58,9 +58,9 @@ pub(crate) struct Shared {
     pub metrics: EchoMetrics,
     /// The live event feed (`GET /events`): connections opening and closing.
     pub events: Events,
-    /// Set when the server stops: finish the current line, say goodbye.
+    /// The shutdown's `stopping` phase: finish the current line, say goodbye.
     pub stopping: StopFlag,
-    /// Set when the grace period is over: stop whatever you are doing.
+    /// The shutdown's `cut` phase: stop whatever you are doing.
     pub cut: StopFlag,
 }
 

@@ -14,7 +14,8 @@
 //!
 //! The entry point, as for every asynclab server, is [`Server::run`]: it takes an
 //! already bound listener (so callers and tests can use port 0 and learn the
-//! real address) and a [`Shutdown`] handle (so tests can stop it without signals).
+//! real address); the [`Shutdown`] it watches is handed to [`Server::new`] (so
+//! tests can stop it without signals).
 
 mod connection;
 mod error;
@@ -25,12 +26,10 @@ mod scratch;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use asynclab_core::config::{EchoConfig, EchoMode};
 use asynclab_core::metrics::EchoMetrics;
 use asynclab_core::shutdown::drain;
-use asynclab_core::stop::StopFlag;
 use asynclab_core::{DrainReport, Event, Events, Metrics, Shutdown};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -46,34 +45,33 @@ pub use line::LineCodec;
 #[derive(Debug)]
 pub struct Server {
     config: EchoConfig,
-    grace: Duration,
     metrics: EchoMetrics,
     events: Events,
+    shutdown: Shutdown,
 }
 
 impl Server {
-    /// A server with these settings; `grace` is how long [`Server::run`] lets open
-    /// connections finish once the shutdown begins. Registers the echo counters
-    /// in `metrics`.
-    pub fn new(config: EchoConfig, grace: Duration, metrics: Metrics) -> Self {
+    /// A server with these settings, stopped by `shutdown`'s phases. Registers
+    /// the echo counters in `metrics`.
+    pub fn new(config: EchoConfig, metrics: Metrics, shutdown: Shutdown) -> Self {
         Self {
             config,
-            grace,
             metrics: metrics.echo(),
             events: metrics.events().clone(),
+            shutdown,
         }
     }
 
-    /// Accepts and serves connections until `shutdown` says stop, then drains:
-    /// every connection gets up to the grace period to finish, and what is still
-    /// open then is cut. The report counts connections.
-    pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
-        let stopping = shutdown.stopping_token();
+    /// Accepts and serves connections until the shutdown's `stopping` phase, then
+    /// drains: every connection finishes its line and says goodbye, and what is
+    /// still open at the `cut` phase is cut. The report counts connections.
+    pub async fn run(self, listener: TcpListener) -> DrainReport {
+        let shutdown = self.shutdown;
+        let stopping = shutdown.stopping.clone();
         let shared = Arc::new(Shared {
-            // The connections' own signals, both set by the drain below: finish
-            // (once the listener is closed), then stop now (after the grace period).
-            stopping: StopFlag::new(),
-            cut: StopFlag::new(),
+            // The phases each connection watches: finish, then stop now.
+            stopping: shutdown.stopping.clone(),
+            cut: shutdown.cut.clone(),
             metrics: self.metrics,
             events: self.events,
             config: self.config,
@@ -91,7 +89,7 @@ impl Server {
                 // Checked first, so a server under a flood of connections still
                 // stops accepting the moment it is asked to.
                 biased;
-                () = stopping.cancelled() => break,
+                () = stopping.stopped() => break,
                 accepted = listener.accept() => accepted,
             };
             match accepted {
@@ -110,7 +108,7 @@ impl Server {
                     );
                     tokio::select! {
                         () = tokio::time::sleep(pause) => {}
-                        () = stopping.cancelled() => break,
+                        () = stopping.stopped() => break,
                     }
                 }
             }
@@ -125,14 +123,7 @@ impl Server {
             "echo listener closed; draining connections"
         );
         let count = tracker.clone();
-        drain(
-            &tracker,
-            self.grace,
-            &shared.stopping,
-            &shared.cut,
-            move || count.len(),
-        )
-        .await
+        drain(&shutdown, &tracker, move || count.len()).await
     }
 }
 

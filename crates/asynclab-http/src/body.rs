@@ -8,10 +8,10 @@
 //! two kinds, though: bytes already in memory (every answer of `/fast`, the
 //! probes, the JSON endpoints) and the request body hyper hands over. [`Body`]
 //! keeps those two inline and boxes only the rest, so the hot path allocates
-//! nothing for its bodies in either direction.
+//! nothing for its bodies in either direction. (The tower stack's panic layer
+//! boxes what leaves it; see `stack.rs`.)
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -21,9 +21,6 @@ use http_body::{Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use tokio::time::Instant;
-
-use crate::arrival::Arrival;
 
 /// Any error a body can fail with (a client that went away, a limit, an I/O error).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -39,11 +36,6 @@ enum Kind {
     Full(Full<Bytes>),
     /// A request body as hyper received it.
     Incoming(Incoming),
-    /// The same, reporting its progress to the request's timer (`arrival.rs`).
-    /// Boxed, so that `Body`, which every response is moved around in, stays
-    /// the size of its other variants (inline, every `/fast` request paid 53
-    /// user-space instructions more, callgrind).
-    Watched(Box<Watched>),
     /// Anything else, behind a box.
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
@@ -67,46 +59,6 @@ pub fn empty() -> Body {
     full(Bytes::new())
 }
 
-/// A request body that notes each frame, and its end, on an [`Arrival`].
-#[derive(Debug)]
-pub(crate) struct Watched {
-    incoming: Incoming,
-    arrival: Arc<Arrival>,
-}
-
-impl Drop for Watched {
-    /// Dropped unread or read to the end, nothing more will arrive for it.
-    fn drop(&mut self) {
-        self.arrival.ended();
-    }
-}
-
-impl Body {
-    /// A request body still to come, wrapped to report its progress, and the
-    /// [`Arrival`] it reports to (timed from `began`). A body with nothing to
-    /// come is returned as it is, with none: so an `Arrival` exists exactly
-    /// when a body reports to it.
-    pub(crate) fn watched(self, began: Instant) -> (Body, Option<Arc<Arrival>>) {
-        match self.0 {
-            Kind::Incoming(incoming) if !http_body::Body::is_end_stream(&incoming) => {
-                let arrival = Arc::new(Arrival::new(began));
-                let watched = Watched {
-                    incoming,
-                    arrival: arrival.clone(),
-                };
-                (Body(Kind::Watched(Box::new(watched))), Some(arrival))
-            }
-            other => (Body(other), None),
-        }
-    }
-
-    /// Whether the whole body is already in memory (sent in one go); the others
-    /// stream: a request body echoed back, a file, an event feed.
-    pub fn is_in_memory(&self) -> bool {
-        matches!(self.0, Kind::Full(_))
-    }
-}
-
 impl From<Incoming> for Body {
     fn from(incoming: Incoming) -> Self {
         Body(Kind::Incoming(incoming))
@@ -128,17 +80,6 @@ impl http_body::Body for Body {
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
             Kind::Incoming(incoming) => Pin::new(incoming).poll_frame(cx).map_err(Into::into),
-            Kind::Watched(w) => {
-                let poll = Pin::new(&mut w.incoming).poll_frame(cx);
-                match &poll {
-                    Poll::Ready(Some(Ok(_))) if !w.incoming.is_end_stream() => {
-                        w.arrival.progressed()
-                    }
-                    Poll::Ready(_) => w.arrival.ended(),
-                    Poll::Pending => {}
-                }
-                poll.map_err(Into::into)
-            }
             Kind::Boxed(boxed) => Pin::new(boxed).poll_frame(cx),
         }
     }
@@ -147,7 +88,6 @@ impl http_body::Body for Body {
         match &self.0 {
             Kind::Full(full) => full.is_end_stream(),
             Kind::Incoming(incoming) => incoming.is_end_stream(),
-            Kind::Watched(w) => w.incoming.is_end_stream(),
             Kind::Boxed(boxed) => boxed.is_end_stream(),
         }
     }
@@ -156,7 +96,6 @@ impl http_body::Body for Body {
         match &self.0 {
             Kind::Full(full) => full.size_hint(),
             Kind::Incoming(incoming) => incoming.size_hint(),
-            Kind::Watched(w) => w.incoming.size_hint(),
             Kind::Boxed(boxed) => boxed.size_hint(),
         }
     }

@@ -1,26 +1,29 @@
 //! Errors: the one place where a failed request becomes a response.
 //!
-//! Handlers and middleware return `Result<Response, HttpError>` and use `?`; the
-//! pipeline in `app.rs` calls [`HttpError::into_response`] exactly once. So every
-//! status code, body text and `Retry-After` header for a failure is decided here,
-//! and only server faults (a panic, a bug) are logged as errors: a client asking
-//! for a missing page is not the server's problem.
+//! Handlers and our own layers return `Result<Response, HttpError>` and use `?`;
+//! [`HttpError::into_response`] turns the error into the answer. The errors of
+//! the kept tower layers (the load shedder's "overloaded") and panics come here
+//! too ([`respond`], [`panicked`]). So every status code, body text and
+//! `Retry-After` header for a failure is decided in this file, and only server
+//! faults (a panic, a bug) are logged as errors: a client asking for a missing
+//! page is not the server's problem.
 
+use std::any::Any;
 use std::time::Duration;
 
 use asynclab_core::query::QueryError;
 use http::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
+use tower::load_shed::error::Overloaded;
 
-use crate::body::{Body, text};
+use crate::body::{Body, BoxError, text};
+use crate::state::HttpMetrics;
 
 /// The server could not be built (bad settings that config validation cannot see).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid http setting {key}: {reason}")]
     Setting { key: &'static str, reason: String },
-    #[error("cannot start the http.workers threads: {0}")]
-    Workers(#[source] std::io::Error),
     #[error("files.root from {origin}")]
     Files {
         origin: String,
@@ -64,13 +67,11 @@ pub enum HttpError {
         humantime::format_duration(*.0)
     )]
     Timeout(Duration),
-    /// 408: the request body stopped arriving for `http.idle_timeout` (see
-    /// `arrival.rs`). This one is the client's: its request never arrived whole.
-    #[error(
-        "the request body stopped arriving: nothing for http.idle_timeout ({})",
-        humantime::format_duration(*.0)
-    )]
-    BodyStalled(Duration),
+    /// 408: the request body arrived slower than `http.body_min_rate` (see
+    /// `layers/body_rate.rs`). This one is the client's: its request never
+    /// arrived whole.
+    #[error("the request body arrived too slowly (http.body_min_rate)")]
+    BodyTooSlow,
     /// 500: the handler panicked; only this request fails.
     #[error("internal server error (the handler panicked)")]
     Panic,
@@ -84,7 +85,7 @@ impl HttpError {
             Self::BadRequest(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Busy { .. } | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::BodyStalled(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,11 +110,64 @@ impl HttpError {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
             // The rest of the body may still come; the connection cannot be reused.
-            Self::BodyStalled(_) => {
+            Self::BodyTooSlow => {
                 headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }
         res
     }
+}
+
+impl HttpError {
+    /// A request body that could not be read: too slow (408), or broken (400).
+    pub fn from_body(error: BoxError) -> Self {
+        match error.downcast_ref::<std::io::Error>() {
+            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => Self::BodyTooSlow,
+            _ => Self::BadRequest(format!("reading the request body failed: {error}")),
+        }
+    }
+}
+
+/// The answer for an error of a tower layer (`ServiceBuilder::map_result` in
+/// `stack.rs`): the load shedder's "overloaded" is a 503 at once, counted.
+pub fn respond(
+    metrics: &HttpMetrics,
+    result: Result<Response<Body>, BoxError>,
+) -> Result<Response<Body>, BoxError> {
+    let error = match result {
+        Ok(res) => return Ok(res),
+        Err(error) => error,
+    };
+    if error.is::<Overloaded>() {
+        metrics.shed.inc();
+        return Ok(HttpError::Busy {
+            reason: "too many requests in flight (http.max_in_flight)",
+            retry_after: Duration::from_secs(1),
+        }
+        .into_response());
+    }
+    match error.downcast::<HttpError>() {
+        Ok(error) => Ok(error.into_response()),
+        Err(error) => {
+            tracing::error!(%error, "a layer of the HTTP stack failed; answered 500");
+            Ok(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal server error\n",
+            ))
+        }
+    }
+}
+
+/// A handler panicked (tower-http's `CatchPanicLayer` caught it): counted,
+/// logged, and the request gets a 500. The connection and the server go on.
+pub fn panicked(metrics: &HttpMetrics, panic: Box<dyn Any + Send>) -> Response<Body> {
+    metrics.panics.inc();
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = message, "handler panicked; answered 500");
+    HttpError::Panic.into_response()
 }

@@ -1,176 +1,212 @@
-//! The route table: which handler answers which method and path.
+//! Routing: a plain `match` on method and path, and the table that says what
+//! exists.
 //!
-//! Pattern: **routing is data.** A route is one line of [`ROUTES`]: method, path
-//! template, handler, and the one-line description `GET /` prints. Looking a request
-//! up yields the route *template* (`/files/{path}`) as well as the handler, so logs
-//! and metrics are labelled by template, never by raw path. No macro magic and no
-//! framework: a linear scan over a dozen entries costs less than parsing the request.
+//! Pattern: **routing is a `match`.** [`Router::call`] matches the method and
+//! the path and calls the handler; that is all a router is. A handler with
+//! nothing to wait for (`/fast`, the probes) is a plain function whose answer
+//! is ready at once; one that waits (a timer, a semaphore, a body, a file) is
+//! an `async fn`, and its future is boxed so that every route fits one type.
 //!
-//! To add a route, add one line below (and write the handler). Several lines may
-//! share a path with different methods; `HEAD` is answered by the `GET` handler
-//! (hyper drops the body and keeps the headers). A route marked `ANY` takes every
-//! method and answers the ones it does not serve itself (the file server, whose
-//! methods depend on its settings: `PUT` only when uploads are on).
+//! [`ROUTES`] lists the same routes as data, for what needs a list: `GET /`
+//! prints it, a 405 names the allowed methods from it, and the layers outside
+//! the router label logs and metrics with its *template* (`/files/{path}`),
+//! never the raw path. A unit test keeps the table and the `match` in step.
+//! To add a route: one arm in the `match`, one line in the table.
 
-use std::future::Future;
+use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use futures_util::future::Either;
 use http::{Method, Request, Response};
+use tower::Service;
 
 use crate::body::Body;
 use crate::error::HttpError;
-use crate::handlers;
+use crate::handlers::{echo, limited, mounted, probes, slow};
 use crate::state::AppState;
 
-/// What a handler that waits returns: a boxed future, so handlers of different
-/// types fit in one table.
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, HttpError>> + Send>>;
+/// What the router's future resolves to.
+type Answer = Result<Response<Body>, Infallible>;
 
-/// A handler as the table holds it.
-///
-/// Pattern: **not every handler needs to be `async`.** One that has nothing to
-/// wait for (`/fast`, the probes, `/metrics`) is a plain function from the state
-/// and the request to a response, called in place: no future is made, boxed or
-/// polled, and the pipeline answers before hyper even asks. One that waits (a
-/// timer, a semaphore, a body, a file) returns the future that will answer.
-#[derive(Debug, Clone, Copy)]
-pub enum Handler {
-    /// Answers at once.
-    Now(fn(&AppState, Request<Body>) -> Result<Response<Body>, HttpError>),
-    /// Returns a future, which gets the request deadline (`http.request_timeout`).
-    Later(fn(&AppState, Request<Body>) -> HandlerFuture),
+/// The router's future: an answer made at once, or a handler still waiting.
+pub type RouteFuture =
+    Either<Ready<Answer>, Pin<Box<dyn Future<Output = Answer> + Send + 'static>>>;
+
+/// The innermost service of the stack: every request ends up here.
+#[derive(Debug, Clone)]
+pub struct Router {
+    state: AppState,
+}
+
+impl Router {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl Service<Request<Body>> for Router {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = RouteFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> RouteFuture {
+        let state = &self.state;
+        // `HEAD` is answered by the `GET` handler: hyper sends the headers and
+        // drops the body.
+        match (req.method().as_str(), req.uri().path()) {
+            ("GET" | "HEAD", "/") => now(Ok(probes::index())),
+            ("GET" | "HEAD", "/about") => now(Ok(probes::about())),
+            ("GET" | "HEAD", "/fast") => now(Ok(probes::fast())),
+            ("GET" | "HEAD", "/slow") => later(slow::slow(state.clone(), req)),
+            ("GET" | "HEAD", "/limited") => later(limited::limited(state.clone(), req)),
+            ("POST", "/echo") => later(echo::echo(state.clone(), req)),
+            ("GET" | "HEAD", "/stats") => now(Ok(probes::stats(state))),
+            ("GET" | "HEAD", "/info") => now(Ok(probes::info(state))),
+            ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz())),
+            ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
+            ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state))),
+            (
+                "GET" | "HEAD",
+                "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events",
+            )
+            | ("POST", "/counter") => later(mounted::demo(state.clone(), req)),
+            // The file server knows which methods it allows (PUT only when
+            // uploads are on), so every method under /files/ goes to it.
+            (_, path) if path.starts_with("/files/") => later(mounted::files(state.clone(), req)),
+            (_, path) => now(Err(refusal(path))),
+        }
+    }
+}
+
+/// An answer that is ready now.
+fn now(result: Result<Response<Body>, HttpError>) -> RouteFuture {
+    Either::Left(ready(Ok(result.unwrap_or_else(HttpError::into_response))))
+}
+
+/// The future of a handler that waits, boxed.
+fn later(
+    handler: impl Future<Output = Result<Response<Body>, HttpError>> + Send + 'static,
+) -> RouteFuture {
+    Either::Right(Box::pin(async move {
+        Ok(handler.await.unwrap_or_else(HttpError::into_response))
+    }))
+}
+
+/// A path no arm took: 405 if it exists with other methods, else 404.
+fn refusal(path: &str) -> HttpError {
+    match template(path) {
+        UNMATCHED => HttpError::NotFound,
+        template => HttpError::MethodNotAllowed {
+            allow: allow(template),
+        },
+    }
 }
 
 /// One line of the route table.
 #[derive(Debug)]
 pub struct Route {
-    /// The method served (for an `ANY` route: the one shown and counted as usual).
+    /// The method served (`ANY`: every method reaches the handler, shown as `GET`).
     pub method: Method,
-    /// `ANY`: every method reaches the handler, which sends its own 405s.
-    pub any_method: bool,
     /// An exact path (`/fast`), or a prefix ending in `{path}` (`/files/{path}`).
     pub template: &'static str,
-    pub handler: Handler,
     /// Shown by `GET /`.
     pub about: &'static str,
 }
 
-/// `route!(GET "/slow" => handlers::slow, "what it does")`: one table line.
-///
-/// `now` marks a handler that answers without waiting (`route!(GET "/fast" => now
-/// handlers::fast, ..)`), taken as it is. Any other is an `async fn` from an owned
-/// state and the request: the closure gives it its own clone of the state (the
-/// future must own what it uses) and boxes its future; it captures nothing, so
-/// it is a plain `fn`.
-macro_rules! route {
-    (ANY $template:literal => $handler:path, $about:expr) => {
-        Route {
-            any_method: true,
-            ..route!(GET $template => $handler, $about)
-        }
-    };
-    ($method:ident $template:literal => now $handler:path, $about:expr) => {
-        route!(@line $method $template, Handler::Now($handler), $about)
-    };
-    ($method:ident $template:literal => $handler:path, $about:expr) => {
-        route!(@line $method $template,
-            Handler::Later(|state, req| Box::pin($handler(state.clone(), req))), $about)
-    };
-    (@line $method:ident $template:literal, $handler:expr, $about:expr) => {
-        Route {
-            method: Method::$method,
-            any_method: false,
-            template: $template,
-            handler: $handler,
-            about: $about,
-        }
-    };
+const fn route(method: Method, template: &'static str, about: &'static str) -> Route {
+    Route {
+        method,
+        template,
+        about,
+    }
 }
 
-/// Every route the server answers.
+/// Every route the server answers, in the order `GET /` lists them.
 pub static ROUTES: &[Route] = &[
-    route!(GET "/" => now handlers::index, "this index"),
-    route!(GET "/about" => now handlers::about, "name, version, what asynclab is"),
-    route!(GET "/fast" => now handlers::fast, "answers at once"),
-    route!(GET "/slow" => handlers::slow, "waits ?delay=2s without blocking anything, then answers"),
-    route!(GET "/limited" => handlers::limited, "a semaphore lets ?work=1s run for only a few requests at once"),
-    route!(POST "/echo" => handlers::echo, "streams the request body back"),
-    route!(GET "/stats" => now handlers::stats, "JSON: in-flight requests, totals by route, limits"),
-    route!(GET "/info" => now handlers::info, "JSON: name, version, host, pid, uptime, workers"),
-    route!(GET "/healthz" => now handlers::healthz, "liveness: 200 while the process is up"),
-    route!(GET "/readyz" => now handlers::readyz, "readiness: 503 once a shutdown starts"),
-    route!(GET "/metrics" => now handlers::metrics, "Prometheus metrics"),
-    // The async-pattern demos live in `asynclab-demo`, which also owns their index
-    // lines; `demo_routes_match_the_demo_table` below keeps the methods in step.
-    route!(GET "/fanout" => handlers::demo, asynclab_demo::about("/fanout")),
-    route!(GET "/race" => handlers::demo, asynclab_demo::about("/race")),
-    route!(GET "/timeout" => handlers::demo, asynclab_demo::about("/timeout")),
-    route!(GET "/compute" => handlers::demo, asynclab_demo::about("/compute")),
-    route!(GET "/block" => handlers::demo, asynclab_demo::about("/block")),
-    route!(GET "/counter" => handlers::demo, asynclab_demo::about("/counter")),
-    route!(POST "/counter" => handlers::demo, "adds ?by=1 to the shared counter"),
-    route!(GET "/events" => handlers::demo, asynclab_demo::about("/events")),
-    // The file server knows which methods it allows (PUT only when uploads are
-    // on), so every method under /files/ goes to it.
-    route!(ANY "/files/{path}" => handlers::files, "static files from files.root (PUT when files.upload is on)"),
+    route(Method::GET, "/", "this index"),
+    route(Method::GET, "/about", "name, version, what asynclab is"),
+    route(Method::GET, "/fast", "answers at once"),
+    route(
+        Method::GET,
+        "/slow",
+        "waits ?delay=2s without blocking anything, then answers",
+    ),
+    route(
+        Method::GET,
+        "/limited",
+        "a semaphore lets ?work=1s run for only a few requests at once",
+    ),
+    route(Method::POST, "/echo", "streams the request body back"),
+    route(
+        Method::GET,
+        "/stats",
+        "JSON: in-flight requests, totals by route, limits",
+    ),
+    route(
+        Method::GET,
+        "/info",
+        "JSON: name, version, host, pid, uptime, workers",
+    ),
+    route(
+        Method::GET,
+        "/healthz",
+        "liveness: 200 while the process is up",
+    ),
+    route(
+        Method::GET,
+        "/readyz",
+        "readiness: 503 once a shutdown starts",
+    ),
+    route(Method::GET, "/metrics", "Prometheus metrics"),
+    route(Method::GET, "/fanout", asynclab_demo::about("/fanout")),
+    route(Method::GET, "/race", asynclab_demo::about("/race")),
+    route(Method::GET, "/timeout", asynclab_demo::about("/timeout")),
+    route(Method::GET, "/compute", asynclab_demo::about("/compute")),
+    route(Method::GET, "/block", asynclab_demo::about("/block")),
+    route(Method::GET, "/counter", asynclab_demo::about("/counter")),
+    route(Method::POST, "/counter", "adds ?by=1 to the shared counter"),
+    route(Method::GET, "/events", asynclab_demo::about("/events")),
+    route(
+        Method::GET,
+        FILES,
+        "static files from files.root (PUT when files.upload is on)",
+    ),
 ];
+
+/// The file server's template: every method under it reaches the file server.
+const FILES: &str = "/files/{path}";
 
 /// The template reported for requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
 
-/// The outcome of looking a request up.
-#[derive(Debug)]
-pub enum Found {
-    /// `index` is the route's position in [`ROUTES`] (for per-route counters).
-    Route {
-        index: usize,
-        route: &'static Route,
-    },
-    /// The path exists with other methods.
-    WrongMethod {
-        template: &'static str,
-    },
-    NotFound,
+/// The index into [`ROUTES`] of the route that serves `method` and `path`, or
+/// `ROUTES.len()` when none does (the per-route counters' last slot).
+pub fn index(method: &Method, path: &str) -> usize {
+    ROUTES
+        .iter()
+        .position(|r| {
+            matches(r.template, path)
+                && (r.template == FILES
+                    || r.method == method
+                    || (r.method == Method::GET && method == Method::HEAD))
+        })
+        .unwrap_or(ROUTES.len())
 }
 
-impl Found {
-    /// The template to log and label metrics with.
-    pub fn template(&self) -> &'static str {
-        match self {
-            Found::Route { route, .. } => route.template,
-            Found::WrongMethod { template } => template,
-            Found::NotFound => UNMATCHED,
-        }
-    }
-
-    /// Index into per-route counters (the last slot counts unmatched requests).
-    pub fn index(&self) -> usize {
-        match self {
-            Found::Route { index, .. } => *index,
-            _ => ROUTES.len(),
-        }
-    }
-}
-
-/// Finds the route for `method` and `path`.
-pub fn find(method: &Method, path: &str) -> Found {
-    let mut path_known = None;
-    for (index, route) in ROUTES.iter().enumerate() {
-        if !matches(route.template, path) {
-            continue;
-        }
-        if route.any_method
-            || route.method == method
-            || (route.method == Method::GET && method == Method::HEAD)
-        {
-            return Found::Route { index, route };
-        }
-        path_known = Some(route.template);
-    }
-    match path_known {
-        Some(template) => Found::WrongMethod { template },
-        None => Found::NotFound,
-    }
+/// The template to log and label metrics with: the first route whose template
+/// the path matches (whatever the method: a 405 is labelled with its route), or
+/// [`UNMATCHED`].
+pub fn template(path: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .find(|r| matches(r.template, path))
+        .map_or(UNMATCHED, |r| r.template)
 }
 
 /// The `Allow` header for a template: every method the table has for it.
@@ -194,41 +230,5 @@ fn matches(template: &str, path: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lookup_yields_templates_and_methods() {
-        assert!(
-            matches!(find(&Method::GET, "/fast"), Found::Route { route, .. } if route.template == "/fast")
-        );
-        assert!(matches!(find(&Method::HEAD, "/fast"), Found::Route { .. }));
-        assert_eq!(
-            find(&Method::GET, "/files/a/b.txt").template(),
-            "/files/{path}"
-        );
-        assert_eq!(find(&Method::GET, "/files/").template(), "/files/{path}");
-        // Every method reaches the file server, counted under its own route.
-        for method in [Method::PUT, Method::DELETE, Method::POST] {
-            assert!(matches!(
-                find(&method, "/files/x"),
-                Found::Route { route, .. } if route.template == "/files/{path}"
-            ));
-        }
-        assert!(matches!(find(&Method::GET, "/filesx"), Found::NotFound));
-        assert!(matches!(
-            find(&Method::DELETE, "/fast"),
-            Found::WrongMethod { template: "/fast" }
-        ));
-        assert!(matches!(find(&Method::GET, "/nope"), Found::NotFound));
-        assert_eq!(allow("/fast"), "GET, HEAD");
-        assert_eq!(allow("/echo"), "POST");
-    }
-
-    #[test]
-    fn demo_routes_match_the_demo_table() {
-        for demo in asynclab_demo::ROUTES {
-            assert_eq!(allow(demo.path), demo.allow, "{}", demo.path);
-        }
-    }
-}
+#[path = "routes_tests.rs"]
+mod tests;

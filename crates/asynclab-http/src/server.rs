@@ -1,51 +1,32 @@
 //! The accept loop and the graceful drain.
 //!
 //! Pattern: **the hyper 1.x serve loop**, as in hyper-util's `server_graceful`
-//! example and axum's `serve`: one service stack and one connection builder made
-//! once in [`Server::new`]; a loop that takes a connection slot (a semaphore
-//! permit), accepts, and spawns a task per connection on a `TaskTracker`; and on
-//! shutdown, the listener dropped, every connection asked to finish, and the
-//! drain raced against `shutdown.grace`.
+//! example and axum's `serve`: one service stack and one set of connection
+//! builders made once in [`Server::new`]; a loop that takes a connection slot (a
+//! semaphore permit), accepts, and spawns a task per connection on a
+//! `TaskTracker`; and on shutdown, the listener dropped and the connections
+//! drained until the shutdown's cut (`asynclab_core::shutdown`).
 //!
-//! Pattern: **an acceptor dealing connections to per-core runtimes** (with
-//! `http.runtime = "per-core"`, the default; `shared` spawns every connection on
-//! the caller's multi-threaded runtime). The loop accepts on the caller's
-//! runtime and hands each connection, in turn, to one of `http.workers` threads
-//! that each run a single-threaded runtime ([`Runtimes`]): the socket leaves this
-//! runtime's epoll (`into_std`) and goes down a channel to that worker's
-//! [`intake`] task, which registers it with the worker's epoll (`from_std`) and
-//! spawns the connection task there, where it stays. Nothing else changes: the
-//! `TaskTracker`, the semaphore, the tokens and the shared state all work across
-//! runtimes.
-//!
-//! Why a channel and a task rather than spawning each connection on the worker's
-//! `Handle`: a task spawned from another thread goes into the runtime's queue for
-//! remote work, and a busy single-threaded runtime takes one task from it only
-//! every 31 polls (tokio's `global_queue_interval`). A burst of 2,000 new
-//! connections arriving while 1,000 others kept both workers busy waited up to
-//! 0.7 s for a first answer that way. The intake task is woken the same way, once,
-//! and then takes in every connection waiting in its channel.
+//! Every connection task runs on Tokio's multi-threaded runtime, the one the
+//! whole process shares: idle workers steal tasks from busy ones.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use asynclab_core::config::{HttpRuntime, Loaded};
-use asynclab_core::runtimes::Runtimes;
+use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::drain;
-use asynclab_core::stop::StopFlag;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_files::Files;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
-use crate::app::{App, router};
 use crate::conn::{self, Builders, ConnContext, Timeouts};
 use crate::error::Error;
+use crate::stack::{HttpService, app};
 use crate::state::AppState;
 
 /// How long to pause after an accept error such as "too many open files", so a
@@ -54,29 +35,24 @@ use crate::state::AppState;
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// hyper's built-in header count limit; asking for any other value makes hyper
-/// allocate the header array on the heap for every request (about 5% slower).
+/// allocate the header array on the heap for every request.
 const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
 
 /// The HTTP server, ready to run on a bound listener.
 #[derive(Debug)]
 pub struct Server {
     state: AppState,
-    app: App,
-    builders: Arc<Builders>,
+    builders: Builders,
     timeouts: Timeouts,
     max_connections: usize,
-    grace: Duration,
-    /// The per-core threads, or `None` to serve on the caller's runtime.
-    workers: Option<Runtimes>,
 }
 
 impl Server {
     /// Builds the whole stack (state, metrics, routes, middleware, protocol
     /// settings) before anything is bound, so a bad setting fails at start.
-    pub fn new(loaded: &Loaded, metrics: Metrics) -> Result<Self, Error> {
-        let mut config = loaded.config.http.clone();
-        // Resolved once: `/info` reports the number, not "0".
-        config.workers = config.worker_count();
+    /// The server stops when `shutdown` says so (see [`Server::run`]).
+    pub fn new(loaded: &Loaded, metrics: Metrics, shutdown: Shutdown) -> Result<Self, Error> {
+        let config = loaded.config.http.clone();
         let max_header_bytes = config.max_header_bytes.as_usize();
         let h2_header_list = u32::try_from(max_header_bytes).map_err(|_| Error::Setting {
             key: "http.max_header_bytes",
@@ -84,14 +60,14 @@ impl Server {
         })?;
 
         // HTTP/1.1 (keep-alive and pipelining are on by default) and h2c with prior
-        // knowledge, told apart by their first bytes (see `conn::Builders`).
+        // knowledge, told apart by their first bytes (see `conn/detect.rs`).
         // hyper's HTTP/1 builder and `auto`'s have different types but the same
         // methods: one list of settings for both.
         macro_rules! http1_settings {
             ($h1:expr) => {{
                 let h1 = $h1;
                 h1.timer(TokioTimer::new())
-                    // Our own clock in `conn.rs` does this for both protocols (see there).
+                    // Our own clocks in `conn/clock.rs` do this for both protocols.
                     .header_read_timeout(None)
                     // The request head must fit in the read buffer: larger gets 431.
                     .max_buf_size(max_header_bytes);
@@ -103,11 +79,10 @@ impl Server {
         let mut h1 = http1::Builder::new();
         http1_settings!(&mut h1);
         // `max_buf_size` alone is loose: a read may fill the buffer past it, and
-        // a head that is complete by then is accepted (up to about twice the
-        // limit). `max_header_size` checks the parsed head itself, so the limit
-        // is exact. hyper-util's `auto` builder has no such setting: a connection
-        // whose first packet is too short to tell HTTP/1 from h2c (see
-        // `conn::sniff`) keeps the buffer's looser bound.
+        // a head that is complete by then is accepted. `max_header_size` checks
+        // the parsed head itself, so the limit is exact. hyper-util's `auto`
+        // builder has no such setting: a connection whose first packet is too
+        // short to tell HTTP/1 from h2c keeps the buffer's looser bound.
         h1.max_header_size(max_header_bytes);
         let mut builder = auto::Builder::new(TokioExecutor::new());
         http1_settings!(&mut builder.http1());
@@ -122,21 +97,18 @@ impl Server {
             write: config.write_timeout,
         };
         let max_connections = config.max_connections;
-        let workers = match config.runtime {
-            HttpRuntime::PerCore => {
-                Some(Runtimes::start(config.workers, "http").map_err(Error::Workers)?)
-            }
-            HttpRuntime::Shared => None,
-        };
-        let state = AppState::new(config, loaded.config.log.access, metrics, files(loaded)?);
+        let state = AppState::new(
+            config,
+            loaded.config.log.access,
+            metrics,
+            files(loaded)?,
+            shutdown,
+        );
         Ok(Self {
-            app: router(state.clone()),
             state,
-            builders: Arc::new(Builders::new(h1, builder)),
+            builders: Builders::new(h1, builder),
             timeouts,
             max_connections,
-            grace: loaded.config.shutdown.grace,
-            workers,
         })
     }
 
@@ -145,98 +117,26 @@ impl Server {
         &self.state
     }
 
-    /// Serves `listener` until `shutdown` says stop, then drains. Returns how many
-    /// in-flight requests finished and how many were cut at the deadline.
-    pub async fn run(self, listener: TcpListener, shutdown: Shutdown) -> DrainReport {
-        self.state.attach_shutdown(&shutdown);
-        let stopping = shutdown.stopping_token();
-        let tracker = TaskTracker::new();
+    /// Serves `listener` until the shutdown's `stopping` phase, then drains until
+    /// every request is done or the `cut` phase comes. Returns how many in-flight
+    /// requests finished and how many were cut.
+    pub async fn run(self, listener: TcpListener) -> DrainReport {
+        let shutdown = self.state.shutdown.clone();
         let ctx = Arc::new(ConnContext {
             builders: self.builders,
-            app: self.app,
+            app: app(self.state.clone()),
             timeouts: self.timeouts,
             metrics: self.state.http.clone(),
-            // The connections' own signals, both set by the drain below: finish
-            // (once the listener is closed), then stop now (after the grace period).
-            stopping: StopFlag::new(),
-            cut: StopFlag::new(),
+            shutdown: shutdown.clone(),
+            tracker: TaskTracker::new(),
         });
-        // One slot per open connection. The permit is taken *before* accepting, so
-        // at the limit we stop accepting and new clients wait in the kernel's
-        // backlog instead of being accepted and left without service.
-        let slots = Arc::new(Semaphore::new(self.max_connections));
-        // Per-core: one intake task on each worker, fed through a channel of its
-        // own. Tracked like the connections, so the drain also waits for what is
-        // still in a channel when the listener closes.
-        let intakes: Vec<mpsc::UnboundedSender<Accepted>> = match &self.workers {
-            Some(workers) => workers
-                .handles()
-                .iter()
-                .map(|handle| {
-                    let (arrivals, queue) = mpsc::unbounded_channel();
-                    handle.spawn(tracker.track_future(intake(queue, ctx.clone(), tracker.clone())));
-                    arrivals
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        let mut turn = 0;
+        accept_loop(&listener, &ctx, self.max_connections).await;
 
-        loop {
-            let permit = tokio::select! {
-                // `biased`: once stopping, never take another connection.
-                biased;
-                () = stopping.cancelled() => break,
-                permit = slots.clone().acquire_owned() => {
-                    permit.expect("the connection semaphore is never closed")
-                }
-            };
-            let (stream, peer) = tokio::select! {
-                biased;
-                () = stopping.cancelled() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Usually EMFILE or a connection reset before we got to it:
-                        // log, pause briefly, keep serving. Never end the loop.
-                        tracing::warn!(%error, "accept failed; retrying");
-                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                        continue;
-                    }
-                },
-            };
-            self.state.http.connections_accepted.inc();
-            if intakes.is_empty() {
-                tracker.spawn(conn::serve(stream, peer, ctx.clone(), permit));
-                continue;
-            }
-            // Round robin: worker `turn` gets this connection.
-            let arrivals = &intakes[turn];
-            turn = (turn + 1) % intakes.len();
-            match stream.into_std() {
-                // Fails only once the intake has ended, which it does only after
-                // this loop has dropped the sender.
-                Ok(stream) => {
-                    let _ = arrivals.send((stream, peer, permit));
-                }
-                // The socket could not leave this epoll (descriptor gone): this
-                // connection is lost, the server goes on.
-                Err(error) => {
-                    tracing::warn!(%error, %peer, "connection dropped: cannot hand it to a worker")
-                }
-            }
-        }
-
-        // Shutdown step 3: closing the listener refuses new connections, and the
-        // drain tells every connection task to ask hyper to finish. The intakes
-        // end once they have started what is already in their channels.
-        drop(intakes);
+        // Closing the listener refuses new connections; the connection tasks
+        // saw the `stopping` phase too and are finishing.
         drop(listener);
         let http = self.state.http.clone();
-        let report = drain(&tracker, self.grace, &ctx.stopping, &ctx.cut, move || {
-            http.in_flight_now()
-        })
-        .await;
+        let report = drain(&shutdown, &ctx.tracker, move || http.in_flight_now()).await;
         tracing::debug!(
             drained = report.drained,
             cut = report.cut,
@@ -247,32 +147,44 @@ impl Server {
     }
 }
 
-/// An accepted connection on its way to a worker: the socket (out of the
-/// acceptor's epoll), the peer, and its slot under `http.max_connections`. The
-/// channels are unbounded, but each message holds a slot, so together they never
-/// hold more than `max_connections`.
-type Accepted = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
-
-/// Runs on one worker for the server's lifetime: each accepted socket it receives
-/// joins this runtime's epoll (two `epoll_ctl` calls per connection with the
-/// acceptor's `into_std`) and becomes a connection task here. Spawned from this
-/// thread, the task goes into the runtime's own queue, not the remote one. Ends
-/// when the accept loop drops the sender and the channel is empty.
-async fn intake(
-    mut queue: mpsc::UnboundedReceiver<Accepted>,
-    ctx: Arc<ConnContext>,
-    tracker: TaskTracker,
+/// Accepts connections until the shutdown's `stopping` phase, each into a task
+/// of its own on the context's tracker.
+async fn accept_loop<S: HttpService>(
+    listener: &TcpListener,
+    ctx: &Arc<ConnContext<S>>,
+    max_connections: usize,
 ) {
-    while let Some((stream, peer, permit)) = queue.recv().await {
-        // On this thread, `from_std` registers with this runtime's I/O driver.
-        match TcpStream::from_std(stream) {
-            Ok(stream) => {
-                tracker.spawn(conn::serve(stream, peer, ctx.clone(), permit));
+    // One slot per open connection. The permit is taken *before* accepting, so
+    // at the limit we stop accepting and new clients wait in the kernel's
+    // backlog instead of being accepted and left without service.
+    let slots = Arc::new(Semaphore::new(max_connections.min(Semaphore::MAX_PERMITS)));
+    let stopping = &ctx.shutdown.stopping;
+    loop {
+        let permit = tokio::select! {
+            // `biased`: once stopping, never take another connection.
+            biased;
+            () = stopping.stopped() => return,
+            permit = slots.clone().acquire_owned() => {
+                permit.expect("the connection semaphore is never closed")
             }
-            Err(error) => {
-                tracing::warn!(%error, %peer, "connection dropped: cannot hand it to a worker")
-            }
-        }
+        };
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = stopping.stopped() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Usually EMFILE or a connection reset before we got to it:
+                    // log, pause briefly, keep serving. Never end the loop.
+                    tracing::warn!(%error, "accept failed; retrying");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        ctx.metrics.connections_accepted.inc();
+        ctx.tracker
+            .spawn(conn::serve(stream, peer, ctx.clone(), permit));
     }
 }
 

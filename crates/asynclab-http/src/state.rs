@@ -8,11 +8,11 @@
 //! sharded per thread (`asynclab_core::sharded`), so the workers do not take
 //! turns at their cache lines either.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use asynclab_core::config::HttpConfig;
-use asynclab_core::sharded::{self, Counter};
+use asynclab_core::sharded::{ShardedCounter as Counter, ShardedHistogram};
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_demo::Demo;
 use asynclab_files::Files;
@@ -22,21 +22,17 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 
-use crate::app::RequestIds;
 use crate::routes::{ROUTES, UNMATCHED};
 
 /// Everything a handler may need. It is a single `Arc`, so a clone costs one
-/// atomic increment (a struct of a dozen `Arc`s cost a dozen: about 10% of
-/// `/fast`). That increment is on a counter every worker thread shares, so the
-/// hot path does without: `/fast` and each request's bookkeeping borrow the
-/// state. Fields are reached through `Deref`.
+/// atomic increment, not one per field. Fields are reached through `Deref`.
 #[derive(Debug, Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState(Arc<StateInner>);
 
 impl std::ops::Deref for AppState {
-    type Target = Shared;
+    type Target = StateInner;
 
-    fn deref(&self) -> &Shared {
+    fn deref(&self) -> &StateInner {
         &self.0
     }
 }
@@ -44,13 +40,11 @@ impl std::ops::Deref for AppState {
 /// What [`AppState`] points to, built once.
 ///
 /// Aligned to 128 bytes so that the `Arc`'s reference counts, which sit just
-/// before it, have their cache lines to themselves: a handler that waits
-/// clones the state, and without the alignment each clone would also evict
-/// the fields every request on every core reads (`config`, the counters) from
-/// the other cores' caches.
+/// before it, have their cache lines to themselves: a clone of the state then
+/// does not evict the fields every request reads from the other cores' caches.
 #[derive(Debug)]
 #[repr(align(128))]
-pub struct Shared {
+pub struct StateInner {
     pub config: Arc<HttpConfig>,
     /// `log.access`: log every request at info instead of only failures.
     pub access_log: bool,
@@ -66,10 +60,11 @@ pub struct Shared {
     /// Static files under `/files/` (`asynclab-files`); `None` when the default
     /// `files.root` does not exist and nobody configured one.
     pub files: Option<Files>,
-    /// Set by `Server::run`; `/readyz` turns 503 once it reports a shutdown.
-    shutdown: OnceLock<Shutdown>,
-    /// Where the ids of requests that came without an `x-request-id` come from.
-    pub request_ids: RequestIds,
+    /// Requests admitted at once (`http.max_in_flight`): the in-flight limit
+    /// of the stack takes a permit per request.
+    pub admission: Arc<Semaphore>,
+    /// The process's shutdown: `/readyz` turns 503 once it is requested.
+    pub shutdown: Shutdown,
 }
 
 impl AppState {
@@ -80,21 +75,25 @@ impl AppState {
         access_log: bool,
         metrics: Metrics,
         files: Option<Files>,
+        shutdown: Shutdown,
     ) -> Self {
         let http = Arc::new(HttpMetrics::default());
         http.register(&metrics);
         let limited = Arc::new(LimitedState::new(config.limited.permits));
         limited.register(&metrics);
-        // The demo gets a shutdown handle of its own now; `attach_shutdown` links it
-        // to the real one when the server runs.
+        // `/events` streams end as soon as the shutdown is requested, so they
+        // never hold up the drain.
         let demo = Demo::new(
             &config.demo,
             config.slow.max_delay,
             metrics.events().clone(),
-            Shutdown::new(),
+            shutdown.clone(),
         );
         let echo_buffers = Arc::new(Semaphore::new(config.echo_buffers));
-        Self(Arc::new(Shared {
+        let admission = Arc::new(Semaphore::new(
+            config.max_in_flight.min(Semaphore::MAX_PERMITS),
+        ));
+        Self(Arc::new(StateInner {
             config: Arc::new(config),
             access_log,
             metrics,
@@ -103,27 +102,14 @@ impl AppState {
             echo_buffers,
             demo,
             files,
-            shutdown: OnceLock::new(),
-            request_ids: RequestIds::new(),
+            admission,
+            shutdown,
         }))
-    }
-
-    /// Connects `/readyz` to a shutdown handle (the first call wins).
-    pub fn attach_shutdown(&self, shutdown: &Shutdown) {
-        if self.shutdown.set(shutdown.clone()).is_ok() {
-            // `/events` streams must end as soon as a shutdown is *requested*, so
-            // they never hold up the drain: forward the request to the demo's handle.
-            let (requested, demo) = (shutdown.clone(), self.demo.shutdown().clone());
-            tokio::spawn(async move {
-                requested.requested().await;
-                demo.trigger(std::time::Duration::ZERO);
-            });
-        }
     }
 
     /// True from the moment a graceful shutdown is requested.
     pub fn shutting_down(&self) -> bool {
-        self.shutdown.get().is_some_and(Shutdown::is_requested)
+        self.shutdown.is_requested()
     }
 }
 
@@ -153,7 +139,7 @@ const LATENCY_BUCKETS: [f64; 14] = [
 
 /// A route's latency histogram: sharded (see `asynclab_core::sharded`), as every
 /// request of every worker thread lands in one.
-pub type Histogram = sharded::Histogram<{ LATENCY_BUCKETS.len() }>;
+pub type Histogram = ShardedHistogram<{ LATENCY_BUCKETS.len() }>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
@@ -188,33 +174,45 @@ pub struct RouteCounters {
     /// This route's series in the latency histogram family.
     pub latency: Histogram,
     /// The route's own method label, and its `200` series in the request counter
-    /// family: the common case, counted without a lookup.
+    /// family: the common case, counted without a lookup. (None for the slot of
+    /// requests no route served: they never get a 200.)
     pub method: &'static str,
-    pub ok: Counter,
+    pub ok: Option<Counter>,
 }
 
 impl Default for HttpMetrics {
     fn default() -> Self {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<_, _, fn() -> Histogram>::new_with_constructor(latency_histogram);
-        let templates = ROUTES
+        let mut by_route: Vec<RouteCounters> = ROUTES
             .iter()
-            .map(|r| (r.template, method_label(&r.method)))
-            .chain([(UNMATCHED, "GET")]);
-        let by_route = templates
-            .map(|(route, method)| RouteCounters {
-                total: Counter::default(),
-                latency: latency.get_or_create(&RouteLabels { route }).clone(),
-                method,
-                ok: requests
-                    .get_or_create(&RequestLabels {
-                        route,
-                        method,
-                        status: 200,
-                    })
-                    .clone(),
+            .map(|r| {
+                let (route, method) = (r.template, method_label(&r.method));
+                RouteCounters {
+                    total: Counter::default(),
+                    latency: latency.get_or_create(&RouteLabels { route }).clone(),
+                    method,
+                    ok: Some(
+                        requests
+                            .get_or_create(&RequestLabels {
+                                route,
+                                method,
+                                status: 200,
+                            })
+                            .clone(),
+                    ),
+                }
             })
             .collect();
+        by_route.push(RouteCounters {
+            total: Counter::default(),
+            latency: latency
+                .get_or_create(&RouteLabels { route: UNMATCHED })
+                .clone(),
+            method: "",
+            ok: None,
+        });
+        let by_route = by_route.into_boxed_slice();
         Self {
             requests,
             latency,

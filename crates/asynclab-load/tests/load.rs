@@ -472,12 +472,13 @@ async fn the_asynclab_servers_answer_correctly() {
     use asynclab_core::{Metrics, Shutdown};
     use tokio::net::TcpListener;
 
-    let shutdown = Shutdown::new();
+    let shutdown = Shutdown::with_grace(Duration::from_secs(1));
     let loaded = Loaded::from_config(Config::builtin());
-    let server = asynclab_http::Server::new(&loaded, Metrics::new()).expect("server builds");
+    let server = asynclab_http::Server::new(&loaded, Metrics::new(), shutdown.clone())
+        .expect("server builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("bound address");
-    tokio::spawn(server.run(listener, shutdown.clone()));
+    tokio::spawn(server.run(listener));
     let report = load(&count(http(addr, "/fast"), 500, 5)).await;
     assert_eq!(report.status.get("200"), Some(&500));
     let report = load(&count(http(addr, "/no-such-route"), 50, 5)).await;
@@ -489,10 +490,10 @@ async fn the_asynclab_servers_answer_correctly() {
     ] {
         let mut config = Config::builtin().echo;
         config.mode = server_mode;
-        let server = asynclab_echo::Server::new(config, Duration::from_secs(1), Metrics::new());
+        let server = asynclab_echo::Server::new(config, Metrics::new(), shutdown.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("bound address");
-        tokio::spawn(server.run(listener, shutdown.clone()));
+        tokio::spawn(server.run(listener));
         let report = load(&count(echo(addr, mode), 500, 5)).await;
         assert_eq!(
             (report.requests.ok, report.requests.errors),
@@ -500,5 +501,5 @@ async fn the_asynclab_servers_answer_correctly() {
             "{mode:?}"
         );
     }
-    shutdown.stop_now();
+    shutdown.stop();
 }

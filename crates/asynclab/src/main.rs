@@ -10,6 +10,7 @@
 
 mod check;
 mod cli;
+mod runtime;
 mod serve;
 
 use std::process::ExitCode;
@@ -53,10 +54,7 @@ fn main() -> ExitCode {
     if let Command::Load(args) = command {
         return asynclab_load::command::main(*args);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime::build(&loaded.config.runtime) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("asynclab: cannot start the tokio runtime: {e}");

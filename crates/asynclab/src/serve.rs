@@ -45,13 +45,13 @@ impl Servers {
 pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     let config = loaded.config.clone();
     let metrics = Metrics::new();
-    let shutdown = Shutdown::new();
+    let shutdown = Shutdown::with_grace(config.shutdown.grace);
 
     // Everything that can fail is prepared before any port is bound.
     // A setting only the server can check (a missing files.root) is a
     // configuration error like any other: one line, exit 2, nothing bound.
     let http = match servers.http {
-        true => match asynclab_http::Server::new(&loaded, metrics.clone()) {
+        true => match asynclab_http::Server::new(&loaded, metrics.clone(), shutdown.clone()) {
             Ok(server) => Some(server),
             Err(e) => {
                 eprintln!("asynclab: {:#}", anyhow::Error::new(e));
@@ -61,7 +61,7 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         false => None,
     };
     let echo = servers.echo.then(|| {
-        asynclab_echo::Server::new(config.echo.clone(), config.shutdown.grace, metrics.clone())
+        asynclab_echo::Server::new(config.echo.clone(), metrics.clone(), shutdown.clone())
     });
 
     // Every connection is a descriptor: let the process open as many as the
@@ -123,13 +123,13 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
 
     let http_run = async {
         match (http, http_listener) {
-            (Some(server), Some(listener)) => Some(server.run(listener, shutdown.clone()).await),
+            (Some(server), Some(listener)) => Some(server.run(listener).await),
             _ => None,
         }
     };
     let echo_run = async {
         match (echo, echo_listener) {
-            (Some(server), Some(listener)) => Some(server.run(listener, shutdown.clone()).await),
+            (Some(server), Some(listener)) => Some(server.run(listener).await),
             _ => None,
         }
     };

@@ -20,7 +20,7 @@ pub struct HttpConfig {
     pub max_body: Size,
     /// A request still unanswered after this long gets 503: the server failed to
     /// answer in time (408 would blame the client, 504 is for gateways). With a
-    /// body, counted from the body's end (see `asynclab-http`'s `arrival.rs`).
+    /// body, counted from the body's end (see `asynclab-http`'s `layers/timeout.rs`).
     #[serde(with = "units::duration")]
     pub request_timeout: Duration,
     /// Requests being handled at once; more are shed with 503 immediately.
@@ -29,6 +29,15 @@ pub struct HttpConfig {
     /// from the first byte of the next request (so silent connections are closed too).
     #[serde(with = "units::duration")]
     pub header_read_timeout: Duration,
+    /// A request body must arrive at least this fast (bytes per second, averaged
+    /// over `body_rate_window`), or the request gets 408 and the connection
+    /// closes: a body sent a byte at a time cannot hold a connection forever.
+    /// 0 turns the check off.
+    pub body_min_rate: Size,
+    /// The window `body_min_rate` is averaged over: each window of a body still
+    /// arriving must bring `body_min_rate × body_rate_window` bytes.
+    #[serde(with = "units::duration")]
+    pub body_rate_window: Duration,
     /// An idle keep-alive connection is closed after this long.
     #[serde(with = "units::duration")]
     pub idle_timeout: Duration,
@@ -41,13 +50,6 @@ pub struct HttpConfig {
     /// Linux caps it at `net.core.somaxconn`). Too small, and a burst of new
     /// connections loses SYNs that clients retry only a second later.
     pub backlog: u32,
-    /// Where connections run: `per-core` (each on one of `workers` threads with a
-    /// single-threaded runtime of its own) or `shared` (on the process's
-    /// multi-threaded, work-stealing runtime).
-    pub runtime: HttpRuntime,
-    /// Threads serving connections with `runtime = "per-core"`; 0 means one per
-    /// CPU core the process may use.
-    pub workers: usize,
     /// The largest request head (request line and headers); larger gets 431.
     pub max_header_bytes: Size,
     /// The most request headers accepted; more gets 431.
@@ -61,31 +63,6 @@ pub struct HttpConfig {
     pub limited: LimitedConfig,
     /// The async-pattern demo routes (`/fanout`, `/race`, `/events`, ...).
     pub demo: DemoConfig,
-}
-
-/// More threads than this is a typo, not a configuration.
-const MAX_WORKERS: usize = 1024;
-
-/// Where the HTTP server runs its connections (`http.runtime`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HttpRuntime {
-    /// Each connection stays on one of `http.workers` threads, each polling its own
-    /// epoll: nginx's worker model.
-    PerCore,
-    /// Every connection on the process's multi-threaded runtime, where idle
-    /// workers steal tasks from busy ones.
-    Shared,
-}
-
-impl HttpConfig {
-    /// How many per-core threads to start: `workers`, or one per usable core.
-    pub fn worker_count(&self) -> usize {
-        match self.workers {
-            0 => crate::runtimes::usable_cores(),
-            n => n,
-        }
-    }
 }
 
 /// `[http.slow]`.
@@ -124,15 +101,9 @@ impl HttpConfig {
         nonzero("http.header_read_timeout", self.header_read_timeout)?;
         nonzero("http.idle_timeout", self.idle_timeout)?;
         nonzero("http.write_timeout", self.write_timeout)?;
+        nonzero("http.body_rate_window", self.body_rate_window)?;
         at_least("http.max_connections", self.max_connections, 1)?;
         at_least("http.backlog", self.backlog, 1)?;
-        if self.workers > MAX_WORKERS {
-            return Err(invalid(
-                "http.workers",
-                self.workers,
-                format!("must be at most {MAX_WORKERS} (0 = one per CPU core)"),
-            ));
-        }
         // hyper needs room for at least one read buffer (8 KiB) of headers.
         at_least("http.max_header_bytes", self.max_header_bytes.bytes(), 8192)?;
         at_least("http.max_headers", self.max_headers, 1)?;

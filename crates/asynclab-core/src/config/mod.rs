@@ -19,6 +19,7 @@ mod error;
 mod files;
 mod http;
 mod log;
+mod runtime;
 mod shutdown;
 pub mod units;
 
@@ -33,8 +34,9 @@ pub use demo::DemoConfig;
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
 pub use files::FilesConfig;
-pub use http::{HttpConfig, HttpRuntime, LimitedConfig, SlowConfig};
+pub use http::{HttpConfig, LimitedConfig, SlowConfig};
 pub use log::{LogConfig, LogFormat};
+pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
 pub use units::Size;
 
@@ -53,6 +55,7 @@ pub const CONFIG_ENV: &str = "ASYNCLAB_CONFIG";
 pub struct Config {
     pub log: LogConfig,
     pub shutdown: ShutdownConfig,
+    pub runtime: RuntimeConfig,
     pub echo: EchoConfig,
     pub http: HttpConfig,
     pub files: FilesConfig,
@@ -226,6 +229,7 @@ impl Config {
     fn check(&self) -> Check {
         self.log.check()?;
         self.shutdown.check()?;
+        self.runtime.check()?;
         self.echo.check()?;
         self.http.check()?;
         self.files.check()

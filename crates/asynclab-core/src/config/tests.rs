@@ -98,8 +98,12 @@ fn wrong_type_and_bad_units_are_explained() {
         ("http.slow.delay=soon", "http.slow.delay", "not a duration"),
         ("echo.addr=0.0.0.0:70000", "echo.addr", "above 65535"),
         ("echo.mode=loud", "echo.mode", "line, raw"),
-        ("http.runtime=pooled", "http.runtime", "per-core, shared"),
-        ("http.workers=5000", "http.workers", "at most 1024"),
+        ("runtime.workers=5000", "runtime.workers", "at most 1024"),
+        (
+            "http.body_rate_window=0s",
+            "http.body_rate_window",
+            "longer than zero",
+        ),
         ("shutdown.grace=0s", "shutdown.grace", "longer than zero"),
     ];
     for (flag, key, why) in cases {

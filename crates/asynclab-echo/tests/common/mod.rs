@@ -54,9 +54,9 @@ pub async fn start_with_grace(config: EchoConfig, grace: Duration) -> TestServer
     let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
     let addr = listener.local_addr().expect("bound address");
     let metrics = Metrics::new();
-    let shutdown = Shutdown::new();
-    let server = Server::new(config, grace, metrics.clone());
-    let run = tokio::spawn(server.run(listener, shutdown.clone()));
+    let shutdown = Shutdown::with_grace(grace);
+    let server = Server::new(config, metrics.clone(), shutdown.clone());
+    let run = tokio::spawn(server.run(listener));
     TestServer {
         addr,
         shutdown,
@@ -70,9 +70,10 @@ impl TestServer {
         Client::connect(self.addr).await
     }
 
-    /// Starts the shutdown; [`TestServer::report`] waits for the drain.
+    /// Starts the shutdown (listeners close now); [`TestServer::report`] waits
+    /// for the drain.
     pub fn stop(&self) {
-        self.shutdown.stop_now();
+        self.shutdown.stop();
     }
 
     /// True until `run` has returned.

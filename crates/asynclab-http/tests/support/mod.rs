@@ -39,19 +39,28 @@ pub async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestServer {
     config.http.addr = "127.0.0.1:0".parse().expect("address");
     tweak(&mut config);
     let loaded = Loaded::from_config(config);
-    let server = Server::new(&loaded, Metrics::new()).expect("server builds");
+    let shutdown = Shutdown::with_grace(loaded.config.shutdown.grace);
+    let server = Server::new(&loaded, Metrics::new(), shutdown.clone()).expect("server builds");
     let state = server.state().clone();
     // With `http.backlog`, as `asynclab serve` binds (see `asynclab_core::listen`).
     let http = &loaded.config.http;
     let listener = asynclab_core::listen::listen(http.addr, http.backlog).expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let shutdown = Shutdown::new();
-    let run = tokio::spawn(server.run(listener, shutdown.clone()));
+    let run = tokio::spawn(server.run(listener));
     TestServer {
         addr,
         state,
         shutdown,
         run,
+    }
+}
+
+impl TestServer {
+    /// Shuts down as the first signal does: readiness off now, listeners closed
+    /// after `readiness_delay`.
+    pub fn shut_down(&self, readiness_delay: Duration) {
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move { shutdown.sequence(readiness_delay).await });
     }
 }
 

@@ -1,0 +1,173 @@
+//! One connection, from accept to close.
+//!
+//! hyper serves the protocol; this module decides how long a connection may sit
+//! there and how it ends. [`serve`] is the connection's task: it looks at the
+//! first bytes (`detect.rs`), hands the socket (`io.rs`) and the stack bound to
+//! this connection (`service.rs`) to hyper, and then `select!`s over three
+//! things until the connection ends:
+//!
+//! - hyper's connection future (it completes when the client closes, or after a
+//!   graceful shutdown);
+//! - the server's shutdown (`stopping`: finish what is in progress, close the
+//!   rest at once; `cut`: close now);
+//! - the connection's timer (`clock.rs`: header and idle timeouts).
+//!
+//! | file | what it does |
+//! |---|---|
+//! | `detect.rs` | HTTP/1 or h2c, by a `peek` at the first bytes; the hyper builders |
+//! | `clock.rs` | the header and idle clocks, from timestamps the socket and service note |
+//! | `io.rs` | the socket wrapper: read notes, write timeout |
+//! | `joined_writes.rs` | a small response sent with one `send` |
+//! | `service.rs` | the tower stack bound to one connection |
+
+mod clock;
+mod detect;
+mod io;
+mod joined_writes;
+mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use asynclab_core::Shutdown;
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
+
+pub use clock::Timeouts;
+pub use detect::Builders;
+pub use service::ClientAddr;
+
+use crate::HttpService;
+use crate::state::HttpMetrics;
+use clock::{Activity, Check};
+
+/// How long a connection closed gracefully gets to finish closing before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Everything a connection task needs besides its socket, built once and shared
+/// by every connection through an `Arc`.
+#[derive(Debug)]
+pub struct ConnContext<S> {
+    pub builders: Builders,
+    pub app: S,
+    pub timeouts: Timeouts,
+    pub metrics: Arc<HttpMetrics>,
+    pub shutdown: Shutdown,
+    /// Every connection task, so the drain can wait for them.
+    pub tracker: TaskTracker,
+}
+
+/// Serves one connection to completion. Runs in its own task; errors stay here.
+///
+/// `permit` is this connection's slot under `http.max_connections`: moved in,
+/// it is released when the task ends, however it ends.
+pub async fn serve<S: HttpService>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<ConnContext<S>>,
+    permit: OwnedSemaphorePermit,
+) {
+    let _permit = permit;
+    let _open = OpenConnection::new(&ctx.metrics);
+    // Responses are written whole; don't let Nagle hold back the last segment.
+    let _ = stream.set_nodelay(true);
+    // Born now: the header timeout counts from accept, sniffing included.
+    let activity = Arc::new(Activity::new());
+    let shutdown = &ctx.shutdown;
+    // A waiter made once and polled by `&mut` in every round of the loop: until
+    // the phase comes, polling it is a load of a flag (`asynclab_core::stop`).
+    let mut stopping = shutdown.stopping.watch();
+
+    let sniffed = tokio::select! {
+        sniffed = tokio::time::timeout(ctx.timeouts.header_read, detect::sniff(&stream)) => sniffed,
+        // Nothing received yet, so nothing to finish: just close.
+        () = &mut stopping => return,
+    };
+    let protocol = match sniffed {
+        Ok(Ok(Some(protocol))) => protocol,
+        Ok(Ok(None)) => return,
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "connection failed before its first byte");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "no byte within http.header_read_timeout; closing");
+            return;
+        }
+    };
+
+    let io = io::TimedIo::new(stream, ctx.timeouts.write, activity.clone());
+    let service = service::ConnService::new(ctx.app.clone(), activity.clone(), peer);
+    // `Unpin` (see `Conn`), so `select!` can poll it by `&mut` without pinning.
+    let mut conn = ctx.builders.serve(protocol, io, service);
+    let timer = tokio::time::sleep(ctx.timeouts.header_read.min(ctx.timeouts.idle));
+    tokio::pin!(timer);
+    let mut cut = shutdown.cut.watch();
+    let mut closing = false;
+
+    loop {
+        tokio::select! {
+            // `biased`: the connection first, as it is nearly always what woke the task.
+            biased;
+            result = &mut conn => {
+                if let Err(error) = result {
+                    // A client that resets, sends garbage or times out a write is
+                    // routine for a server: debug, with the peer, and only here.
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+                break;
+            }
+            // Phase 3: the grace period is over. Dropping `conn` closes the socket
+            // and drops any handler future still running (it is cancelled).
+            () = &mut cut => {
+                tracing::debug!(%peer, "connection cut at the end of the grace period");
+                break;
+            }
+            // Phase 2: a request in progress is finished (HTTP/1 with
+            // `Connection: close`, HTTP/2 with GOAWAY). A connection with no
+            // request in progress (idle, or with a head not yet complete) has
+            // nothing to finish: it is closed now.
+            () = &mut stopping, if !closing => {
+                if !activity.is_busy() {
+                    break;
+                }
+                closing = true;
+                conn.graceful_shutdown();
+            }
+            () = &mut timer => match activity.check(&ctx.timeouts) {
+                Check::Wait(deadline) => timer.as_mut().reset(deadline),
+                Check::HeadTimeout => {
+                    tracing::debug!(%peer, "request head not received within http.header_read_timeout; closing");
+                    break;
+                }
+                Check::Idle if !closing => {
+                    tracing::debug!(%peer, "idle for http.idle_timeout; closing");
+                    closing = true;
+                    conn.graceful_shutdown();
+                    timer.as_mut().reset(Instant::now() + CLOSE_GRACE);
+                }
+                // Still open a moment after a graceful close: stop waiting.
+                Check::Idle => break,
+            },
+        }
+    }
+}
+
+/// Keeps the open-connections gauge right on every way out of [`serve`].
+struct OpenConnection<'a>(&'a HttpMetrics);
+
+impl<'a> OpenConnection<'a> {
+    fn new(metrics: &'a HttpMetrics) -> Self {
+        metrics.connections_open.inc();
+        Self(metrics)
+    }
+}
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections_open.dec();
+    }
+}

@@ -1,0 +1,142 @@
+//! The per-connection service: where hyper hands a request to the tower stack.
+//!
+//! hyper wants a `hyper::service::Service` (called by `&self`); the stack is a
+//! `tower::Service` (called by `&mut self`, after `poll_ready`). Like
+//! hyper-util's `TowerToHyperService`, [`ConnService`] clones the stack for each
+//! request and drives it with `oneshot`. It also does the connection's
+//! bookkeeping: the request is noted as busy on the connection's [`Activity`]
+//! from its arrival until its response body has been sent whole (or dropped),
+//! and the client's address goes into the request's extensions as
+//! [`ClientAddr`] for the layers that log it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use tower::ServiceExt;
+use tower::util::Oneshot;
+
+use super::clock::Activity;
+use crate::body::{Body, BoxError};
+use crate::{HttpService, ResponseBody};
+
+/// The address of the client that sent a request (a request extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The tower stack, bound to one connection. The stack answers every error
+/// itself (`error.rs`); an `Err` reaching hyper would close the connection.
+#[derive(Debug, Clone)]
+pub struct ConnService<S> {
+    app: S,
+    activity: Arc<Activity>,
+    peer: ClientAddr,
+}
+
+impl<S> ConnService<S> {
+    pub fn new(app: S, activity: Arc<Activity>, peer: SocketAddr) -> Self {
+        Self {
+            app,
+            activity,
+            peer: ClientAddr(peer),
+        }
+    }
+}
+
+impl<S: HttpService> hyper::service::Service<Request<Incoming>> for ConnService<S> {
+    type Response = Response<ConnBody>;
+    type Error = BoxError;
+    type Future = ResponseFuture<S>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let exchange = Exchange::start(&self.activity);
+        let mut req = req.map(Body::from);
+        req.extensions_mut().insert(self.peer);
+        ResponseFuture {
+            // `oneshot` polls the stack ready, then calls it. The stack never
+            // makes a request wait to be taken: over its limit it answers 503.
+            inner: self.app.clone().oneshot(req),
+            exchange: Some(exchange),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The stack's answer, with the connection's note that the request is busy
+    /// moved into the response body.
+    pub struct ResponseFuture<S: HttpService> {
+        #[pin]
+        inner: Oneshot<S, Request<Body>>,
+        exchange: Option<Exchange>,
+    }
+}
+
+impl<S: HttpService> Future for ResponseFuture<S> {
+    type Output = Result<Response<ConnBody>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let res = ready!(this.inner.poll(cx))?;
+        let exchange = this.exchange.take();
+        Poll::Ready(Ok(res.map(|body| ConnBody {
+            body,
+            _exchange: exchange,
+        })))
+    }
+}
+
+/// A response body as hyper sends it: the stack's body, and the note that the
+/// request is busy, dropped when hyper is done with the body.
+pub struct ConnBody {
+    body: ResponseBody,
+    _exchange: Option<Exchange>,
+}
+
+impl std::fmt::Debug for ConnBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnBody").finish_non_exhaustive()
+    }
+}
+
+impl http_body::Body for ConnBody {
+    type Data = bytes::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// One request on its connection, from arrival until dropped: with the
+/// response body once there is one, with the future if the request is dropped
+/// before its answer (the client went away).
+#[derive(Debug)]
+struct Exchange(Arc<Activity>);
+
+impl Exchange {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.request_started();
+        Self(activity.clone())
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        self.0.request_finished();
+    }
+}

@@ -1,0 +1,17 @@
+//! The route handlers: functions from the state and the request to a response.
+//!
+//! Those that wait are `async fn`s, and each shows one async idea:
+//!
+//! | file | routes | pattern |
+//! |---|---|---|
+//! | `slow.rs` | `/slow` | a timer that blocks nothing; cancellation by drop |
+//! | `limited.rs` | `/limited` | a shared semaphore with bounded waiting |
+//! | `echo.rs` | `/echo` | a body streamed through with bounded memory |
+//! | `mounted.rs` | the demos, `/files/` | handing a request to another crate |
+//! | `probes.rs` | `/`, `/fast`, the probes, `/stats`, `/info`, `/metrics` | plain functions: nothing to wait for |
+
+pub mod echo;
+pub mod limited;
+pub mod mounted;
+pub mod probes;
+pub mod slow;

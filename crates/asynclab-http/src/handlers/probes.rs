@@ -1,0 +1,139 @@
+//! The routes with nothing to wait for: the index, health, readiness and the
+//! introspection endpoints a container platform and a curious user need. Plain
+//! functions, called in place: the router answers before hyper even asks.
+
+use std::sync::atomic::Ordering;
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Response, StatusCode};
+use serde_json::json;
+
+use crate::body::{self, Body, text};
+use crate::routes::{ROUTES, UNMATCHED};
+use crate::state::AppState;
+
+fn ok(body: &'static str) -> Response<Body> {
+    text(StatusCode::OK, body)
+}
+
+/// `GET /`: a greeting and the route table, one line per route.
+pub fn index() -> Response<Body> {
+    let mut out = String::from("Hello from async Rust!\n\n");
+    for route in ROUTES {
+        out.push_str(&format!(
+            "  {:<5} {:<15} {}\n",
+            route.method.as_str(),
+            route.template,
+            route.about
+        ));
+    }
+    text(StatusCode::OK, out)
+}
+
+/// `GET /about`.
+pub fn about() -> Response<Body> {
+    ok(concat!(
+        "asynclab ",
+        env!("CARGO_PKG_VERSION"),
+        "\nAsync network servers in Rust (TCP echo, routed HTTP, a load generator) to run, curl, load-test and learn from.\n"
+    ))
+}
+
+/// `GET /fast`: the baseline, nothing to wait for.
+pub fn fast() -> Response<Body> {
+    ok("Fast response\n")
+}
+
+/// `GET /stats`: what is going on now, as JSON.
+pub fn stats(state: &AppState) -> Response<Body> {
+    let m = &state.http;
+    let mut by_route = serde_json::Map::new();
+    // Keyed `GET /fast`: one path may have routes for several methods.
+    for (i, counters) in m.by_route.iter().enumerate() {
+        let key = match ROUTES.get(i) {
+            Some(route) => format!("{} {}", counters.method, route.template),
+            None => UNMATCHED.to_string(),
+        };
+        by_route.insert(key, counters.total.get().into());
+    }
+    let lim = &state.limited;
+    let echo = state.metrics.echo_if_running().map(|e| {
+        json!({
+            "connections_open": e.active.get(),
+            "connections_accepted": e.accepted.get(),
+            "connections_rejected": e.rejected.get(),
+        })
+    });
+    body::json(&json!({
+        "requests_in_flight": m.in_flight_now(),
+        "requests_in_flight_max": m.in_flight_max.load(Ordering::Relaxed),
+        "requests_by_route": by_route,
+        "requests_shed": m.shed.get(),
+        "slow_cancelled": m.slow_cancelled.get(),
+        "connections_open": m.connections_open.get(),
+        "limited": {
+            "permits": lim.permits,
+            "in_use": lim.in_use(),
+            "in_use_max": lim.in_use_max.load(Ordering::Relaxed),
+            "waiters": lim.waiting.load(Ordering::Relaxed),
+            "rejected": lim.rejected_total(),
+        },
+        "echo": echo,
+        "uptime_secs": uptime_secs(state),
+    }))
+}
+
+/// Seconds since start, to the millisecond (no float noise in the JSON).
+fn uptime_secs(state: &AppState) -> f64 {
+    state.metrics.uptime().as_millis() as f64 / 1e3
+}
+
+/// `GET /info`: what tells one replica from another, and which thread answered.
+pub fn info(state: &AppState) -> Response<Body> {
+    let runtime = tokio::runtime::Handle::current();
+    body::json(&json!({
+        "name": "asynclab",
+        "version": env!("CARGO_PKG_VERSION"),
+        "hostname": hostname(),
+        "pid": std::process::id(),
+        "uptime_secs": uptime_secs(state),
+        // Tokio's multi-threaded runtime, shared by every server in the process.
+        "workers": runtime.metrics().num_workers(),
+        // Which worker thread answered: any of them may, as idle workers steal
+        // tasks from busy ones.
+        "thread": std::thread::current().name(),
+    }))
+}
+
+/// The kernel's host name (the pod name in Kubernetes), without a libc call.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `GET /healthz`: liveness. Answers as long as the runtime can run a task.
+pub fn healthz() -> Response<Body> {
+    ok("ok\n")
+}
+
+/// `GET /readyz`: readiness. 503 from the first signal on, so a load balancer
+/// stops routing here while in-flight requests still finish.
+pub fn readyz(state: &AppState) -> Response<Body> {
+    match state.shutting_down() {
+        true => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+        false => ok("ready\n"),
+    }
+}
+
+/// `GET /metrics`: every counter in the process, Prometheus/OpenMetrics text.
+pub fn metrics(state: &AppState) -> Response<Body> {
+    let mut res = text(StatusCode::OK, state.metrics.encode());
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    res
+}

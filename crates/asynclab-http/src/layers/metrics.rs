@@ -1,0 +1,173 @@
+//! `MetricsLayer`: what `/metrics`, `/stats` and the live feed know about requests.
+//!
+//! For every answer: the request counter by route template, method and status,
+//! the route's latency histogram (until the response head), the route's total
+//! for `/stats`, and a `request` event on the live feed behind `GET /events`.
+//! While a request is being answered it holds a place in the in-flight gauge,
+//! which is also what the shutdown's drain counts.
+//!
+//! It sits near the top of the stack, outside the panic, shedding and timeout
+//! layers, so that their answers (500, 503) are counted like any other.
+//!
+//! Why our own layer: no tower or tower-http layer keeps Prometheus metrics,
+//! and these are labelled by the route template, which only we know.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use asynclab_core::Event;
+use http::{Request, Response, StatusCode};
+use tokio::time::Instant;
+use tower::{Layer, Service};
+
+use crate::routes::{self, ROUTES};
+use crate::state::{AppState, HttpMetrics, RequestLabels, method_label};
+
+/// Counts and times every request (see the module doc).
+#[derive(Debug, Clone)]
+pub struct MetricsLayer {
+    state: AppState,
+}
+
+impl MetricsLayer {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = Metrics<S>;
+
+    fn layer(&self, inner: S) -> Metrics<S> {
+        Metrics {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service made by [`MetricsLayer`].
+#[derive(Debug, Clone)]
+pub struct Metrics<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Metrics<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let counted = Counted {
+            index: routes::index(req.method(), req.uri().path()),
+            route: routes::template(req.uri().path()),
+            method: method_label(req.method()),
+            started: Instant::now(),
+            in_flight: InFlight::enter(&self.state.http),
+        };
+        ResponseFuture {
+            inner: self.inner.call(req),
+            counted: Some(counted),
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// A request being counted: what its answer is filed under.
+#[derive(Debug)]
+struct Counted {
+    /// Into the per-route counters (`ROUTES.len()`: no route served it).
+    index: usize,
+    route: &'static str,
+    method: &'static str,
+    started: Instant,
+    in_flight: InFlight,
+}
+
+impl Counted {
+    fn finish(self, state: &AppState, status: StatusCode) {
+        let m = &state.http;
+        let latency = self.started.elapsed();
+        let counters = &m.by_route[self.index];
+        counters.total.inc();
+        counters.latency.observe(latency.as_secs_f64());
+        // The common case without a lookup: the route's own method and 200.
+        let ok = (status == StatusCode::OK && self.method == counters.method)
+            .then_some(counters.ok.as_ref())
+            .flatten();
+        if let Some(ok) = ok {
+            ok.inc();
+        } else {
+            m.requests
+                .get_or_create(&RequestLabels {
+                    route: self.route,
+                    method: self.method,
+                    status: status.as_u16(),
+                })
+                .inc();
+        }
+        // The event is built only when someone is subscribed to the live feed.
+        state.metrics.events().publish_with(|| Event::Request {
+            method: self.method.to_string(),
+            route: self.route.to_string(),
+            status: status.as_u16(),
+            latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
+        });
+        debug_assert!(self.index <= ROUTES.len());
+        drop(self.in_flight);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner future; counts its answer.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        counted: Option<Counted>,
+        state: AppState,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        if let (Ok(res), Some(counted)) = (&result, this.counted.take()) {
+            counted.finish(this.state, res.status());
+        }
+        Poll::Ready(result)
+    }
+}
+
+/// One request in the in-flight gauge, until dropped (answered, or cancelled
+/// because the client went away).
+#[derive(Debug)]
+pub struct InFlight(Arc<HttpMetrics>);
+
+impl InFlight {
+    pub fn enter(http: &Arc<HttpMetrics>) -> Self {
+        http.enter();
+        Self(http.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.dec();
+    }
+}

@@ -1,0 +1,104 @@
+//! The route table and the router's `match` agree.
+
+use asynclab_core::{Config, Metrics, Shutdown};
+use http::StatusCode;
+use tower::ServiceExt;
+
+use super::*;
+
+fn router() -> Router {
+    let mut config = Config::builtin();
+    // `/block` answers 403 while off; any answer but 404/405 shows the arm exists.
+    config.http.demo.allow_blocking = false;
+    let state = AppState::new(config.http, false, Metrics::new(), None, Shutdown::new());
+    Router::new(state)
+}
+
+/// A path the template matches (the file server's with a file name).
+fn example(template: &str) -> String {
+    template.replace("{path}", "x.txt")
+}
+
+#[tokio::test]
+async fn every_route_in_the_table_has_an_arm_in_the_match() {
+    for route in ROUTES {
+        let req = Request::builder()
+            .method(route.method.clone())
+            .uri(format!(
+                "{}?n=1&delay=1ms&work=1ms&a=1ms&b=1ms&for=1ms",
+                example(route.template)
+            ))
+            .body(crate::body::empty())
+            .expect("request");
+        let res = router().oneshot(req).await.expect("infallible");
+        assert!(
+            !matches!(
+                res.status(),
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+            ) || route.template == FILES,
+            "{} {} got {}",
+            route.method,
+            route.template,
+            res.status()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_path_not_in_the_table_is_404_and_a_wrong_method_405_with_allow() {
+    let res = router()
+        .oneshot(
+            Request::get("/nope")
+                .body(crate::body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = router()
+        .oneshot(
+            Request::delete("/fast")
+                .body(crate::body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+}
+
+#[test]
+fn lookup_yields_templates_and_methods() {
+    assert_eq!(template("/fast"), "/fast");
+    assert_eq!(template("/files/a/b.txt"), FILES);
+    assert_eq!(template("/files/"), FILES);
+    assert_eq!(template("/filesx"), UNMATCHED);
+    let fast = index(&Method::GET, "/fast");
+    assert_eq!(ROUTES[fast].template, "/fast");
+    assert_eq!(
+        index(&Method::HEAD, "/fast"),
+        fast,
+        "HEAD is counted as GET's route"
+    );
+    assert_eq!(
+        index(&Method::DELETE, "/fast"),
+        ROUTES.len(),
+        "no route serves it"
+    );
+    for method in [Method::PUT, Method::DELETE, Method::POST] {
+        assert_eq!(ROUTES[index(&method, "/files/x")].template, FILES);
+    }
+    assert_eq!(
+        ROUTES[index(&Method::POST, "/counter")].method,
+        Method::POST
+    );
+    assert_eq!(allow("/fast"), "GET, HEAD");
+    assert_eq!(allow("/echo"), "POST");
+}
+
+#[test]
+fn demo_routes_match_the_demo_table() {
+    for demo in asynclab_demo::ROUTES {
+        assert_eq!(allow(demo.path), demo.allow, "{}", demo.path);
+    }
+}

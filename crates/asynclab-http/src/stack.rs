@@ -1,0 +1,101 @@
+//! The request pipeline: one `tower::ServiceBuilder` stack, built once.
+//!
+//! Pattern: **middleware as tower layers.** A request meets the layers from the
+//! top of [`app`] down, and its answer passes them back up:
+//!
+//! | # | layer | from | what it does |
+//! |---|---|---|---|
+//! | 1 | `SetRequestIdLayer`, `PropagateRequestIdLayer` | tower-http | keep the client's `x-request-id` or make one (`layers/request_id.rs`); put it on the answer |
+//! | 2 | `AccessLogLayer` | ours, `layers/access_log.rs` | a span per request, a log line per answer |
+//! | 3 | `MetricsLayer` | ours, `layers/metrics.rs` | counters, latency, in-flight gauge, live feed |
+//! | 4 | `CatchPanicLayer` | tower-http | a panicking handler is a 500 for that request only |
+//! | 5 | `map_result` | tower | the errors of the layers below become answers (`error.rs`) |
+//! | 6 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
+//! | 7 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
+//! | 8 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
+//! | 9 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
+//!
+//! Logging and metrics sit above the panic, shedding and timeout layers so that
+//! their answers are logged and counted like any other. To add a layer, add one
+//! line where the request should meet it. Every layer is built here once, so
+//! state they share (the in-flight semaphore, the counters) is shared by every
+//! connection: a limit layer built per connection would limit nothing.
+//!
+//! [`app`] is also what tests call in-process, with `tower::ServiceExt::oneshot`.
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower::{Service, ServiceBuilder};
+use tower_http::body::UnsyncBoxBody;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::body::{Body, BoxError};
+use crate::error;
+use crate::layers::access_log::AccessLogLayer;
+use crate::layers::body_rate::MinRate;
+use crate::layers::host::HostLayer;
+use crate::layers::metrics::MetricsLayer;
+use crate::layers::request_id::RequestIds;
+use crate::layers::timeout::RequestTimeoutLayer;
+use crate::routes::Router;
+use crate::state::AppState;
+
+/// The body of every answer the stack gives: the panic layer boxes bodies.
+pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// The whole application as a tower `Service`: what a connection serves.
+pub trait HttpService:
+    Service<
+        Request<Body>,
+        Response = Response<ResponseBody>,
+        Error = BoxError,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> HttpService for S where
+    S: Service<
+            Request<Body>,
+            Response = Response<ResponseBody>,
+            Error = BoxError,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// Builds the application around `state`. The server builds it once; tests
+/// call it and `oneshot` it.
+pub fn app(state: AppState) -> impl HttpService {
+    let config = &state.config;
+    let rate = MinRate {
+        bytes_per_sec: config.body_min_rate.bytes(),
+        window: config.body_rate_window,
+    };
+    let (for_errors, for_panics) = (state.http.clone(), state.http.clone());
+    ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(AccessLogLayer::new(state.access_log))
+        .layer(MetricsLayer::new(state.clone()))
+        .layer(CatchPanicLayer::custom(move |panic| {
+            error::panicked(&for_panics, panic)
+        }))
+        .map_result(move |result| error::respond(&for_errors, result))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::with_semaphore(
+            state.admission.clone(),
+        ))
+        .layer(RequestTimeoutLayer::new(config.request_timeout, rate))
+        .layer(HostLayer)
+        .service(Router::new(state.clone()))
+}
