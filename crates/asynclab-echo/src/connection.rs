@@ -16,9 +16,9 @@
 //!   into its worker thread's buffer (`scratch.rs`); it keeps memory of its own
 //!   only for the start of an unfinished line or an answer the client has not
 //!   taken yet. An idle connection costs its task, a
-//!   socket registration, a timer and a shutdown waiter: about 1.7 KB of RSS,
-//!   against 9 KB for a server that keeps an 8 KiB read buffer per connection
-//!   (`bench/echo-rtt/run.sh` measures both).
+//!   socket registration, a timer and a shutdown waiter, several times less
+//!   than a server that keeps a read buffer per connection (measured in
+//!   `docs/performance.md`).
 //! - **One timer per connection, not one per read.** Creating or resetting a
 //!   `Sleep` on every read would touch the runtime's timer wheel once per line.
 //!   Instead the connection notes *when* the client last sent something (a cheap

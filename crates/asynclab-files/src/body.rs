@@ -22,9 +22,9 @@
 //!   cost the kernel a page fault per page, more than the copy itself.
 //! - **Few, large writes.** One frame per piece (512 KiB by default) lets hyper
 //!   write it with one system call; on loopback each write also wakes the
-//!   reader, so two writes per MiB cost much less than sixteen. (On 1 MiB
-//!   downloads 512 KiB pieces took about a quarter less CPU than 256 KiB ones,
-//!   and 1 MiB pieces, which no longer stay in the CPU caches, no less.)
+//!   reader, so two writes per MiB cost much less than sixteen. (Larger pieces
+//!   no longer stay in the CPU caches; the measurement is in
+//!   `docs/performance.md`.)
 //! - **Truth in labelling.** We promised `Content-Length` bytes of one version of
 //!   the file. After every read the file is `fstat`ed again; if it shrank or its
 //!   size or modification time changed, the body returns an error. hyper then

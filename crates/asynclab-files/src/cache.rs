@@ -3,8 +3,8 @@
 //! the blocking pool.
 //!
 //! Even one `spawn_blocking` per request costs two thread hand-offs, and with 50
-//! connections the pool grows to dozens of threads fighting for 2 cores; that is
-//! the difference between ~30% and ~100% of nginx on 4 KiB files. So the result
+//! connections the pool grows to dozens of threads fighting for 2 cores; for
+//! small files that is most of the gap to nginx (`docs/performance.md`). So the result
 //! of `open::resolve` is kept for `files.cache_ttl`: for a file no larger than
 //! `files.chunk`, its bytes; for a larger one, its open descriptor, from which
 //! every request streams with positional reads (`body.rs`). Either way with its

@@ -30,7 +30,7 @@
 //! `If-Match` or ETag `If-Range`), has no symlink or hidden-file policy, answers a
 //! file that shrinks mid-stream by ending early, and makes three or four trips to
 //! the blocking pool per request (metadata, open, metadata again, then reads),
-//! which is the ~30%-of-nginx design the issue warns about. Wrapping it would
+//! the design that left small files far behind nginx (`docs/performance.md`). Wrapping it would
 //! have meant re-doing most of its response path anyway, so this crate owns the
 //! response path and keeps it small instead.
 //!

@@ -71,6 +71,19 @@ where
             Err(e) => {
                 let e: Box<dyn std::error::Error + Send + Sync> = e.into();
                 tracing::debug!(file = %shown, error = %e, "upload interrupted");
+                // A body the server stopped waiting for (too slow to arrive) is
+                // the client's timeout, and the rest of it may still come.
+                let timed_out = e
+                    .downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut);
+                if timed_out {
+                    let mut res = text(StatusCode::REQUEST_TIMEOUT, "Upload too slow");
+                    res.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                    return res;
+                }
                 return text(StatusCode::BAD_REQUEST, "Upload interrupted");
             }
         };
