@@ -273,8 +273,11 @@ fn finish(mut running: Running) -> Result<(), String> {
         let _ = running.child.kill();
         let _ = running.child.wait();
     }
-    let out = std::fs::read_to_string(&running.out).unwrap_or_default();
-    let err = std::fs::read_to_string(&running.err).unwrap_or_default();
+    // Lossy: a body may be binary (a compressed file).
+    let read = |path: &Path| {
+        String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+    };
+    let (out, err) = (read(&running.out), read(&running.err));
     let report = |why: String| {
         format!(
             "`{}` (run as `{}`): {why}\n--- stdout\n{out}\n--- stderr\n{err}",
