@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use common::get;
 use common::guide::{Guide, repo_root, with_public_copy};
 
 const FILES: &str = include_str!("../../docs/files.md");
@@ -36,27 +35,6 @@ fn every_command_on_the_containers_page_works_against_the_container_config() {
         ..Guide::new(CONTAINERS)
     };
     guide.run_and_check(3);
-}
-
-/// One GET on its own connection; returns the status and the body.
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("read timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send request");
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, answer)
 }
 
 /// The texts the page quotes from the logs: the backticked spans starting with `"`

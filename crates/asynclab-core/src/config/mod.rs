@@ -344,21 +344,15 @@ impl Layers {
             figment = figment.merge(Flag::new(format!("--set {raw}"), key.trim(), value));
             flags += 1;
         }
-        if let Some(level) = &overrides.log_level {
-            figment = figment.merge(Flag::new(
-                format!("--log-level {level}"),
-                "log.level",
-                level,
-            ));
-            flags += 1;
-        }
-        if let Some(format) = &overrides.log_format {
-            figment = figment.merge(Flag::new(
-                format!("--log-format {format}"),
-                "log.format",
-                format,
-            ));
-            flags += 1;
+        let log_flags = [
+            ("--log-level", "log.level", &overrides.log_level),
+            ("--log-format", "log.format", &overrides.log_format),
+        ];
+        for (flag, key, value) in log_flags {
+            if let Some(value) = value {
+                figment = figment.merge(Flag::new(format!("{flag} {value}"), key, value));
+                flags += 1;
+            }
         }
         if flags > 0 {
             sources.push(format!("{flags} flag(s)"));
