@@ -1,15 +1,108 @@
-//! The layers above the built-in defaults, each a figment `Provider` that
-//! remembers where it came from: a config file (by path, for file-and-line
-//! messages), and one layer per environment variable or command-line flag (by
-//! name, so an error can say exactly which variable or flag to fix).
+//! Reading the layers, in order: the built-in defaults, then a config file (by
+//! path, for file-and-line messages), then one layer per environment variable or
+//! command-line flag (by name, so an error can say exactly which variable or flag
+//! to fix). Each is a figment `Provider` that remembers where it came from.
 
 use std::path::PathBuf;
 
 use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
-use figment::{Metadata, Profile, Provider};
+use figment::{Figment, Metadata, Profile, Provider};
 
-use super::{CONFIG_ENV, ENV_PREFIX};
+use super::{CONFIG_ENV, ConfigError, ENV_PREFIX, Overrides, RUST_LOG, builtin_layer, error, log};
+
+/// Every layer merged, before anything is extracted from it.
+pub(super) struct Layers {
+    pub figment: Figment,
+    /// For the startup log line: `built-in defaults + my.toml + ...`.
+    pub sources: Vec<String>,
+    /// `ASYNCLAB_*` variables that are not `ASYNCLAB_<SECTION>__<KEY>`.
+    pub ignored: Vec<String>,
+}
+
+impl Layers {
+    pub fn read(overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(builtin_layer());
+        let mut sources = vec![error::BUILTIN.to_string()];
+        let mut ignored = Vec::new();
+
+        if let Some(path) = &overrides.file {
+            // Read the file ourselves so an unreadable file is an error, not an
+            // empty layer (figment silently skips missing files).
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            figment = figment.merge(FileLayer {
+                path: path.clone(),
+                text,
+            });
+            sources.push(path.display().to_string());
+        }
+
+        if !overrides.skip_env {
+            check_rust_log()?;
+            // One layer per variable, named after it, so an error can say exactly
+            // which variable to fix. (figment's own `Env` provider would also trim
+            // the value, losing the trailing space of a prefix like `"Echo: "`.)
+            let (vars, others) = env_settings();
+            for (name, key, value) in &vars {
+                figment = figment.merge(Flag::new(
+                    format!("environment variable {name}"),
+                    key,
+                    value,
+                ));
+            }
+            if !vars.is_empty() {
+                sources.push(format!("{} {ENV_PREFIX}* variable(s)", vars.len()));
+            }
+            ignored = others;
+        }
+
+        let mut flags = 0;
+        for raw in &overrides.set {
+            let (key, value) = raw
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| ConfigError::BadFlag { flag: raw.clone() })?;
+            figment = figment.merge(Flag::new(format!("--set {raw}"), key.trim(), value));
+            flags += 1;
+        }
+        let log_flags = [
+            ("--log-level", "log.level", &overrides.log_level),
+            ("--log-format", "log.format", &overrides.log_format),
+        ];
+        for (flag, key, value) in log_flags {
+            if let Some(value) = value {
+                figment = figment.merge(Flag::new(format!("{flag} {value}"), key, value));
+                flags += 1;
+            }
+        }
+        if flags > 0 {
+            sources.push(format!("{flags} flag(s)"));
+        }
+        Ok(Self {
+            figment,
+            sources,
+            ignored,
+        })
+    }
+}
+
+/// `RUST_LOG` wins over `log.level` (see `telemetry`), so it is checked as
+/// strictly: `RUST_LOG=verbose` would otherwise turn every log line off.
+fn check_rust_log() -> Result<(), ConfigError> {
+    match std::env::var(RUST_LOG) {
+        Ok(spec) if !spec.trim().is_empty() => {
+            log::check_filter(&spec).map_err(|reason| ConfigError::Variable {
+                name: RUST_LOG.into(),
+                value: spec,
+                reason,
+            })
+        }
+        _ => Ok(()),
+    }
+}
 
 /// A config file, read up front, that remembers its path for error messages.
 pub(super) struct FileLayer {
