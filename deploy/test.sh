@@ -26,12 +26,13 @@
 #
 # Environment: ASYNCLAB_CTEST_CACHE (default /var/tmp/asynclab-container-test)
 # holds the debootstrap tree and podman's config; DEBIAN_MIRROR overrides the
-# mirror debootstrap uses.
+# mirror debootstrap uses (by default the one this machine's apt uses, found by
+# deploy/apt-mirror.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE=${ASYNCLAB_CTEST_CACHE:-/var/tmp/asynclab-container-test}
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
 IMAGE=localhost/asynclab:ctest
 PROJECT=asynclab-ctest
 # The builder image can only be made from this machine's own toolchain: when the
@@ -147,6 +148,9 @@ make_debian_image() {
   if podman image exists "$DEBIAN_IMAGE"; then
     echo "$DEBIAN_IMAGE: present"
     return
+  fi
+  if [ -z "$DEBIAN_MIRROR" ]; then
+    DEBIAN_MIRROR=$(deploy/apt-mirror.sh) || fail "no Debian mirror: set DEBIAN_MIRROR"
   fi
   echo "$DEBIAN_IMAGE: making it with debootstrap from $DEBIAN_MIRROR"
   local root="$CACHE/debian-rootfs"

@@ -1,5 +1,6 @@
 //! `asynclab check`: the container health probe. Exit 0 when the target answers
-//! correctly within `--timeout`, 1 otherwise, with a one-line reason.
+//! correctly within `--timeout`, 1 otherwise, with a one-line result either way;
+//! 2 for a target or timeout that cannot be used (a usage error, as the README says).
 //!
 //! The targets here are tiny std servers on 127.0.0.1:0 that answer well, badly or
 //! not at all; the probe against the real servers is in `echo_process.rs` and the
@@ -128,9 +129,46 @@ fn silent_target_times_out_on_time() {
     );
 }
 
+/// Runs `asynclab check ARGS` and returns (exit code, stderr).
+fn usage_error(args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    let out = run(command(&all), T);
+    assert!(out.stdout.is_empty(), "no probe ran");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
-fn unsupported_scheme_is_refused() {
-    let (code, out) = check("ftp://127.0.0.1:21", &[]);
-    assert_eq!(code, Some(1));
-    assert!(out.contains("unsupported target"), "{out}");
+fn a_target_or_timeout_that_cannot_work_is_a_usage_error() {
+    let (code, err) = usage_error(&["ftp://127.0.0.1:21"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unsupported target"), "{err}");
+
+    // No scheme: the README's `check tcp://HOST:PORT` was meant.
+    let (code, err) = usage_error(&["127.0.0.1:8080"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("tcp://HOST:PORT"), "{err}");
+
+    // A zero deadline would fail every probe without trying.
+    let addr = tiny_server(http_answer(READY));
+    let (code, err) = usage_error(&[&format!("http://{addr}/readyz"), "--timeout", "0s"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--timeout") && err.contains("longer than zero"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_body_of_several_lines_is_summed_up_on_one() {
+    let addr = tiny_server(http_answer(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 29\r\nconnection: close\r\n\r\n\nhello\r\nsecond line\n\x1b[31mred\n",
+    ));
+    let (code, out) = check(&format!("http://{addr}/"), &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.lines().count(), 1, "one line: {out:?}");
+    assert!(out.trim_end().ends_with("200 OK hello ..."), "{out:?}");
 }

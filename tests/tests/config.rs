@@ -247,3 +247,100 @@ fn the_default_files_root_may_be_missing_and_the_server_still_runs() {
         server.logs()
     );
 }
+
+#[test]
+fn config_check_refuses_a_missing_files_root_exactly_as_serve_does() {
+    let flag = ["--set", "files.root=/nonexistent/public"];
+    let check = run(command(&["config", "--check", flag[0], flag[1]]), T);
+    let serve = run(
+        command(&["serve", flag[0], flag[1], "--set", "http.addr=127.0.0.1:0"]),
+        T,
+    );
+    assert_eq!(check.status.code(), Some(2), "{}", stderr(&check));
+    assert_eq!(serve.status.code(), Some(2), "{}", stderr(&serve));
+    assert_eq!(stderr(&check), stderr(&serve), "one check, one message");
+    assert!(
+        stderr(&check).starts_with(
+            "asynclab: invalid value for `files.root` in --set files.root=/nonexistent/public: "
+        ),
+        "{}",
+        stderr(&check)
+    );
+    // The built-in default may be missing, for both.
+    let mut cmd = command(&["config", "--check"]);
+    cmd.current_dir(temp_dir("nopublic-check"));
+    assert!(run(cmd, T).status.success());
+}
+
+#[test]
+fn a_rule_between_two_keys_names_the_key_the_user_set() {
+    let msg = refused(command(&["config", "--set", "http.idle_timeout=2s"]));
+    assert!(
+        msg.starts_with(
+            "asynclab: invalid value for `http.idle_timeout` in --set http.idle_timeout=2s: 2s: \
+             must be longer than `http.demo.heartbeat`"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("raise it, or lower `http.demo.heartbeat`")
+            && msg.contains("`http.demo.heartbeat` is 5s, from built-in defaults"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn show_origin_names_the_layer_of_every_key() {
+    let dir = temp_dir("origin");
+    let file = dir.join("my.toml");
+    std::fs::write(
+        &file,
+        "[echo]\nmode = \"raw\"\n\n[http.slow]\ndelay = \"1s\"\n",
+    )
+    .expect("write config");
+    let mut cmd = command(&[
+        "config",
+        "--show-origin",
+        "--config",
+        file.to_str().expect("utf-8 path"),
+        "--set",
+        "http.slow.delay=250ms",
+        "--log-level",
+        "debug",
+    ]);
+    cmd.env("ASYNCLAB_ECHO__PREFIX", "> ");
+    let out = run(cmd, T);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| {
+                l.split('\t')
+                    .nth(1)
+                    .is_some_and(|kv| kv.starts_with(&format!("{key} = ")))
+            })
+            .unwrap_or_else(|| panic!("no line for {key}:\n{text}"))
+            .to_string()
+    };
+    let file = file.display();
+    assert_eq!(
+        line("echo.mode"),
+        format!("{file} line 2\techo.mode = \"raw\"")
+    );
+    assert_eq!(
+        line("echo.prefix"),
+        "environment variable ASYNCLAB_ECHO__PREFIX\techo.prefix = \"> \""
+    );
+    assert_eq!(
+        line("http.slow.delay"),
+        "--set http.slow.delay=250ms\thttp.slow.delay = \"250ms\""
+    );
+    assert_eq!(
+        line("log.level"),
+        "--log-level debug\tlog.level = \"debug\""
+    );
+    assert_eq!(
+        line("shutdown.grace"),
+        "built-in defaults\tshutdown.grace = \"10s\""
+    );
+}

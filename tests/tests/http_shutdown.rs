@@ -7,37 +7,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Server, command, run};
+use common::{Server, command, get, run};
 
 const EXIT: Duration = Duration::from_secs(20);
-
-/// One HTTP/1.1 GET on a fresh connection: (status code, body). Bounded by a read
-/// timeout so a broken server fails the test instead of hanging it.
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect to http");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send request");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).expect("read response");
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, body.to_string())
-}
 
 fn in_background(addr: SocketAddr, path: &'static str) -> JoinHandle<(u16, String)> {
     std::thread::spawn(move || get(addr, path))

@@ -23,16 +23,21 @@ pub fn filter(log: &LogConfig) -> EnvFilter {
     }
 }
 
+/// True when log lines are JSON: `json`, or `auto` with stderr not a terminal.
+pub fn is_json(log: &LogConfig) -> bool {
+    match log.format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    }
+}
+
 /// Installs the global subscriber. Call once, early in `main`.
 ///
 /// Calling it again (as tests that start several servers in one process do) is
 /// harmless: the first subscriber stays.
 pub fn init(log: &LogConfig) {
-    let json = match log.format {
-        LogFormat::Json => true,
-        LogFormat::Pretty => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
-    };
+    let json = is_json(log);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter(log))
         .with_writer(std::io::stderr)

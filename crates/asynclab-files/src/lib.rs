@@ -148,16 +148,12 @@ impl Files {
     /// Resolves and checks `config.root` (see [`Files::resolve_root`]); fails when
     /// it is missing or not a folder, so a typo is reported at start, not as 404s.
     pub fn new(config: &FilesConfig, base_dir: &Path) -> Result<Self, FilesError> {
-        let resolved = Self::resolve_root(&config.root, base_dir);
+        let root = Self::check_root(config, base_dir)?;
         let fail = |reason: String| FilesError::Root {
             root: config.root.clone(),
-            resolved: resolved.clone(),
+            resolved: root.clone(),
             reason,
         };
-        let root = std::fs::canonicalize(&resolved).map_err(|e| fail(e.to_string()))?;
-        if !root.is_dir() {
-            return Err(fail("not a folder".into()));
-        }
         let cache_control = match config.cache_control.trim() {
             "" => None,
             value => Some(
@@ -183,6 +179,23 @@ impl Files {
                 ),
             }),
         })
+    }
+
+    /// Resolves `config.root` (see [`Files::resolve_root`]) and checks that it is
+    /// a folder; returns its canonical path. The one check of the root: the
+    /// binary runs it for `asynclab config --check` as well as before serving.
+    pub fn check_root(config: &FilesConfig, base_dir: &Path) -> Result<PathBuf, FilesError> {
+        let resolved = Self::resolve_root(&config.root, base_dir);
+        let fail = |reason: String| FilesError::Root {
+            root: config.root.clone(),
+            resolved: resolved.clone(),
+            reason,
+        };
+        let root = std::fs::canonicalize(&resolved).map_err(|e| fail(e.to_string()))?;
+        if !root.is_dir() {
+            return Err(fail("not a folder".into()));
+        }
+        Ok(root)
     }
 
     /// Where `files.root` points. `base_dir` is the config file's folder (or `.`

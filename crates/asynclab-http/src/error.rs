@@ -22,8 +22,6 @@ use crate::state::HttpMetrics;
 /// The server could not be built (bad settings that config validation cannot see).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid http setting {key}: {reason}")]
-    Setting { key: &'static str, reason: String },
     #[error("files.root from {origin}")]
     Files {
         origin: String,

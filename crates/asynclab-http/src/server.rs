@@ -54,10 +54,8 @@ impl Server {
     pub fn new(loaded: &Loaded, metrics: Metrics, shutdown: Shutdown) -> Result<Self, Error> {
         let config = loaded.config.http.clone();
         let max_header_bytes = config.max_header_bytes.as_usize();
-        let h2_header_list = u32::try_from(max_header_bytes).map_err(|_| Error::Setting {
-            key: "http.max_header_bytes",
-            reason: "must be below 4GiB".into(),
-        })?;
+        let h2_header_list = u32::try_from(max_header_bytes)
+            .expect("http.max_header_bytes is checked to be below 4GiB by the configuration");
 
         // HTTP/1.1 (keep-alive and pipelining are on by default) and h2c with prior
         // knowledge, told apart by their first bytes (see `conn/detect.rs`).

@@ -4,8 +4,10 @@
 //! send, read) is one async block wrapped in `tokio::time::timeout`; when the time
 //! runs out, the block is dropped mid-await and with it the socket: cancellation by
 //! drop. Exit 0 when the target answered correctly, 1 otherwise, with one line
-//! saying why.
+//! saying why; a target or timeout that cannot be used is a usage error (exit 2,
+//! from clap, which runs [`Target::parse`] and [`timeout`]).
 
+use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,7 +18,60 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-pub async fn run(target: &str, timeout: Duration) -> anyhow::Result<ExitCode> {
+/// The most of a response body the one-line result shows.
+const SUMMARY_CHARS: usize = 80;
+
+/// What to probe.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `tcp://HOST:PORT`: an echo server.
+    Tcp(String),
+    /// `http://HOST:PORT/PATH`: any 2xx is healthy.
+    Http(hyper::Uri),
+}
+
+impl Target {
+    /// Parses `tcp://HOST:PORT` or `http://HOST[:PORT]/PATH`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        const USE: &str = "use tcp://HOST:PORT or http://HOST:PORT/PATH";
+        if let Some(addr) = text.strip_prefix("tcp://") {
+            let addr = addr.trim_end_matches('/');
+            match addr.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                    Ok(Self::Tcp(addr.to_string()))
+                }
+                _ => Err(format!("`{text}` has no HOST:PORT ({USE})")),
+            }
+        } else if text.starts_with("http://") {
+            let uri: hyper::Uri = text.parse().map_err(|e| format!("bad URL: {e}"))?;
+            match uri.host() {
+                Some(_) => Ok(Self::Http(uri)),
+                None => Err(format!("`{text}` has no host ({USE})")),
+            }
+        } else {
+            Err(format!("unsupported target ({USE})"))
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Self::Http(uri) => write!(f, "{uri}"),
+        }
+    }
+}
+
+/// `--timeout`: a duration longer than zero (a zero deadline fails every probe).
+pub fn timeout(text: &str) -> Result<Duration, String> {
+    match asynclab_core::config::units::duration::parse(text)? {
+        d if d.is_zero() => Err("must be longer than zero".into()),
+        d => Ok(d),
+    }
+}
+
+pub async fn run(target: &Target, timeout: Duration) -> anyhow::Result<ExitCode> {
     let outcome = match tokio::time::timeout(timeout, probe(target)).await {
         Ok(result) => result,
         Err(_) => Err(anyhow!(
@@ -36,13 +91,10 @@ pub async fn run(target: &str, timeout: Duration) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn probe(target: &str) -> anyhow::Result<String> {
-    if let Some(addr) = target.strip_prefix("tcp://") {
-        probe_echo(addr.trim_end_matches('/')).await
-    } else if target.starts_with("http://") {
-        probe_http(target).await
-    } else {
-        bail!("unsupported target (use tcp://HOST:PORT or http://HOST:PORT/PATH)")
+async fn probe(target: &Target) -> anyhow::Result<String> {
+    match target {
+        Target::Tcp(addr) => probe_echo(addr).await,
+        Target::Http(uri) => probe_http(uri).await,
     }
 }
 
@@ -71,8 +123,7 @@ async fn probe_echo(addr: &str) -> anyhow::Result<String> {
 }
 
 /// One HTTP/1.1 GET on a fresh connection; any 2xx is healthy.
-async fn probe_http(url: &str) -> anyhow::Result<String> {
-    let uri: hyper::Uri = url.parse().context("bad URL")?;
+async fn probe_http(uri: &hyper::Uri) -> anyhow::Result<String> {
     let host = uri.host().context("URL has no host")?.to_string();
     let port = uri.port_u16().unwrap_or(80);
     let stream = TcpStream::connect((host.as_str(), port))
@@ -104,12 +155,55 @@ async fn probe_http(url: &str) -> anyhow::Result<String> {
         .await
         .context("reading the body")?
         .to_bytes();
-    let body = String::from_utf8_lossy(&body);
-    let body = body.trim();
-    let summary: String = body.chars().take(80).collect();
+    let summary = first_line(&body);
     if status.is_success() {
         Ok(format!("{status} {summary}"))
     } else {
         bail!("{status} {summary}")
+    }
+}
+
+/// The body's first non-blank line, at most [`SUMMARY_CHARS`] characters, with
+/// control characters escaped and `...` where anything was left out: a health
+/// log wants one line per probe, whatever the body holds.
+fn first_line(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("");
+    let mut summary: String = first
+        .chars()
+        .take(SUMMARY_CHARS)
+        .flat_map(char::escape_default)
+        .collect();
+    if first.chars().count() > SUMMARY_CHARS || lines.next().is_some() {
+        summary.push_str(" ...");
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_summed_up_on_one_line() {
+        assert_eq!(first_line(b"ready\n"), "ready");
+        assert_eq!(first_line(b"\n  hello\nworld\n"), "hello ...");
+        assert_eq!(first_line(b"a\x1b[31mb"), "a\\u{1b}[31mb");
+        let long = "x".repeat(200);
+        assert_eq!(first_line(long.as_bytes()), format!("{} ...", &long[..80]));
+    }
+
+    #[test]
+    fn targets_and_timeouts_that_cannot_work_are_refused() {
+        assert!(
+            matches!(Target::parse("tcp://127.0.0.1:7000/"), Ok(Target::Tcp(a)) if a == "127.0.0.1:7000")
+        );
+        assert!(Target::parse("http://127.0.0.1:8080/readyz").is_ok());
+        assert!(Target::parse("127.0.0.1:8080").is_err());
+        assert!(Target::parse("tcp://127.0.0.1").is_err());
+        assert!(Target::parse("ftp://127.0.0.1:21").is_err());
+        assert!(timeout("0s").is_err());
+        assert_eq!(timeout("250ms"), Ok(Duration::from_millis(250)));
     }
 }

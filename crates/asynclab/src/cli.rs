@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::check::Target;
+
 /// Async network servers you can run, curl, load-test and deploy.
 ///
 /// With no subcommand, runs `serve`: the HTTP server and the TCP echo server
@@ -52,15 +54,17 @@ pub enum Command {
     Echo,
     /// Run the HTTP server alone.
     Http,
-    /// Probe a server: exit 0 when it answers correctly in time, 1 otherwise.
+    /// Probe a server: exit 0 when it answers correctly in time, 1 otherwise
+    /// (2 for a target or timeout that cannot be used). Prints one line.
     ///
     /// `tcp://HOST:PORT` sends a line and expects it echoed back;
     /// `http://HOST:PORT/PATH` expects a 2xx response.
     Check {
         /// What to probe: `tcp://127.0.0.1:7000` or `http://127.0.0.1:8080/readyz`.
-        target: String,
-        /// Give up after this long (`500ms`, `2s`).
-        #[arg(long, default_value = "2s", value_parser = asynclab_core::config::units::duration::parse)]
+        #[arg(value_parser = Target::parse)]
+        target: Target,
+        /// Give up after this long (`500ms`, `2s`; more than zero).
+        #[arg(long, default_value = "2s", value_parser = crate::check::timeout)]
         timeout: Duration,
     },
     /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`).
@@ -68,8 +72,13 @@ pub enum Command {
     Load(Box<asynclab_load::LoadArgs>),
     /// Print the effective configuration (every layer merged) as TOML.
     Config {
-        /// Only validate: print nothing and exit 0 when the configuration is valid.
+        /// Only validate, as `serve` would: print nothing and exit 0 when the
+        /// configuration is valid, 2 when it is not.
         #[arg(long)]
         check: bool,
+        /// Print each key with the layer that set it (built-in defaults, a file
+        /// and line, an environment variable, a flag), like `git config --show-origin`.
+        #[arg(long, conflicts_with = "check")]
+        show_origin: bool,
     },
 }

@@ -12,13 +12,17 @@ mod check;
 mod cli;
 mod runtime;
 mod serve;
+mod validate;
 
+use std::future::Future;
 use std::process::ExitCode;
 
-use asynclab_core::{Config, Overrides, telemetry};
+use asynclab_core::config::{Loaded, LogConfig, RuntimeConfig};
+use asynclab_core::{Config, ConfigError, Overrides, telemetry};
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::serve::Servers;
 
 /// Exit status for a configuration that cannot be used.
 pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
@@ -32,47 +36,105 @@ fn main() -> ExitCode {
         log_format: cli.global.log_format.clone(),
         skip_env: false,
     };
-    // Configuration errors are reported before anything binds or logs.
-    let loaded = match Config::load(&overrides) {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => servers(&overrides, Servers::ALL),
+        Command::Echo => servers(&overrides, Servers::ECHO),
+        Command::Http => servers(&overrides, Servers::HTTP),
+        Command::Config { check, show_origin } => config(&overrides, check, show_origin),
+        // The load generator builds its own runtime: its thread count is a flag.
+        Command::Load(args) => match log_only(&overrides) {
+            Ok(()) => asynclab_load::command::main(*args),
+            Err(code) => code,
+        },
+        Command::Check { target, timeout } => match log_only(&overrides) {
+            // A probe needs one worker thread, whatever the servers are given.
+            Ok(()) => block_on(&RuntimeConfig { workers: 1 }, async move {
+                check::run(&target, timeout).await
+            }),
+            Err(code) => code,
+        },
+    }
+}
+
+/// `serve`, `echo`, `http`: the whole configuration, checked as `config --check`
+/// checks it, before anything binds.
+fn servers(overrides: &Overrides, servers: Servers) -> ExitCode {
+    let loaded = match load(overrides, servers.http) {
         Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("asynclab: {e}");
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
+        Err(code) => return code,
     };
+    start_logging(&loaded.config.log, &loaded.ignored);
+    let runtime = loaded.config.runtime.clone();
+    block_on(&runtime, serve::run(loaded, servers))
+}
 
-    let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Config { check } = command {
-        if !check {
-            print!("{}", loaded.config.to_toml());
+/// `asynclab config`: print the merged configuration (or each key's origin), or
+/// with `--check` only validate it, exactly as `serve` would.
+fn config(overrides: &Overrides, check: bool, show_origin: bool) -> ExitCode {
+    let loaded = match load(overrides, Servers::ALL.http) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    if show_origin {
+        print!("{}", loaded.show_origin());
+    } else if !check {
+        print!("{}{}", loaded.ignored_note(), loaded.config.to_toml());
+    }
+    ExitCode::SUCCESS
+}
+
+/// Loads and checks every section; with `http`, also what only the file system
+/// can confirm (see `validate`). Errors are reported before anything binds or logs.
+fn load(overrides: &Overrides, http: bool) -> Result<Loaded, ExitCode> {
+    let checked = Config::load(overrides).and_then(|loaded| {
+        if http {
+            validate::files_root(&loaded)?;
         }
-        return ExitCode::SUCCESS;
-    }
+        Ok(loaded)
+    });
+    checked.map_err(bad_config)
+}
 
-    telemetry::init(&loaded.config.log);
-    // The load generator builds its own runtime: its thread count is a flag.
-    if let Command::Load(args) = command {
-        return asynclab_load::command::main(*args);
+/// `load` and `check` run no server: they read only `[log]`, so a server setting
+/// they never use cannot stop them.
+fn log_only(overrides: &Overrides) -> Result<(), ExitCode> {
+    let (log, ignored) = Config::load_log(overrides).map_err(bad_config)?;
+    start_logging(&log, &ignored);
+    Ok(())
+}
+
+fn bad_config(e: ConfigError) -> ExitCode {
+    eprintln!("asynclab: {e}");
+    ExitCode::from(EXIT_BAD_CONFIG)
+}
+
+/// Installs tracing, then mentions the `ASYNCLAB_*` variables that are not
+/// settings (a deployment's own, such as `ASYNCLAB_IMAGE`): not an error, but
+/// worth a line when someone is looking for a typo.
+fn start_logging(log: &LogConfig, ignored: &[String]) {
+    telemetry::init(log);
+    for name in ignored {
+        tracing::debug!(
+            variable = %name,
+            "ignored: not a setting (settings are ASYNCLAB_<SECTION>__<KEY>)"
+        );
     }
-    let runtime = match runtime::build(&loaded.config.runtime) {
+}
+
+/// Runs `work` on the process's runtime (`runtime.rs`) and turns its outcome
+/// into the exit code.
+fn block_on(
+    config: &RuntimeConfig,
+    work: impl Future<Output = anyhow::Result<ExitCode>>,
+) -> ExitCode {
+    let runtime = match runtime::build(config) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("asynclab: cannot start the tokio runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async move {
-        match command {
-            Command::Serve => serve::run(loaded, serve::Servers::ALL).await,
-            Command::Echo => serve::run(loaded, serve::Servers::ECHO).await,
-            Command::Http => serve::run(loaded, serve::Servers::HTTP).await,
-            Command::Check { target, timeout } => check::run(&target, timeout).await,
-            Command::Config { .. } | Command::Load(_) => {
-                unreachable!("handled before the runtime starts")
-            }
-        }
-    });
-    match result {
+    match runtime.block_on(work) {
         Ok(code) => code,
         Err(e) => {
             // `{:#}` prints the whole anyhow context chain on one line.

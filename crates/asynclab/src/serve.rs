@@ -111,7 +111,12 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     // script sees the banner is never lost (nor kills us with the OS default).
     shutdown::on_signals(shutdown.clone(), config.shutdown.readiness_delay)
         .context("installing the ctrl-c and SIGTERM handlers")?;
-    announce(http_addr, echo_addr);
+    // With JSON logs (containers, collectors) the plain banner would mix text
+    // into the JSON stream: the `asynclab started` event below carries the same
+    // addresses, as one JSON line.
+    if !asynclab_core::telemetry::is_json(&config.log) {
+        announce(http_addr, echo_addr);
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %loaded.sources,
@@ -175,8 +180,9 @@ fn local_addr(listener: &TcpListener) -> anyhow::Result<SocketAddr> {
     listener.local_addr().context("reading the bound address")
 }
 
-/// The banner on stdout: where everything listens and what to try. Tests read the
-/// `listening on` lines to find ports chosen with port 0.
+/// The banner on stdout, for people at a terminal: where everything listens and
+/// what to try. Tests read the `listening on` lines (or, with JSON logs, the
+/// `asynclab started` event) to find ports chosen with port 0.
 fn announce(http: Option<SocketAddr>, echo: Option<SocketAddr>) {
     println!("asynclab {}", env!("CARGO_PKG_VERSION"));
     if let Some(a) = http {

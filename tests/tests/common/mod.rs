@@ -2,13 +2,16 @@
 //!
 //! Like zero-to-production's `spawn_app`, a test asks for a running server and gets
 //! back its real addresses: the servers bind port 0 and the helper reads the
-//! `listening on` lines of the startup banner. Signals are real (`kill -TERM`), and
+//! `listening on` lines of the startup banner (or, with JSON logs, the addresses in
+//! the `asynclab started` event). Signals are real (`kill -TERM`), and
 //! every wait is bounded so a broken server fails the test instead of hanging it.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
+pub mod guide;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
@@ -136,6 +139,23 @@ pub struct Server {
     logs: Arc<Mutex<String>>,
     /// Disconnected once the stderr reader has read everything (the pipe closed).
     logs_done: mpsc::Receiver<()>,
+    output: Arc<Mutex<String>>,
+}
+
+/// The addresses in a JSON `asynclab started` log line, if `line` is one.
+fn started_event(line: &str) -> Option<(Option<SocketAddr>, Option<SocketAddr>)> {
+    let event: serde_json::Value = serde_json::from_str(line).ok()?;
+    if event["message"] != "asynclab started" {
+        return None;
+    }
+    let addr = |field: &str, scheme: &str| {
+        event[field].as_str().map(|url| {
+            url.trim_start_matches(scheme)
+                .parse()
+                .expect("a socket address in the started event")
+        })
+    };
+    Some((addr("http", "http://"), addr("echo", "tcp://")))
 }
 
 impl Server {
@@ -158,26 +178,35 @@ impl Server {
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn asynclab");
 
+        // Both pipes are read on threads of their own and every line also goes
+        // down one channel, so the addresses can come from either: the banner on
+        // stdout (pretty logs), or the `asynclab started` event on stderr (JSON logs,
+        // where the banner is left out).
+        let (tx, rx) = mpsc::channel::<String>();
         let logs = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("stderr piped");
-        let sink = logs.clone();
         let (logs_end, logs_done) = mpsc::channel::<()>();
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (sink, lines) = (logs.clone(), tx.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut logs = sink.lock().expect("log buffer");
                 logs.push_str(&line);
                 logs.push('\n');
+                drop(logs);
+                let _ = lines.send(line);
             }
             drop(logs_end);
         });
-
-        let (tx, rx) = mpsc::channel();
+        let output = Arc::new(Mutex::new(String::new()));
         let stdout = child.stdout.take().expect("stdout piped");
+        let sink = output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
+                let mut output = sink.lock().expect("stdout buffer");
+                output.push_str(&line);
+                output.push('\n');
+                drop(output);
+                let _ = tx.send(line);
             }
         });
 
@@ -196,6 +225,10 @@ impl Server {
                     if line.starts_with("stop with") {
                         break;
                     }
+                    if let Some(started) = started_event(&line) {
+                        (http, echo) = started;
+                        break;
+                    }
                 }
                 Err(_) => {
                     let _ = child.kill();
@@ -204,7 +237,7 @@ impl Server {
                 }
             }
         }
-        // Keep reading stdout so the child never blocks on a full pipe.
+        // Keep taking lines so the reader threads never block on the channel.
         std::thread::spawn(move || while rx.recv().is_ok() {});
         Self {
             child,
@@ -212,7 +245,13 @@ impl Server {
             echo,
             logs,
             logs_done,
+            output,
         }
+    }
+
+    /// Everything the process has written to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.output.lock().expect("stdout buffer").clone()
     }
 
     pub fn pid(&self) -> u32 {
@@ -286,4 +325,27 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
+}
+
+/// One HTTP/1.1 GET on a fresh connection: (status code, body). Bounded by a read
+/// timeout so a broken server fails the test instead of hanging it.
+pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to http");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read response");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::units;
-use super::{Check, at_least, invalid, nonzero};
+use super::{Check, at_least, nonzero, shorter};
 
 /// The `[http.demo]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,13 +43,11 @@ impl DemoConfig {
         at_least("http.demo.max_fanout", self.max_fanout, 1)?;
         at_least("http.demo.max_subscribers", self.max_subscribers, 1)?;
         nonzero("http.demo.heartbeat", self.heartbeat)?;
-        if self.heartbeat >= idle_timeout {
-            return Err(invalid(
-                "http.demo.heartbeat",
-                units::duration::show(self.heartbeat),
-                "must be shorter than http.idle_timeout (a silent stream is closed as idle)",
-            ));
-        }
-        Ok(())
+        shorter(
+            ("http.demo.heartbeat", self.heartbeat),
+            ("http.idle_timeout", idle_timeout),
+            false,
+            " (a silent stream is closed as idle)",
+        )
     }
 }

@@ -32,6 +32,13 @@ pub enum ConfigError {
         reason: String,
     },
 
+    #[error("invalid value for environment variable {name}: {value:?}: {reason}")]
+    Variable {
+        name: String,
+        value: String,
+        reason: String,
+    },
+
     #[error("invalid configuration: {0}")]
     Other(String),
 }
@@ -91,13 +98,33 @@ impl ConfigError {
         }
     }
 
-    /// An out-of-range value found by a section's `check`.
-    pub(super) fn from_invalid(bad: Invalid, figment: &Figment) -> Self {
+    /// An out-of-range value found by a section's `check`. A rule between two
+    /// keys is reported against the one the user set (when only one of them
+    /// was), with the other's value and origin: `--set http.idle_timeout=2s`
+    /// is told it must be longer than `http.demo.heartbeat`, not the reverse.
+    pub(super) fn from_invalid(mut bad: Invalid, figment: &Figment) -> Self {
+        let origin = |key: &str| super::origin(figment, key);
+        let mut other = bad.other.take().map(|other| *other);
+        if let Some(side) =
+            other.take_if(|o| origin(bad.key) == BUILTIN && origin(o.key) != BUILTIN)
+        {
+            other = Some(std::mem::replace(&mut bad, side));
+        }
+        let reason = match other {
+            Some(o) => format!(
+                "{} (`{}` is {}, from {})",
+                bad.reason,
+                o.key,
+                o.value,
+                origin(o.key)
+            ),
+            None => bad.reason,
+        };
         Self::Invalid {
             key: bad.key.to_string(),
             value: bad.value,
-            origin: super::origin(figment, bad.key),
-            reason: bad.reason,
+            origin: origin(bad.key),
+            reason,
         }
     }
 }

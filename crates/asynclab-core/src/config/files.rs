@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::units::{self, Size};
 use super::{Check, at_least, invalid};
 
+/// The most memory idle read buffers may hold (`read_buffer` x `idle_buffers`).
+const IDLE_BUFFER_MEMORY: u64 = 256 << 20;
+
 /// The `[files]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,13 +71,21 @@ impl FilesConfig {
             .read_buffer
             .bytes()
             .saturating_mul(self.idle_buffers as u64)
-            > 256 << 20
+            > IDLE_BUFFER_MEMORY
         {
-            return Err(invalid(
+            // A rule between two keys: blame the one the user set.
+            let why = "must be at most 256MiB (memory kept while idle)";
+            let buffers = invalid(
                 "files.idle_buffers",
                 self.idle_buffers,
-                "read_buffer x idle_buffers must be at most 256MiB (memory kept while idle)",
-            ));
+                format!("times `files.read_buffer` {why}: lower either"),
+            );
+            let size = invalid(
+                "files.read_buffer",
+                self.read_buffer,
+                format!("times `files.idle_buffers` {why}: lower either"),
+            );
+            return Err(buffers.or_from(size));
         }
         // The value goes into a header unchanged: visible ASCII and spaces only.
         if !self

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::demo::DemoConfig;
 use super::units::{self, Size};
-use super::{Check, at_least, invalid, nonzero};
+use super::{Check, at_least, invalid, nonzero, shorter};
 
 /// The `[http]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,24 +106,26 @@ impl HttpConfig {
         at_least("http.backlog", self.backlog, 1)?;
         // hyper needs room for at least one read buffer (8 KiB) of headers.
         at_least("http.max_header_bytes", self.max_header_bytes.bytes(), 8192)?;
+        // HTTP/2 announces the limit in a 32-bit setting.
+        if self.max_header_bytes.bytes() > u64::from(u32::MAX) {
+            return Err(invalid(
+                "http.max_header_bytes",
+                self.max_header_bytes,
+                "must be below 4GiB",
+            ));
+        }
         at_least("http.max_headers", self.max_headers, 1)?;
         at_least("http.echo_buffers", self.echo_buffers, 1)?;
         nonzero("http.slow.max_delay", self.slow.max_delay)?;
-        if self.slow.delay > self.slow.max_delay {
-            return Err(invalid(
-                "http.slow.delay",
-                units::duration::show(self.slow.delay),
-                "must not be longer than http.slow.max_delay",
-            ));
-        }
+        let max_delay = ("http.slow.max_delay", self.slow.max_delay);
+        shorter(("http.slow.delay", self.slow.delay), max_delay, true, "")?;
         at_least("http.limited.permits", self.limited.permits, 1)?;
-        if self.limited.work > self.slow.max_delay {
-            return Err(invalid(
-                "http.limited.work",
-                units::duration::show(self.limited.work),
-                "must not be longer than http.slow.max_delay",
-            ));
-        }
+        shorter(
+            ("http.limited.work", self.limited.work),
+            max_delay,
+            true,
+            "",
+        )?;
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
         self.demo.check(self.idle_timeout)
     }

@@ -18,24 +18,27 @@ mod echo;
 mod error;
 mod files;
 mod http;
+mod layers;
 mod log;
 mod runtime;
+mod show;
 mod shutdown;
 pub mod units;
 
 use std::path::{Path, PathBuf};
 
+use figment::Figment;
 use figment::providers::{Format, Toml};
-use figment::value::{Dict, Map, Value};
-use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
+
+use layers::Layers;
 
 pub use demo::DemoConfig;
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
 pub use files::FilesConfig;
 pub use http::{HttpConfig, LimitedConfig, SlowConfig};
-pub use log::{LogConfig, LogFormat};
+pub use log::{LogConfig, LogFormat, check_filter};
 pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
 pub use units::Size;
@@ -48,6 +51,9 @@ pub const ENV_PREFIX: &str = "ASYNCLAB_";
 
 /// The environment variable naming the config file (like `--config`).
 pub const CONFIG_ENV: &str = "ASYNCLAB_CONFIG";
+
+/// The environment variable that, when set, replaces `log.level` (see `telemetry`).
+pub const RUST_LOG: &str = "RUST_LOG";
 
 /// The whole configuration: one struct per section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +90,9 @@ pub struct Loaded {
     pub sources: String,
     /// The config file, if one was read (relative paths in it resolve against its folder).
     pub file: Option<PathBuf>,
+    /// `ASYNCLAB_*` variables that are not settings (no `__`): ignored, and
+    /// mentioned by `asynclab config` and in a debug log line.
+    pub ignored: Vec<String>,
     /// Every layer, kept to answer "where did this value come from?".
     figment: Figment,
 }
@@ -93,8 +102,9 @@ impl Loaded {
     pub fn builtin() -> Self {
         Self {
             config: Config::builtin(),
-            sources: "built-in defaults".into(),
+            sources: error::BUILTIN.into(),
             file: None,
+            ignored: Vec::new(),
             figment: Figment::from(builtin_layer()),
         }
     }
@@ -136,77 +146,11 @@ impl Config {
 
     /// Loads every layer, validates the result, and says where it came from.
     pub fn load(overrides: &Overrides) -> Result<Loaded, ConfigError> {
-        let mut figment = Figment::from(builtin_layer());
-        let mut sources = vec!["built-in defaults".to_string()];
-
-        if let Some(path) = &overrides.file {
-            // Read the file ourselves so an unreadable file is an error, not an
-            // empty layer (figment silently skips missing files).
-            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            figment = figment.merge(FileLayer {
-                path: path.clone(),
-                text,
-            });
-            sources.push(path.display().to_string());
-        }
-
-        if !overrides.skip_env {
-            // One layer per variable, named after it, so an error can say exactly
-            // which variable to fix. (figment's own `Env` provider would also trim
-            // the value, losing the trailing space of a prefix like `"Echo: "`.)
-            let mut vars: Vec<(String, String)> = std::env::vars()
-                .filter(|(name, _)| name.starts_with(ENV_PREFIX) && name != CONFIG_ENV)
-                .collect();
-            vars.sort();
-            for (name, value) in &vars {
-                let key = name[ENV_PREFIX.len()..]
-                    .split("__")
-                    .map(str::to_lowercase)
-                    .collect::<Vec<_>>()
-                    .join(".");
-                figment = figment.merge(Flag::new(
-                    format!("environment variable {name}"),
-                    &key,
-                    value,
-                ));
-            }
-            if !vars.is_empty() {
-                sources.push(format!("{} {ENV_PREFIX}* variable(s)", vars.len()));
-            }
-        }
-
-        let mut flags = 0;
-        for raw in &overrides.set {
-            let (key, value) = raw
-                .split_once('=')
-                .filter(|(k, _)| !k.trim().is_empty())
-                .ok_or_else(|| ConfigError::BadFlag { flag: raw.clone() })?;
-            figment = figment.merge(Flag::new(format!("--set {raw}"), key.trim(), value));
-            flags += 1;
-        }
-        if let Some(level) = &overrides.log_level {
-            figment = figment.merge(Flag::new(
-                format!("--log-level {level}"),
-                "log.level",
-                level,
-            ));
-            flags += 1;
-        }
-        if let Some(format) = &overrides.log_format {
-            figment = figment.merge(Flag::new(
-                format!("--log-format {format}"),
-                "log.format",
-                format,
-            ));
-            flags += 1;
-        }
-        if flags > 0 {
-            sources.push(format!("{flags} flag(s)"));
-        }
-
+        let Layers {
+            figment,
+            sources,
+            ignored,
+        } = Layers::read(overrides)?;
         let config: Config = figment
             .extract()
             .map_err(|e| ConfigError::from_figment(e, &figment))?;
@@ -217,8 +161,25 @@ impl Config {
             config,
             sources: sources.join(" + "),
             file: overrides.file.clone(),
+            ignored,
             figment,
         })
+    }
+
+    /// Loads the same layers but reads and checks only `[log]`: for the
+    /// subcommands that run no server (`load`, `check`), which must not fail on
+    /// a server setting they never use.
+    /// Returns the section and the ignored `ASYNCLAB_*` variables (see [`Loaded::ignored`]).
+    pub fn load_log(overrides: &Overrides) -> Result<(LogConfig, Vec<String>), ConfigError> {
+        let Layers {
+            figment, ignored, ..
+        } = Layers::read(overrides)?;
+        let log: LogConfig = figment
+            .extract_inner("log")
+            .map_err(|e| ConfigError::from_figment(e, &figment))?;
+        log.check()
+            .map_err(|bad| ConfigError::from_invalid(bad, &figment))?;
+        Ok((log, ignored))
     }
 
     /// The configuration as TOML, in the same form the files use.
@@ -242,6 +203,18 @@ pub(crate) struct Invalid {
     pub key: &'static str,
     pub value: String,
     pub reason: String,
+    /// For a rule between two keys (`heartbeat` below `idle_timeout`), the same
+    /// rule seen from the other key, so the error can blame whichever of the two
+    /// the user set rather than a default they never touched.
+    pub other: Option<Box<Invalid>>,
+}
+
+impl Invalid {
+    /// This rule, as `other` states it from the other key's side.
+    pub(crate) fn or_from(mut self, other: Invalid) -> Self {
+        self.other = Some(Box::new(other));
+        self
+    }
 }
 
 pub(crate) type Check = Result<(), Invalid>;
@@ -251,7 +224,43 @@ pub(crate) fn invalid(key: &'static str, value: impl ToString, reason: impl ToSt
         key,
         value: value.to_string(),
         reason: reason.to_string(),
+        other: None,
     }
+}
+
+/// The rule "`short` is shorter than `long`" (or no longer, with `or_equal`)
+/// between two durations, stated from both sides and saying what to change.
+/// `why` ends the reason (`" (a silent stream is closed as idle)"`).
+pub(crate) fn shorter(
+    short: (&'static str, std::time::Duration),
+    long: (&'static str, std::time::Duration),
+    or_equal: bool,
+    why: &str,
+) -> Check {
+    let fine = if or_equal {
+        short.1 <= long.1
+    } else {
+        short.1 < long.1
+    };
+    if fine {
+        return Ok(());
+    }
+    let (below, above) = match or_equal {
+        true => ("no longer than", "at least as long as"),
+        false => ("shorter than", "longer than"),
+    };
+    let (s, l) = (short.0, long.0);
+    let short_side = invalid(
+        s,
+        units::duration::show(short.1),
+        format!("must be {below} `{l}`{why}: lower it, or raise `{l}`"),
+    );
+    let long_side = invalid(
+        l,
+        units::duration::show(long.1),
+        format!("must be {above} `{s}`{why}: raise it, or lower `{s}`"),
+    );
+    Err(short_side.or_from(long_side))
 }
 
 pub(crate) fn at_least<T: PartialOrd + std::fmt::Display>(
@@ -280,61 +289,6 @@ pub(crate) fn nonzero(key: &'static str, d: std::time::Duration) -> Check {
 
 fn builtin_layer() -> figment::providers::Data<Toml> {
     Toml::string(DEFAULTS)
-}
-
-/// A config file, read up front, that remembers its path for error messages.
-struct FileLayer {
-    path: PathBuf,
-    text: String,
-}
-
-impl Provider for FileLayer {
-    fn metadata(&self) -> Metadata {
-        Metadata::from("config file", figment::Source::File(self.path.clone()))
-    }
-
-    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
-        Toml::string(&self.text).data().map_err(|e| {
-            // A TOML syntax error: say which file.
-            let mut err = figment::Error::from(format!("{}: {}", self.path.display(), e));
-            err.metadata = Some(self.metadata());
-            err
-        })
-    }
-}
-
-/// One setting from the command line (`--set key=value`, `--log-level`) or the
-/// environment (`ASYNCLAB_SECTION__KEY`), as a layer of its own so an error can
-/// name the exact flag or variable.
-struct Flag {
-    name: String,
-    data: Dict,
-}
-
-impl Flag {
-    fn new(name: String, key: &str, value: &str) -> Self {
-        // figment parses `10`, `true` and `[1, 2]` as typed values and anything
-        // else as a string, the same way it parses environment variables.
-        // A string keeps its exact spelling (figment would trim the spaces).
-        let value = match value.parse::<Value>() {
-            Ok(Value::String(..)) | Err(_) => Value::from(value.to_string()),
-            Ok(typed) => typed,
-        };
-        let data = figment::util::nest(key, value)
-            .into_dict()
-            .expect("nest always builds a dictionary");
-        Self { name, data }
-    }
-}
-
-impl Provider for Flag {
-    fn metadata(&self) -> Metadata {
-        Metadata::named(self.name.clone())
-    }
-
-    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
-        Ok(Profile::Default.collect(self.data.clone()))
-    }
 }
 
 /// Where a value in `figment` came from, for error messages.

@@ -140,3 +140,84 @@ fn loaded_knows_where_each_value_came_from() {
     assert_eq!(loaded.origin("echo.mode"), "--set echo.mode=raw");
     assert!(Loaded::builtin().is_default("echo.mode"));
 }
+
+#[test]
+fn a_rule_between_two_keys_blames_the_one_that_was_set() {
+    // The default heartbeat (5s) is no longer below the idle timeout: the user
+    // set the timeout, so the message is about the timeout.
+    let msg = load(None, &["http.idle_timeout=2s"])
+        .expect_err("a 5s heartbeat needs a longer idle timeout")
+        .to_string();
+    assert!(
+        msg.starts_with(
+            "invalid value for `http.idle_timeout` in --set http.idle_timeout=2s: 2s: \
+             must be longer than `http.demo.heartbeat`"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("raise it, or lower `http.demo.heartbeat`")
+            && msg.contains("(`http.demo.heartbeat` is 5s, from built-in defaults)"),
+        "{msg}"
+    );
+
+    let msg = load(None, &["http.demo.heartbeat=2m"])
+        .expect_err("a heartbeat longer than the idle timeout")
+        .to_string();
+    assert!(
+        msg.starts_with("invalid value for `http.demo.heartbeat` in --set http.demo.heartbeat=2m")
+            && msg.contains("lower it, or raise `http.idle_timeout`"),
+        "{msg}"
+    );
+
+    let msg = load(None, &["http.slow.max_delay=500ms"])
+        .expect_err("the default /slow delay (2s) is longer")
+        .to_string();
+    assert!(
+        msg.contains("`http.slow.max_delay` in --set http.slow.max_delay=500ms")
+            && msg.contains("at least as long as `http.slow.delay`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn show_origin_lists_every_key_with_its_layer() {
+    let loaded = load(Some("[echo]\n\nprefix = \"> \"\n"), &["http.slow.delay=1s"]).expect("loads");
+    let origins = loaded.origins();
+    let find = |key: &str| {
+        origins
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .unwrap_or_else(|| panic!("{key} is listed"))
+    };
+    assert!(find("echo.prefix").2.ends_with("line 3"), "{origins:?}");
+    assert_eq!(find("echo.prefix").1, "\"> \"");
+    assert_eq!(find("http.slow.delay").2, "--set http.slow.delay=1s");
+    assert_eq!(find("shutdown.grace").2, "built-in defaults");
+    // Every key of the printed configuration, and nothing else.
+    let printed = loaded.config.to_toml();
+    let values = printed.lines().filter(|l| l.contains(" = ")).count();
+    assert_eq!(origins.len(), values, "{printed}");
+}
+
+#[test]
+fn log_only_loading_ignores_server_settings() {
+    let overrides = |set: &[&str]| Overrides {
+        set: set.iter().map(|s| s.to_string()).collect(),
+        skip_env: true,
+        ..Overrides::default()
+    };
+    let (log, _) = Config::load_log(&overrides(&[
+        "http.idle_timout=5s",
+        "http.workers=5000",
+        "log.level=debug",
+    ]))
+    .expect("server settings are not read");
+    assert_eq!(log.level, "debug");
+    let err = Config::load_log(&overrides(&["log.level=verbose"])).expect_err("bad level");
+    assert!(
+        err.to_string()
+            .contains("`log.level` in --set log.level=verbose"),
+        "{err}"
+    );
+}

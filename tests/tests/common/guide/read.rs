@@ -1,0 +1,139 @@
+//! Reading a page: its ```sh blocks as the steps the runner takes, and a command
+//! line as it will run (addresses rewritten, long load runs shortened).
+
+use super::LONGEST_LOAD_SECS;
+
+/// One line of a ```sh block that the test acts on.
+#[derive(Debug)]
+pub enum Step {
+    /// `[NAME=value ...] asynclab serve|http|echo ARGS`: a server for the rest of the block.
+    Serve {
+        env: Vec<(String, String)>,
+        args: Vec<String>,
+    },
+    /// A `curl` or `asynclab` command.
+    Run(Run),
+    /// `wait` (with or without job numbers).
+    Wait,
+}
+
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The command as written (without a trailing `&` and comment).
+    pub line: String,
+    pub background: bool,
+    /// The HTTP status named in a trailing `# NNN` comment.
+    pub expect: Option<u16>,
+    /// Words after that status, which the command's output must contain.
+    pub expect_text: Option<String>,
+}
+
+/// The ```sh blocks, each as the steps the test takes.
+pub fn blocks(guide: &str) -> Vec<Vec<Step>> {
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<Step>> = None;
+    for line in guide.lines() {
+        let trimmed = line.trim();
+        match &mut current {
+            None if trimmed == "```sh" => current = Some(Vec::new()),
+            None => {}
+            Some(steps) if trimmed == "```" => {
+                blocks.push(std::mem::take(steps));
+                current = None;
+            }
+            Some(steps) => steps.extend(step(trimmed)),
+        }
+    }
+    assert!(current.is_none(), "an unclosed ```sh block in the guide");
+    blocks
+}
+
+fn step(line: &str) -> Option<Step> {
+    let (code, comment) = match line.find(" #") {
+        Some(at) => (line[..at].trim(), Some(line[at + 2..].trim())),
+        None => (line, None),
+    };
+    if code.is_empty() || code.starts_with('#') {
+        return None;
+    }
+    if code == "wait" || code.starts_with("wait ") {
+        return Some(Step::Wait);
+    }
+    let (code, background) = match code.strip_suffix('&') {
+        Some(rest) if !rest.ends_with('&') => (rest.trim(), true),
+        _ => (code, false),
+    };
+    let words: Vec<&str> = code.split_whitespace().collect();
+    let first = words.iter().position(|w| !is_assignment(w))?;
+    match (words[first], words.get(first + 1)) {
+        ("asynclab", Some(&("serve" | "http" | "echo"))) => {
+            let env = words[..first]
+                .iter()
+                .filter_map(|w| w.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let args = words[first + 1..].iter().map(|w| w.to_string()).collect();
+            Some(Step::Serve { env, args })
+        }
+        ("asynclab" | "curl", _) => {
+            let mut words = comment.unwrap_or("").splitn(2, char::is_whitespace);
+            let expect = words
+                .next()
+                .and_then(|w| w.trim_end_matches(':').parse().ok());
+            let expect_text = expect
+                .and(words.next())
+                .map(|text| text.trim().to_string())
+                .filter(|text| !text.is_empty());
+            Some(Step::Run(Run {
+                line: code.to_string(),
+                background,
+                expect,
+                expect_text,
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// `NAME=value` in front of a command.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+    })
+}
+
+/// The command as it will run: addresses rewritten, long loads shortened, the
+/// `asynclab` word pointed at the binary under test.
+pub fn prepare(line: &str, addresses: &[(String, String)]) -> String {
+    let mut words: Vec<String> = line.split(' ').map(str::to_string).collect();
+    for word in &mut words {
+        for (from, to) in addresses {
+            *word = word.replace(from.as_str(), to);
+        }
+    }
+    for i in 1..words.len() {
+        if (words[i - 1] == "-d" || words[i - 1] == "--duration")
+            && secs(&words[i]) > LONGEST_LOAD_SECS
+        {
+            words[i] = format!("{LONGEST_LOAD_SECS}s");
+        }
+    }
+    if let Some(first) = words.iter_mut().find(|w| !is_assignment(w))
+        && first == "asynclab"
+    {
+        *first = crate::common::binary().display().to_string();
+    }
+    words.join(" ")
+}
+
+/// `10s`, `1m`, `500ms` in seconds (0 for anything else).
+fn secs(text: &str) -> f64 {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let value: f64 = digits.parse().unwrap_or(0.0);
+    match &text[digits.len()..] {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => 0.0,
+    }
+}
