@@ -70,6 +70,9 @@ pub enum HttpError {
     /// arrived whole.
     #[error("the request body arrived too slowly (http.body_min_rate)")]
     BodyTooSlow,
+    /// 503: the shutdown's grace period ended before the answer was ready.
+    #[error("the server is shutting down and gave up on this request; try again")]
+    ShuttingDown,
     /// 500: the handler panicked; only this request fails.
     #[error("internal server error (the handler panicked)")]
     Panic,
@@ -82,7 +85,9 @@ impl HttpError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Busy { .. } | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Timeout(_) | Self::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,6 +111,11 @@ impl HttpError {
             }
             Self::Timeout(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The connection is about to close; another replica may answer.
+            Self::ShuttingDown => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             // The rest of the body may still come; the connection cannot be reused.
             Self::BodyTooSlow => {

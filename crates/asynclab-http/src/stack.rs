@@ -10,10 +10,11 @@
 //! | 3 | `MetricsLayer` | ours, `layers/metrics.rs` | counters, latency, in-flight gauge, live feed |
 //! | 4 | `CatchPanicLayer` | tower-http | a panicking handler is a 500 for that request only |
 //! | 5 | `map_result` | tower | the errors of the layers below become answers (`error.rs`) |
-//! | 6 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
-//! | 7 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
-//! | 8 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
-//! | 9 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
+//! | 6 | `CutLayer` | ours, `layers/cut.rs` | a request still unanswered when the shutdown cuts: 503, `Connection: close` |
+//! | 7 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
+//! | 8 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
+//! | 9 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
+//! | 10 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
 //!
 //! Logging and metrics sit above the panic, shedding and timeout layers so that
 //! their answers are logged and counted like any other. To add a layer, add one
@@ -36,6 +37,7 @@ use crate::body::{Body, BoxError};
 use crate::error;
 use crate::layers::access_log::AccessLogLayer;
 use crate::layers::body_rate::MinRate;
+use crate::layers::cut::CutLayer;
 use crate::layers::host::HostLayer;
 use crate::layers::metrics::MetricsLayer;
 use crate::layers::request_id::RequestIds;
@@ -91,6 +93,7 @@ pub fn app(state: AppState) -> impl HttpService {
             error::panicked(&for_panics, panic)
         }))
         .map_result(move |result| error::respond(&for_errors, result))
+        .layer(CutLayer::new(state.shutdown.cut.clone()))
         .layer(LoadShedLayer::new())
         .layer(GlobalConcurrencyLimitLayer::with_semaphore(
             state.admission.clone(),

@@ -154,14 +154,25 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         .map(|r| r.elapsed)
         .max()
         .unwrap_or_default();
-    tracing::info!(
-        http_requests_drained = http_report.map(|r| r.drained),
-        http_requests_cut = http_report.map(|r| r.cut),
-        echo_connections_drained = echo_report.map(|r| r.drained),
-        echo_connections_cut = echo_report.map(|r| r.cut),
-        drain_ms = elapsed.as_millis() as u64,
-        "asynclab stopped"
-    );
+    // Work cut at the deadline is news for whoever runs the server: WARN.
+    macro_rules! stopped {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                http_requests_drained = http_report.map(|r| r.drained),
+                http_requests_cut = http_report.map(|r| r.cut),
+                echo_connections_drained = echo_report.map(|r| r.drained),
+                echo_connections_cut = echo_report.map(|r| r.cut),
+                drain_ms = elapsed.as_millis() as u64,
+                "asynclab stopped"
+            )
+        };
+    }
+    if total(|r| r.cut) == 0 {
+        stopped!(tracing::Level::INFO);
+    } else {
+        stopped!(tracing::Level::WARN);
+    }
     Ok(if total(|r| r.cut) == 0 {
         ExitCode::SUCCESS
     } else {

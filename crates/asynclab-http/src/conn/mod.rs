@@ -107,6 +107,7 @@ pub async fn serve<S: HttpService>(
     tokio::pin!(timer);
     let mut cut = shutdown.cut.watch();
     let mut closing = false;
+    let mut cutting = false;
 
     loop {
         tokio::select! {
@@ -120,11 +121,17 @@ pub async fn serve<S: HttpService>(
                 }
                 break;
             }
-            // Phase 3: the grace period is over. Dropping `conn` closes the socket
-            // and drops any handler future still running (it is cancelled).
-            () = &mut cut => {
+            // Phase 3: the grace period is over. A request still waiting is
+            // answered 503 by the stack (`layers/cut.rs`): give hyper a moment
+            // to send it, then drop `conn`, which closes the socket and cancels
+            // whatever still runs.
+            () = &mut cut, if !cutting => {
                 tracing::debug!(%peer, "connection cut at the end of the grace period");
-                break;
+                if !activity.is_busy() {
+                    break;
+                }
+                cutting = true;
+                timer.as_mut().reset(Instant::now() + CLOSE_GRACE);
             }
             // Phase 2: a request in progress is finished (HTTP/1 with
             // `Connection: close`, HTTP/2 with GOAWAY). A connection with no
@@ -137,21 +144,26 @@ pub async fn serve<S: HttpService>(
                 closing = true;
                 conn.graceful_shutdown();
             }
-            () = &mut timer => match activity.check(&ctx.timeouts) {
-                Check::Wait(deadline) => timer.as_mut().reset(deadline),
-                Check::HeadTimeout => {
-                    tracing::debug!(%peer, "request head not received within http.header_read_timeout; closing");
+            () = &mut timer => {
+                if cutting {
                     break;
                 }
-                Check::Idle if !closing => {
-                    tracing::debug!(%peer, "idle for http.idle_timeout; closing");
-                    closing = true;
-                    conn.graceful_shutdown();
-                    timer.as_mut().reset(Instant::now() + CLOSE_GRACE);
+                match activity.check(&ctx.timeouts) {
+                    Check::Wait(deadline) => timer.as_mut().reset(deadline),
+                    Check::HeadTimeout => {
+                        tracing::debug!(%peer, "request head not received within http.header_read_timeout; closing");
+                        break;
+                    }
+                    Check::Idle if !closing => {
+                        tracing::debug!(%peer, "idle for http.idle_timeout; closing");
+                        closing = true;
+                        conn.graceful_shutdown();
+                        timer.as_mut().reset(Instant::now() + CLOSE_GRACE);
+                    }
+                    // Still open a moment after a graceful close: stop waiting.
+                    Check::Idle => break,
                 }
-                // Still open a moment after a graceful close: stop waiting.
-                Check::Idle => break,
-            },
+            }
         }
     }
 }
