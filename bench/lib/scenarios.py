@@ -705,3 +705,12 @@ def instructions():
 
 ALL = {"fast": fast, "cost": cost, "slow": slow, "limited": limited, "files": files, "echo": echo,
        "idle": idle, "loadgen": loadgen, "startup": startup, "instructions": instructions}
+
+
+def _layers():
+    # Imported here: `layers` imports this module.
+    import layers
+    return layers.layers()
+
+
+ALL["layers"] = _layers
