@@ -129,6 +129,11 @@ fn block_on(
 ) -> ExitCode {
     let runtime = match runtime::build(config) {
         Ok(rt) => rt,
+        // A worker count that is not one (`TOKIO_WORKER_THREADS=many`).
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            eprintln!("asynclab: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
         Err(e) => {
             eprintln!("asynclab: cannot start the tokio runtime: {e}");
             return ExitCode::FAILURE;
