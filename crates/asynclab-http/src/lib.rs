@@ -31,7 +31,6 @@ mod server;
 mod stack;
 mod state;
 
-pub use body::Body;
 pub use error::Error;
 pub use server::Server;
 pub use stack::{HttpService, ResponseBody, app};
