@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use asynclab_core::config::HttpConfig;
-use asynclab_core::sharded::{ShardedCounter as Counter, ShardedHistogram};
+use asynclab_core::sharded::{ShardedCounter, ShardedHistogram};
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_demo::Demo;
 use asynclab_files::Files;
@@ -148,19 +148,19 @@ fn latency_histogram() -> Histogram {
 /// The HTTP server's counters, exported by `/metrics` and summarised by `/stats`.
 #[derive(Debug)]
 pub struct HttpMetrics {
-    pub requests: Family<RequestLabels, Counter>,
+    pub requests: Family<RequestLabels, ShardedCounter>,
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     /// Requests being handled now; also the in-flight limit and the drain count.
     pub in_flight: Gauge,
     /// The most requests ever in flight at once (for `/stats`).
     pub in_flight_max: AtomicUsize,
     /// Requests refused with 503 because `http.max_in_flight` were running.
-    pub shed: Counter,
-    pub panics: Counter,
+    pub shed: ShardedCounter,
+    pub panics: ShardedCounter,
     /// `/slow` handlers dropped before their wait ended (client gone, timeout, cut).
-    pub slow_cancelled: Counter,
+    pub slow_cancelled: ShardedCounter,
     pub connections_open: Gauge,
-    pub connections_accepted: Counter,
+    pub connections_accepted: ShardedCounter,
     /// Per entry of the route table (last slot: no route matched).
     pub by_route: Box<[RouteCounters]>,
 }
@@ -170,26 +170,26 @@ pub struct HttpMetrics {
 #[derive(Debug)]
 pub struct RouteCounters {
     /// Requests answered (for `/stats`).
-    pub total: Counter,
+    pub total: ShardedCounter,
     /// This route's series in the latency histogram family.
     pub latency: Histogram,
     /// The route's own method label, and its `200` series in the request counter
     /// family: the common case, counted without a lookup. (None for the slot of
     /// requests no route served: they never get a 200.)
     pub method: &'static str,
-    pub ok: Option<Counter>,
+    pub ok: Option<ShardedCounter>,
 }
 
 impl Default for HttpMetrics {
     fn default() -> Self {
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = Family::<RequestLabels, ShardedCounter>::default();
         let latency = Family::<_, _, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let mut by_route: Vec<RouteCounters> = ROUTES
             .iter()
             .map(|r| {
                 let (route, method) = (r.template, method_label(&r.method));
                 RouteCounters {
-                    total: Counter::default(),
+                    total: ShardedCounter::default(),
                     latency: latency.get_or_create(&RouteLabels { route }).clone(),
                     method,
                     ok: Some(
@@ -205,7 +205,7 @@ impl Default for HttpMetrics {
             })
             .collect();
         by_route.push(RouteCounters {
-            total: Counter::default(),
+            total: ShardedCounter::default(),
             latency: latency
                 .get_or_create(&RouteLabels { route: UNMATCHED })
                 .clone(),
@@ -218,11 +218,11 @@ impl Default for HttpMetrics {
             latency,
             in_flight: Gauge::default(),
             in_flight_max: AtomicUsize::new(0),
-            shed: Counter::default(),
-            panics: Counter::default(),
-            slow_cancelled: Counter::default(),
+            shed: ShardedCounter::default(),
+            panics: ShardedCounter::default(),
+            slow_cancelled: ShardedCounter::default(),
             connections_open: Gauge::default(),
-            connections_accepted: Counter::default(),
+            connections_accepted: ShardedCounter::default(),
             by_route,
         }
     }
@@ -302,7 +302,7 @@ pub struct LimitedState {
     pub in_use_max: AtomicUsize,
     pub in_use_gauge: Gauge,
     pub waiters_gauge: Gauge,
-    pub rejected: Family<ReasonLabels, Counter>,
+    pub rejected: Family<ReasonLabels, ShardedCounter>,
 }
 
 impl LimitedState {
