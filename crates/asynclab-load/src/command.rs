@@ -21,8 +21,8 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::threads::{self, Runtimes};
 use asynclab_core::open_files;
-use asynclab_core::runtimes::{self, Runtimes};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Control, Error, LoadArgs, Report, run_on};
@@ -50,8 +50,8 @@ pub fn main(args: LoadArgs) -> ExitCode {
         eprintln!("asynclab load: -c {}: {e}", settings.connections);
         return ExitCode::from(EXIT_USAGE);
     }
-    let threads = args.threads.unwrap_or_else(runtimes::usable_cores);
-    // The connections run on `threads` runtimes of their own (see `asynclab_core::runtimes`); this
+    let threads = args.threads.unwrap_or_else(threads::usable_cores);
+    // The connections run on `threads` runtimes of their own (see `threads.rs`); this
     // thread's runtime only waits for them, watches ctrl-c and draws the progress bar.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

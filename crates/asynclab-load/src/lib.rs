@@ -7,7 +7,7 @@
 //! - `settings.rs`: the validated description of a run; tests build it directly.
 //! - `run.rs`: [`run`], one task per connection in a `JoinSet`, merged at the end.
 //! - `--threads N` runs the connections on N single-threaded runtimes, as wrk uses N
-//!   event loops ([`asynclab_core::runtimes`]).
+//!   event loops (`threads.rs`, [`Runtimes`]).
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
 //! - `h1.rs`, `h2.rs`, `echo.rs`: the protocols: HTTP/1.1 by hand on a reused buffer,
@@ -33,6 +33,7 @@ mod run;
 mod settings;
 mod stats;
 mod summary;
+mod threads;
 mod worker;
 
 pub use args::LoadArgs;
@@ -43,3 +44,4 @@ pub use run::{Control, resolve, run, run_on};
 pub use settings::{EchoMode, EchoTarget, HttpTarget, Settings, Target};
 pub use stats::Live;
 pub use summary::{show_bytes, show_us};
+pub use threads::Runtimes;

@@ -2,7 +2,7 @@
 //!
 //! Pattern: **one task per connection, joined with a `JoinSet`**. Each connection is
 //! an independent loop (see `worker.rs`), spawned on one of the runtimes it is given
-//! (the command gives one per thread, see `asynclab_core::runtimes`; tests use their
+//! (the command gives one per thread, see `threads.rs`; tests use their
 //! own) by a task running on that runtime (see [`Launch`] for why). The `JoinSet`s
 //! wait for all of them (and report a panic in one); their counts, kept in shards
 //! (`stats.rs`), are merged once they have all ended.
@@ -90,7 +90,7 @@ pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error
 }
 
 /// Like [`run`], with connection *i* on `runtimes[i % runtimes.len()]` (see
-/// [`asynclab_core::runtimes::Runtimes`]).
+/// [`Runtimes`](crate::Runtimes)).
 pub async fn run_on(
     settings: &Settings,
     control: &Control,

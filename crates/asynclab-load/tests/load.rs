@@ -128,7 +128,7 @@ async fn exactly_n_requests_are_sent_and_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_can_run_on_runtime_threads_of_their_own() {
     let (addr, seen) = servers::http().await;
-    let threads = asynclab_core::runtimes::Runtimes::start(2, "load").expect("threads start");
+    let threads = asynclab_load::Runtimes::start(2, "load").expect("threads start");
     let settings = count(http(addr, "/"), 600, 6);
     let report = asynclab_load::run_on(&settings, &Control::default(), threads.handles())
         .await
@@ -150,7 +150,7 @@ async fn connections_can_run_on_runtime_threads_of_their_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connection_starts_before_any_makes_a_second_request() {
     let (addr, seen) = servers::http().await;
-    let threads = asynclab_core::runtimes::Runtimes::start(1, "load").expect("threads start");
+    let threads = asynclab_load::Runtimes::start(1, "load").expect("threads start");
     let mut settings = http(addr, "/");
     settings.connections = 1000;
     settings.duration = Some(Duration::from_secs(1));

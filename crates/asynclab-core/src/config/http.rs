@@ -82,7 +82,9 @@ impl HttpConfig {
     /// How many per-core threads to start: `workers`, or one per usable core.
     pub fn worker_count(&self) -> usize {
         match self.workers {
-            0 => crate::runtimes::usable_cores(),
+            // One per CPU core this process may use (it follows a container's CPU
+            // quota and affinity); 1 if that cannot be known.
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         }
     }
