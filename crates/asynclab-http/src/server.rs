@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asynclab_core::config::{HttpRuntime, Loaded};
-use asynclab_core::runtimes::Runtimes;
+use asynclab_load::Runtimes;
 use asynclab_core::shutdown::drain;
 use asynclab_core::stop::StopFlag;
 use asynclab_core::{DrainReport, Metrics, Shutdown};

@@ -123,7 +123,7 @@ async fn a_burst_of_new_connections_is_served_while_the_worker_is_busy() {
     let stop = Arc::new(AtomicBool::new(false));
     // The busy clients on a thread of their own, away from the acceptor (which
     // runs on this test's runtime).
-    let clients = asynclab_core::runtimes::Runtimes::start(1, "busy").unwrap();
+    let clients = asynclab_load::Runtimes::start(1, "busy").unwrap();
     let mut busy = Vec::new();
     for _ in 0..200 {
         let (answered, stop) = (answered.clone(), stop.clone());
