@@ -109,6 +109,43 @@ fn ctrl_c_stops_early_and_still_prints_the_summary() {
     assert!(summary.contains("200"), "{summary}");
 }
 
+/// A second ctrl-c cuts the requests in flight: nothing finished, yet the target was
+/// reachable. The summary says so and the exit status is 130, as for one ctrl-c
+/// (it was 1, with "could not be reached: echo mismatch" for an HTTP target).
+#[test]
+fn a_second_ctrl_c_cuts_and_still_exits_130_with_the_summary() {
+    let server = Server::start(&["http"]);
+    let url = format!(
+        "http://{}/slow?delay=3s",
+        server.http.expect("http address")
+    );
+    let mut cmd = command(&["load", &url, "-c", "3", "-d", "60s", "--no-progress"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn load");
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status();
+        assert!(kill.expect("kill").success());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = wait_timeout(&mut child, Duration::from_secs(20)).expect("stops at once");
+    let read = |pipe: &mut dyn std::io::Read| {
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).expect("read");
+        text
+    };
+    let summary = read(&mut child.stdout.take().expect("stdout"));
+    let stderr = read(&mut child.stderr.take().expect("stderr"));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("could not be reached"), "{stderr}");
+    assert!(summary.contains("3 cut by a second ctrl-c"), "{summary}");
+}
+
 /// `-c` beyond what the process may open is refused before any connection is
 /// tried, with the numbers; within the hard limit, the soft one is raised and the
 /// run goes ahead. (Past the limit every connect would fail at once with EMFILE.)

@@ -31,11 +31,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asynclab_core::config::{HttpRuntime, Loaded};
-use asynclab_load::Runtimes;
 use asynclab_core::shutdown::drain;
 use asynclab_core::stop::StopFlag;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_files::Files;
+use asynclab_load::Runtimes;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;

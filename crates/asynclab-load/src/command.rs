@@ -15,7 +15,8 @@
 //! in flight finish (so every count stays exact, and the summary is printed); a second
 //! one cuts them. Exit codes: 0 when the run completed and something succeeded, 1 when
 //! nothing succeeded or the target could not be reached (with a one-line reason on
-//! stderr), 2 for bad arguments, 130 when stopped by ctrl-c.
+//! stderr), 2 for bad arguments, 130 when stopped by ctrl-c (once or twice, whatever
+//! had finished by then).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -125,12 +126,15 @@ fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
             }
         }
     }
+    // Stopped by ctrl-c: the summary says what was done, whatever it was, and the
+    // exit status says the run was interrupted, not that the target failed (after a
+    // second ctrl-c, nothing may have finished at all).
+    if report.interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
     if let Err(reason) = report.verdict() {
         eprintln!("asynclab load: {reason}");
         return ExitCode::FAILURE;
-    }
-    if report.interrupted {
-        return ExitCode::from(EXIT_INTERRUPTED);
     }
     code
 }

@@ -53,6 +53,10 @@ pub enum ErrorKind {
     Timeout,
     /// The peer closed or reset the connection before the answer was complete.
     Reset,
+    /// The server closed the connection instead of answering: an HTTP connection
+    /// that ended before any byte of the response, or an echo server's farewell
+    /// (`server shutting down`) followed by the end of the stream.
+    Closed,
     /// The answer was not valid HTTP (or HTTP/2 framing).
     Protocol,
     /// The echo server sent back something other than what was sent.
@@ -61,11 +65,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 6] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectFailed,
         ErrorKind::Timeout,
         ErrorKind::Reset,
+        ErrorKind::Closed,
         ErrorKind::Protocol,
         ErrorKind::EchoMismatch,
     ];
@@ -82,6 +87,7 @@ impl ErrorKind {
             ErrorKind::ConnectFailed => "connect failed",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Reset => "reset",
+            ErrorKind::Closed => "closed by server",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::EchoMismatch => "echo mismatch",
         }
@@ -94,6 +100,12 @@ impl ErrorKind {
             io::ErrorKind::TimedOut => ErrorKind::Timeout,
             _ => ErrorKind::ConnectFailed,
         }
+    }
+
+    /// True for the kinds where no connection was made: the next attempt waits a
+    /// little (see `worker.rs`) instead of hammering a port nothing listens on.
+    pub(crate) fn is_connect(self) -> bool {
+        matches!(self, ErrorKind::ConnectRefused | ErrorKind::ConnectFailed)
     }
 
     /// Classifies an I/O error on an established connection.

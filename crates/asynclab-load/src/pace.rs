@@ -46,6 +46,8 @@ pub(crate) struct Plan {
     /// Nanoseconds between two requests over all connections, with `--rate`.
     interval_ns: Option<f64>,
     connections: u64,
+    /// Measured requests that fell due before the end but were never sent.
+    missed: AtomicU64,
 }
 
 impl Plan {
@@ -61,7 +63,43 @@ impl Plan {
             reserved,
             interval_ns: settings.rate.map(|r| 1e9 / r),
             connections,
+            missed: AtomicU64::new(0),
         }
+    }
+
+    /// When request `k` (over all connections) is due, with `--rate`.
+    ///
+    /// Computed from k each time rather than by adding intervals, so rounding never
+    /// drifts: exactly `rate × duration` requests are due.
+    fn due(&self, k: u64, interval_ns: f64) -> Instant {
+        self.start + Duration::from_nanos((k as f64 * interval_ns) as u64)
+    }
+
+    /// Measured requests that were due but never sent: the connections were all
+    /// still busy when the run ended (`--rate` beyond what they can carry).
+    pub(crate) fn missed(&self) -> u64 {
+        self.missed.load(Ordering::Relaxed)
+    }
+
+    /// Counts the requests `k, k + c, k + 2c, ...` due before the end as missed.
+    fn miss_from(&self, k: u64, interval_ns: f64) {
+        let Some(end) = self.end else { return };
+        let c = self.connections;
+        // The count by arithmetic, then corrected by `due` itself, so a rounding
+        // at the boundary agrees with the check that ended the connection.
+        let span = end.saturating_duration_since(self.start).as_nanos() as f64;
+        let last = (span / interval_ns).ceil() as u64;
+        let mut n = if k < last { (last - k - 1) / c + 1 } else { 0 };
+        while self.due(k + n * c, interval_ns) < end {
+            n += 1;
+        }
+        while n > 0 && self.due(k + (n - 1) * c, interval_ns) >= end {
+            n -= 1;
+        }
+        let measured = (0..n)
+            .take_while(|i| self.due(k + i * c, interval_ns) < self.measure_from)
+            .count() as u64;
+        self.missed.fetch_add(n - measured, Ordering::Relaxed);
     }
 
     /// Takes one ticket from the shared `-n` budget; false when none is left.
@@ -125,10 +163,8 @@ impl Pacer {
                 (now, now)
             }
             Some(interval_ns) => {
-                // Computed from k each time rather than by adding intervals, so
-                // rounding never drifts: exactly `rate × duration` requests are due.
-                let due =
-                    plan.start + Duration::from_nanos((self.next as f64 * interval_ns) as u64);
+                let k = self.next;
+                let due = plan.due(k, interval_ns);
                 self.next += plan.connections;
                 if plan.is_over(due) {
                     return None;
@@ -143,7 +179,8 @@ impl Pacer {
                 } else if plan.is_over(Instant::now()) {
                     // Late, and the run is over: a stalled server has left a backlog
                     // that would keep the run going long after its end. What was due
-                    // but never sent is not counted; the achieved rate shows it.
+                    // but never sent is not started, but counted as missed.
+                    plan.miss_from(k, interval_ns);
                     return None;
                 } else {
                     // Late (the previous answer came after this one was due): send
@@ -160,6 +197,18 @@ impl Pacer {
             return None;
         }
         Some(Slot { origin, measured })
+    }
+
+    /// Sleeps for `wait` (a backoff), but no later than the end of the run or a stop.
+    pub(crate) async fn pause(&self, wait: Duration) {
+        let mut until = Instant::now() + wait;
+        if let Some(end) = self.plan.end {
+            until = until.min(end);
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => {}
+            () = self.stop.cancelled() => {}
+        }
     }
 
     /// With `-n`: this connection's own ticket first, then a shared one.

@@ -30,7 +30,8 @@ pub struct Report {
     pub target_rate: Option<f64>,
     /// Seconds of warmup before measuring (not included in anything below).
     pub warmup_s: f64,
-    /// Seconds from the end of the warmup to the last answer.
+    /// Seconds measured: from the end of the warmup to the last answer or, with
+    /// `--rate`, to the end of the schedule if that is later. Rates are per this.
     pub duration_s: f64,
     /// True when ctrl-c stopped the run early.
     pub interrupted: bool,
@@ -64,6 +65,9 @@ pub struct Requests {
     pub errors: u64,
     /// In flight when a second ctrl-c cut the run short; no outcome. Otherwise 0.
     pub cut: u64,
+    /// With `--rate`: due on the schedule before the end, but never sent, because
+    /// every connection was still busy. Not part of `started`.
+    pub missed: u64,
 }
 
 /// Payload bytes: request and response bodies for HTTP (headers not counted),
@@ -109,13 +113,24 @@ pub struct Percentile {
 const BUCKETS: usize = 10;
 
 impl Report {
+    /// `elapsed` runs from the end of the warmup to the last answer; `missed` is
+    /// the pacer's count of requests due but never sent.
     pub(crate) fn new(
         settings: &Settings,
         stats: Stats,
         elapsed: Duration,
+        missed: u64,
         interrupted: bool,
     ) -> Report {
-        let seconds = elapsed.as_secs_f64();
+        // With `--rate`, n requests take n / rate seconds to fall due, however fast
+        // they are answered: the window ends at the last answer or at the end of
+        // the schedule, whichever is later. Ending it at the last answer made a
+        // run look faster than its own schedule (4 requests at 4/s, the last one
+        // sent at 0.75 s, answered at once: 5.3 req/s).
+        let scheduled = settings
+            .rate
+            .map_or(0.0, |rate| (stats.started + missed) as f64 / rate);
+        let seconds = elapsed.as_secs_f64().max(scheduled);
         let per_second = |n: u64| {
             if seconds > 0.0 {
                 n as f64 / seconds
@@ -146,6 +161,7 @@ impl Report {
                 ok,
                 errors,
                 cut: stats.cut,
+                missed,
             },
             rate: per_second(stats.responses + errors),
             bytes: Transfer {
@@ -178,6 +194,12 @@ impl Report {
         }
         if self.requests.started == 0 {
             return Err("no request was sent".into());
+        }
+        if self.requests.responses + self.requests.errors == 0 {
+            return Err(format!(
+                "no request finished: all {} were cut by a second ctrl-c",
+                self.requests.cut
+            ));
         }
         let worst = self.errors.iter().max_by_key(|(_, n)| **n);
         let unreachable = self.requests.responses == 0
@@ -218,22 +240,38 @@ fn latency(hdr: &Histogram<u64>, from_schedule: bool) -> Option<Latency> {
     })
 }
 
-/// Ten bars between min and max on a log scale: a linear scale puts everything in
-/// the first bar as soon as one request is slow.
+/// Latencies whose max is less than this many times their min are "clustered":
+/// their bars are split evenly, not on a log scale.
+const CLUSTERED: u64 = 4;
+
+/// Ten bars between min and max: on a log scale, as a linear one puts everything
+/// in the first bar as soon as one request is slow; evenly when the latencies
+/// cluster (all within [`CLUSTERED`] times the fastest), as log steps between close
+/// values are too thin to read.
+///
+/// Every edge is the top of one of the histogram's own buckets: a bar never splits
+/// a bucket, so no bar is narrower than the histogram can tell apart (at three
+/// significant digits a bucket near 1 s is about a millisecond wide), and no bar is
+/// empty for that reason alone. Clustered latencies may make fewer than ten bars.
 fn buckets(hdr: &Histogram<u64>) -> Vec<Bucket> {
     if hdr.is_empty() {
         return Vec::new();
     }
-    let (min, max) = (hdr.min().max(1), hdr.max().max(1));
-    let ratio = (max as f64 / min as f64).powf(1.0 / BUCKETS as f64);
+    let lo = hdr.lowest_equivalent(hdr.min()).max(1);
+    let hi = hdr.highest_equivalent(hdr.max());
+    let clustered = hi < lo.saturating_mul(CLUSTERED);
+    let ratio = (hi as f64 / lo as f64).powf(1.0 / BUCKETS as f64);
     let mut bars: Vec<Bucket> = Vec::with_capacity(BUCKETS);
-    let mut from = min - 1;
+    let mut from = lo - 1;
     for i in 1..=BUCKETS {
-        let to = if i == BUCKETS {
-            max
+        let edge = if i == BUCKETS {
+            hi
+        } else if clustered {
+            lo + (hi - lo) * i as u64 / BUCKETS as u64
         } else {
-            (min as f64 * ratio.powi(i as i32)).round() as u64
+            (lo as f64 * ratio.powi(i as i32)).round() as u64
         };
+        let to = hdr.highest_equivalent(edge).min(hi);
         if to > from {
             bars.push(Bucket {
                 from_us: from,
@@ -245,7 +283,7 @@ fn buckets(hdr: &Histogram<u64>) -> Vec<Bucket> {
     }
     // Each recorded value goes in exactly one bar, so the bars add up to the total.
     for v in hdr.iter_recorded() {
-        let value = v.value_iterated_to().clamp(min, max);
+        let value = v.value_iterated_to().clamp(lo, hi);
         if let Some(bar) = bars.iter_mut().find(|b| value <= b.to_us) {
             bar.count += v.count_at_value();
         }
@@ -267,4 +305,24 @@ fn percentiles(hdr: &Histogram<u64>) -> Vec<Percentile> {
         .collect();
     points.dedup_by(|b, a| a.percentile == b.percentile);
     points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Latencies between 1.001 s and 1.012 s (as `/fanout?mode=sequential` gives):
+    /// every bar holds answers, none splits a bucket, and they add up.
+    #[test]
+    fn clustered_latencies_fill_their_bars() {
+        let mut hdr = crate::stats::histogram();
+        for us in (1_001_000..=1_012_000).step_by(100) {
+            hdr.record(us).expect("in range");
+        }
+        let bars = buckets(&hdr);
+        assert!(bars.len() > 5, "{bars:?}");
+        assert!(bars.iter().all(|b| b.count > 0), "{bars:?}");
+        assert_eq!(bars.iter().map(|b| b.count).sum::<u64>(), hdr.len());
+        assert!(bars.windows(2).all(|w| w[0].to_us == w[1].from_us));
+    }
 }

@@ -134,6 +134,7 @@ pub async fn run_on(
         settings,
         stats.total(),
         elapsed,
+        plan.missed(),
         control.stop.is_cancelled(),
     ))
 }

@@ -5,6 +5,8 @@
 //! their tasks). None of them is meant to be fast or complete: each shows one
 //! behaviour the load generator must measure correctly.
 
+#![allow(dead_code)] // each test binary uses a different subset
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,8 +82,16 @@ pub const BIG: usize = 1 << 20;
 pub const STALL_FROM: Duration = Duration::from_millis(500);
 pub const STALL_UNTIL: Duration = Duration::from_millis(1500);
 
+/// How long `/slow` takes to answer.
+pub const SLOW: Duration = Duration::from_millis(50);
+/// The `Authorization` header `/auth` wants: `user:pw` in Basic auth.
+pub const AUTH: &str = "Basic dXNlcjpwdw==";
+
 /// An HTTP/1.1 + HTTP/2 (prior knowledge) server:
 /// - `/` answers `Hello, world!` (13 bytes);
+/// - `/slow` answers the same after [`SLOW`];
+/// - `/auth` answers 200 with the [`AUTH`] header, 401 without it, and 400 when
+///   `Host` is not a plain `host:port` (credentials in it, as a naive client sends);
 /// - `/alternate` answers 200 and 500 in turn;
 /// - `/chunked` answers [`CHUNKS`] with chunked encoding, `/big` [`BIG`] bytes;
 /// - `/stall` answers at once, except that requests arriving between
@@ -98,6 +108,20 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
             async move {
                 let status = match request.uri().path() {
                     "/alternate" if n % 2 == 1 => StatusCode::INTERNAL_SERVER_ERROR,
+                    "/slow" => {
+                        tokio::time::sleep(SLOW).await;
+                        StatusCode::OK
+                    }
+                    "/auth" => {
+                        let header = |name| request.headers().get(name).map(|v| v.as_bytes());
+                        if header(http::header::HOST).is_some_and(|h| h.contains(&b'@')) {
+                            StatusCode::BAD_REQUEST
+                        } else if header(http::header::AUTHORIZATION) == Some(AUTH.as_bytes()) {
+                            StatusCode::OK
+                        } else {
+                            StatusCode::UNAUTHORIZED
+                        }
+                    }
                     "/stall" => {
                         let now = started.elapsed();
                         if now >= STALL_FROM && now < STALL_UNTIL {
