@@ -13,6 +13,7 @@ use http::Method;
 
 use crate::Error;
 use crate::settings::{EchoMode, Settings, Target};
+use crate::stages::Stages;
 
 /// Load-test an HTTP server or a TCP echo server.
 ///
@@ -42,6 +43,12 @@ pub struct LoadArgs {
     /// latency then counts from when each request was due.
     #[arg(short, long)]
     pub rate: Option<f64>,
+
+    /// A stage, `DURATION:TARGET` (repeatable, or a comma list): the target (a rate
+    /// with --rate, else connections) moves linearly to TARGET over DURATION, from
+    /// --rate (or 0 connections) at the start. The stages set the run's length.
+    #[arg(long = "stage", value_name = "DURATION:TARGET")]
+    pub stages: Vec<String>,
 
     /// Run this long first, without counting anything (`1s`).
     #[arg(long, default_value = "0s", value_parser = duration::parse)]
@@ -144,17 +151,32 @@ impl LoadArgs {
                 echo.prefix = Bytes::copy_from_slice(self.prefix.as_bytes());
             }
         }
+        let stages = (!self.stages.is_empty())
+            .then(|| Stages::parse(&self.stages, self.rate.unwrap_or(0.0)))
+            .transpose()?;
         let settings = Settings {
             target,
-            connections: self.connections,
-            duration: match (self.duration, self.requests) {
-                (None, None) => Some(Duration::from_secs(10)),
-                (duration, _) => duration,
+            // Without --rate the stages' targets are connections: open as many as
+            // the peak needs.
+            connections: match &stages {
+                Some(stages) if self.rate.is_none() => stages.peak().ceil() as usize,
+                _ => self.connections,
+            },
+            duration: match (&stages, self.duration, self.requests) {
+                (Some(_), Some(_), _) => {
+                    return Err(Error::Usage(
+                        "--stage sets the run's length: drop --duration".into(),
+                    ));
+                }
+                (Some(stages), None, _) => Some(stages.total()),
+                (None, None, None) => Some(Duration::from_secs(10)),
+                (None, duration, _) => duration,
             },
             requests: self.requests,
             rate: self.rate,
             warmup: self.warmup,
             timeout: self.timeout,
+            stages,
         };
         settings.check()?;
         Ok(settings)
@@ -206,6 +228,11 @@ mod tests {
             ("load tcp://localhost:7000 --http2", "--http2"),
             ("load http://localhost/ -c 0", "--connections"),
             ("load http://localhost/ -r 0", "--rate"),
+            ("load http://localhost/ --stage 10s", "--stage `10s`"),
+            ("load http://localhost/ --stage 1s:10 -d 5s", "--stage"),
+            ("load http://localhost/ --stage 1s:10 -n 5", "--stage"),
+            ("load http://localhost/ -r 0 --stage 1s:0", "--stage"),
+            ("load http://localhost/ --stage 1s:0.5", "--stage"),
             ("load http://localhost/ -m BAD\"METHOD", "method"),
             (
                 "load http://localhost/ -b @/nonexistent/file",

@@ -2,32 +2,59 @@
 //! `--latency-plot` are three views of it.
 //!
 //! The serde field names below *are* the `--json` schema documented in
-//! `docs/load.md`; `schema` is bumped if one of them ever changes meaning.
+//! `docs/load.md`; `schema` is bumped if one of them ever changes meaning. A report
+//! reads back from its JSON (`asynclab load merge`): the derived fields (latency
+//! summary, buckets, percentiles, rates) are recomputed from the histogram and the
+//! counts, which are what it really carries.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
 use crate::settings::Settings;
+use crate::stages::Stage;
 use crate::stats::Stats;
 
-/// The version of the `--json` document.
-pub const SCHEMA: u32 = 1;
+/// The version of the `--json` document: 2 added the lossless histogram, the
+/// start time and the stages, which merging needs.
+pub const SCHEMA: u32 = 2;
+
+/// How a run ended, besides its counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ending {
+    /// From the end of the warmup to the last answer.
+    pub(crate) elapsed: Duration,
+    /// How long the schedule took to hold the measured requests (open model).
+    pub(crate) scheduled: Duration,
+    /// Requests due but never sent (open model).
+    pub(crate) missed: u64,
+    pub(crate) interrupted: bool,
+    /// Wall-clock time at the end of the warmup.
+    pub(crate) measured_from: SystemTime,
+}
 
 /// Everything a run measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema: u32,
+    /// How many runs this report adds up: 1, or N after `asynclab load merge`.
+    pub runs: u64,
     /// The target as given (`http://...` or `tcp://...`).
     pub target: String,
     /// `http/1.1`, `h2`, `echo-line` or `echo-raw`.
     pub protocol: String,
     pub connections: usize,
-    /// `--rate`, when the run used the open model.
+    /// `--rate`, when the run used the open model (with `--stage`: the mean rate
+    /// the stages schedule).
     pub target_rate: Option<f64>,
+    /// `--stage`, in order; empty without.
+    pub stages: Vec<Stage>,
+    /// When measuring began (the end of the warmup), in seconds since the Unix
+    /// epoch: what places runs side by side when they are merged.
+    pub started_at: f64,
     /// Seconds of warmup before measuring (not included in anything below).
     pub warmup_s: f64,
     /// Seconds measured: from the end of the warmup to the last answer or, with
@@ -49,13 +76,13 @@ pub struct Report {
     pub histogram: Vec<Bucket>,
     /// Latency by percentile, for plotting (HdrHistogram's percentile distribution).
     pub percentiles: Vec<Percentile>,
-    /// The merged histogram itself, for `--latency-plot`.
-    #[serde(skip)]
+    /// The latency histogram itself, lossless (see `hdr.rs`): what `merge` adds.
+    #[serde(rename = "hdr_histogram", with = "crate::hdr")]
     pub(crate) hdr: Histogram<u64>,
 }
 
 /// Request counts. Always `started = responses + errors + cut`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Requests {
     pub started: u64,
     /// Answered: an HTTP response of any status, or a correct echo.
@@ -72,7 +99,7 @@ pub struct Requests {
 
 /// Payload bytes: request and response bodies for HTTP (headers not counted),
 /// messages and echoes for TCP.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Transfer {
     pub sent: u64,
     pub received: u64,
@@ -80,7 +107,7 @@ pub struct Transfer {
 }
 
 /// Latency summary, microseconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Latency {
     pub min: u64,
     pub mean: f64,
@@ -95,7 +122,7 @@ pub struct Latency {
 }
 
 /// One histogram bar: answers with latency in `(from_us, to_us]`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bucket {
     pub from_us: u64,
     pub to_us: u64,
@@ -103,7 +130,7 @@ pub struct Bucket {
 }
 
 /// The latency at or below which `percentile` % of answers fell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Percentile {
     pub percentile: f64,
     pub latency_us: u64,
@@ -113,63 +140,56 @@ pub struct Percentile {
 const BUCKETS: usize = 10;
 
 impl Report {
-    /// `elapsed` runs from the end of the warmup to the last answer; `missed` is
-    /// the pacer's count of requests due but never sent.
-    pub(crate) fn new(
-        settings: &Settings,
-        stats: Stats,
-        elapsed: Duration,
-        missed: u64,
-        interrupted: bool,
-    ) -> Report {
-        // With `--rate`, n requests take n / rate seconds to fall due, however fast
-        // they are answered: the window ends at the last answer or at the end of
-        // the schedule, whichever is later. Ending it at the last answer made a
-        // run look faster than its own schedule (4 requests at 4/s, the last one
-        // sent at 0.75 s, answered at once: 5.3 req/s).
-        let scheduled = settings
-            .rate
-            .map_or(0.0, |rate| (stats.started + missed) as f64 / rate);
-        let seconds = elapsed.as_secs_f64().max(scheduled);
-        let per_second = |n: u64| {
-            if seconds > 0.0 {
-                n as f64 / seconds
-            } else {
-                0.0
-            }
-        };
+    pub(crate) fn new(settings: &Settings, stats: Stats, end: Ending) -> Report {
+        // With `--rate`, n requests take the schedule some time to fall due (n / rate
+        // at a constant rate), however fast they are answered: the window ends at
+        // the last answer or at the end of the schedule, whichever is later. Ending
+        // it at the last answer made a run look faster than its own schedule (4
+        // requests at 4/s, the last one sent at 0.75 s, answered at once: 5.3 req/s).
+        let seconds = end.elapsed.max(end.scheduled).as_secs_f64();
         let ok: u64 = stats
             .statuses
             .iter()
             .filter(|(status, _)| *status < 400)
             .map(|(_, n)| n)
             .sum();
-        let errors = stats.errors();
-        let hdr = stats.latency;
-        Report {
+        let stages = settings.stages.as_ref();
+        let mut report = Report {
             schema: SCHEMA,
+            runs: 1,
             target: settings.target.url(),
             protocol: settings.target.protocol().to_string(),
             connections: settings.connections,
-            target_rate: settings.rate,
+            target_rate: match (settings.rate, stages) {
+                (Some(_), Some(stages)) => {
+                    let total = stages.total().as_secs_f64();
+                    Some(stages.expected(total) / total)
+                }
+                (rate, _) => rate,
+            },
+            stages: stages.map(|s| s.stages.clone()).unwrap_or_default(),
+            started_at: end
+                .measured_from
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             warmup_s: settings.warmup.as_secs_f64(),
             duration_s: seconds,
-            interrupted,
+            interrupted: end.interrupted,
             requests: Requests {
                 started: stats.started,
                 responses: stats.responses,
                 ok,
-                errors,
+                errors: stats.errors(),
                 cut: stats.cut,
-                missed,
+                missed: end.missed,
             },
-            rate: per_second(stats.responses + errors),
+            rate: 0.0,
             bytes: Transfer {
                 sent: stats.sent,
                 received: stats.received,
-                received_per_s: per_second(stats.received),
+                received_per_s: 0.0,
             },
-            latency_us: latency(&hdr, settings.rate.is_some()),
+            latency_us: None,
             status: stats
                 .statuses
                 .iter()
@@ -180,10 +200,29 @@ impl Report {
                 .iter()
                 .map(|&kind| (kind, stats.errors[kind.index()]))
                 .collect(),
-            histogram: buckets(&hdr),
-            percentiles: percentiles(&hdr),
-            hdr,
-        }
+            histogram: Vec::new(),
+            percentiles: Vec::new(),
+            hdr: stats.latency,
+        };
+        report.derive(settings.rate.is_some());
+        report
+    }
+
+    /// Computes what follows from the counts, the window and the histogram: the
+    /// rates, the latency summary, the buckets and the percentiles.
+    pub(crate) fn derive(&mut self, from_schedule: bool) {
+        let per_second = |n: u64| {
+            if self.duration_s > 0.0 {
+                n as f64 / self.duration_s
+            } else {
+                0.0
+            }
+        };
+        self.rate = per_second(self.requests.responses + self.requests.errors);
+        self.bytes.received_per_s = per_second(self.bytes.received);
+        self.latency_us = latency(&self.hdr, from_schedule);
+        self.histogram = buckets(&self.hdr);
+        self.percentiles = percentiles(&self.hdr);
     }
 
     /// `Err(reason)` when the run did not show the target working: nothing

@@ -12,6 +12,7 @@ use http::header::{AUTHORIZATION, HOST, HeaderMap, HeaderName, HeaderValue, USER
 use http::{Method, Uri};
 
 use crate::Error;
+use crate::stages::Stages;
 
 /// Everything one run needs.
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub struct Settings {
     pub warmup: Duration,
     /// The most time one request may take, connecting included.
     pub timeout: Duration,
+    /// `--stage`: the rate (with `rate`) or the connections (without) change
+    /// during the run; the stages set its length.
+    pub stages: Option<Stages>,
 }
 
 impl Settings {
@@ -44,6 +48,7 @@ impl Settings {
             rate: None,
             warmup: Duration::ZERO,
             timeout: Duration::from_secs(5),
+            stages: None,
         }
     }
 
@@ -62,8 +67,30 @@ impl Settings {
         if self.requests == Some(0) {
             return usage("--requests must be at least 1");
         }
-        if self.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        // With stages, `--rate 0` is a ramp's starting point.
+        let least = if self.stages.is_some() {
+            0.0
+        } else {
+            f64::MIN_POSITIVE
+        };
+        if self.rate.is_some_and(|r| !(r.is_finite() && r >= least)) {
             return usage("--rate must be a positive number of requests per second");
+        }
+        if let Some(stages) = &self.stages {
+            if self.requests.is_some() || self.duration != Some(stages.total()) {
+                return usage("--stage sets the run's length: drop --duration and --requests");
+            }
+            if !self.warmup.is_zero() {
+                return usage("--stage replaces --warmup: make the first stage the warmup");
+            }
+            if self.rate.is_some() && stages.expected(stages.total().as_secs_f64()) < 1.0 {
+                return usage("--stage: the stages hold no request at all");
+            }
+            if self.rate.is_none() && stages.peak() < 1.0 {
+                return usage(
+                    "--stage: without --rate the targets are connections; none is 1 or more",
+                );
+            }
         }
         if self.timeout.is_zero() {
             return usage("--timeout must be more than 0s");

@@ -104,6 +104,14 @@ impl Report {
             out.push_str(", stopped by ctrl-c");
         }
         out.push('\n');
+        if !self.stages.is_empty() {
+            let stages: Vec<String> = self
+                .stages
+                .iter()
+                .map(|s| format!("{}s:{}", s.duration_s, s.target))
+                .collect();
+            writeln!(out, "  stages     {}", stages.join(", "))?;
+        }
         writeln!(
             out,
             "  requests   {} in {:.2}s: {} answered ({} ok), {} errors{}",

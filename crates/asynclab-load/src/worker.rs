@@ -65,7 +65,19 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
     let mut backoff = FIRST_BACKOFF;
-    while let Some(slot) = pacer.next().await {
+    loop {
+        // A ramp of connections (`--stage` without `--rate`) that does not want
+        // this one now: close it, as a user leaving would, and wait to be wanted.
+        if let Some(wake) = pacer.parked_until() {
+            client.reset();
+            if pacer.sleep_until(wake).await {
+                continue;
+            }
+            break;
+        }
+        let Some(slot) = pacer.next().await else {
+            break;
+        };
         let deadline = Instant::now() + cx.timeout;
         let outcome = tokio::select! {
             // `biased`: poll in order, so a cut wins over an answer that happens to

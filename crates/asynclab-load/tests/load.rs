@@ -320,6 +320,7 @@ async fn the_report_reads_as_text_json_and_svg() {
             "connections",
             "duration_s",
             "errors",
+            "hdr_histogram",
             "histogram",
             "interrupted",
             "latency_us",
@@ -327,14 +328,17 @@ async fn the_report_reads_as_text_json_and_svg() {
             "protocol",
             "rate",
             "requests",
+            "runs",
             "schema",
+            "stages",
+            "started_at",
             "status",
             "target",
             "target_rate",
             "warmup_s"
         ]
     );
-    assert_eq!(json["schema"], 1);
+    assert_eq!(json["schema"], 2);
     assert_eq!(json["requests"]["started"], 200);
     assert_eq!(json["status"]["500"], 100);
     let kinds = keys_of(&json["errors"]);

@@ -9,8 +9,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,6 +33,8 @@ pub struct Seen {
     /// HTTP: how many requests had arrived when the last connection to be heard
     /// from sent its first one (at least the number of connections).
     pub before_last_first: AtomicU64,
+    /// HTTP: when each request arrived, in order.
+    pub arrivals: Mutex<Vec<Instant>>,
 }
 
 impl Seen {
@@ -44,6 +46,14 @@ impl Seen {
     }
     pub fn before_last_first(&self) -> u64 {
         self.before_last_first.load(Ordering::SeqCst)
+    }
+    /// Arrival times, in seconds after `origin`.
+    pub fn arrivals_since(&self, origin: Instant) -> Vec<f64> {
+        let arrivals = self.arrivals.lock().expect("not poisoned");
+        arrivals
+            .iter()
+            .map(|t| t.saturating_duration_since(origin).as_secs_f64())
+            .collect()
     }
 }
 
@@ -101,6 +111,10 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
     serve(move |stream, seen| async move {
         let heard = AtomicBool::new(false);
         let service = service_fn(move |request: Request<Incoming>| {
+            seen.arrivals
+                .lock()
+                .expect("not poisoned")
+                .push(Instant::now());
             let n = seen.requests.fetch_add(1, Ordering::SeqCst);
             if !heard.swap(true, Ordering::SeqCst) {
                 seen.before_last_first.fetch_max(n + 1, Ordering::SeqCst);
