@@ -21,11 +21,18 @@ use crate::stages::Stages;
 ///   asynclab load http://localhost:8080/fast -c 50 -d 10s
 ///   asynclab load http://localhost:8080/ -r 2000 -d 30s --latency-plot latency.svg
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
+///   asynclab load merge a.json b.json -o all.json
 #[derive(Debug, Clone, clap::Args)]
 #[command(verbatim_doc_comment)]
+// `load URL ...` runs; `load merge ...` works on saved runs instead.
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct LoadArgs {
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
+
     /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2) or `tcp://HOST:PORT` (echo).
-    pub target: String,
+    #[arg(required = true)]
+    pub target: Option<String>,
 
     /// Connections open at once, each with one request in flight.
     #[arg(short, long, default_value_t = 50)]
@@ -107,10 +114,39 @@ pub struct LoadArgs {
     pub no_progress: bool,
 }
 
+/// What `asynclab load` does with saved runs (`--json` files).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Tool {
+    /// Add up saved runs into one report: exact percentiles (the histograms are
+    /// added), summed counts, the rate over the window the runs span together.
+    Merge(MergeArgs),
+}
+
+/// `asynclab load merge`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// Reports written by `asynclab load --json` (schema 2).
+    #[arg(required = true, value_name = "FILE.json")]
+    pub files: Vec<PathBuf>,
+
+    /// Write the merged report (JSON, the same schema) to this file.
+    #[arg(short, long, value_name = "FILE.json")]
+    pub output: Option<PathBuf>,
+
+    /// Merge runs against different targets or protocols too.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the merged report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 impl LoadArgs {
     /// Builds and checks the run these arguments describe (reading `-b @FILE`).
     pub fn settings(&self) -> Result<Settings, Error> {
-        let mut target: Target = self.target.parse()?;
+        let url = self.target.as_deref().unwrap_or_default();
+        let mut target: Target = url.parse()?;
         match &mut target {
             Target::Http(http) => {
                 http.method = Method::from_bytes(self.method.as_bytes())

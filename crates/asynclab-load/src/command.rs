@@ -26,7 +26,7 @@ use crate::threads::{self, Runtimes};
 use asynclab_core::open_files;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Control, Error, LoadArgs, Report, run_on};
+use crate::{Control, Error, LoadArgs, MergeArgs, Report, Tool, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
 const EXIT_USAGE: u8 = 2;
@@ -37,6 +37,9 @@ const SPARE_FILES: u64 = 64;
 
 /// Runs `asynclab load` to the end. Call it outside any Tokio runtime.
 pub fn main(args: LoadArgs) -> ExitCode {
+    if let Some(Tool::Merge(merge)) = &args.tool {
+        return merge_command(merge);
+    }
     let settings = match args.settings() {
         Ok(settings) => settings,
         Err(e) => {
@@ -104,18 +107,55 @@ pub fn main(args: LoadArgs) -> ExitCode {
     }
 }
 
-/// Prints the report (and the chart), then picks the exit code.
-fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
+/// Prints the report as JSON or text on stdout.
+fn print(report: &Report, json: bool) {
     // `write!` rather than `print!`: a closed stdout (`| head`) is not worth a panic.
     let mut stdout = std::io::stdout().lock();
-    let _ = if args.json {
+    let _ = if json {
         serde_json::to_writer_pretty(&mut stdout, report)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(stdout))
     } else {
         write!(stdout, "{report}")
     };
-    drop(stdout);
+}
+
+/// `asynclab load merge`: exit 2 for files that cannot be merged, 1 when the
+/// result cannot be written.
+fn merge_command(args: &MergeArgs) -> ExitCode {
+    let merged = args
+        .files
+        .iter()
+        .map(|path| crate::read(path))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|runs| crate::merge(&runs, args.force));
+    let report = match merged {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("asynclab load merge: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    print(&report, args.json);
+    if let Some(path) = &args.output {
+        let written = serde_json::to_vec_pretty(&report)
+            .map_err(std::io::Error::from)
+            .and_then(|json| std::fs::write(path, json));
+        if let Err(e) = written {
+            eprintln!(
+                "asynclab load merge: cannot write `{}`: {e}",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        eprintln!("merged report written to {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints the report (and the chart), then picks the exit code.
+fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
+    print(report, args.json);
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &args.latency_plot {
         match crate::write_svg(report, path) {

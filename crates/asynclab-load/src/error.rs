@@ -35,6 +35,9 @@ pub enum Error {
     /// A connection task panicked, so its counts are lost: a bug, reported as such.
     #[error("a connection task failed: {0}")]
     Task(String),
+    /// A saved report (`merge`) could not be read or used.
+    #[error("`{path}`: {reason}")]
+    Input { path: String, reason: String },
     /// The latency chart could not be written.
     #[error("cannot draw the latency plot `{path}`: {reason}")]
     Plot { path: String, reason: String },

@@ -14,6 +14,9 @@
 //!   HTTP/2 with hyper's `client::conn`, and an echo checked byte for byte.
 //! - `stats.rs`: HDR histograms and counters in shards under uncontended std mutexes.
 //! - `report.rs`, `summary.rs`, `plot.rs`: the results as data (`--json`), text and SVG.
+//! - `hdr.rs`, `merge.rs`: the histogram saved losslessly in the JSON, and `load
+//!   merge`, which adds saved runs up exactly.
+//! - `stages.rs`: `--stage` ramps, the schedule as a function of time.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
 //!
 //! Tests and other crates call [`run`] with [`Settings`]; the `asynclab` binary calls
@@ -26,6 +29,7 @@ mod error;
 mod h1;
 mod h2;
 mod hdr;
+mod merge;
 mod pace;
 mod plot;
 mod progress;
@@ -38,8 +42,9 @@ mod summary;
 mod threads;
 mod worker;
 
-pub use args::LoadArgs;
+pub use args::{LoadArgs, MergeArgs, Tool};
 pub use error::{Error, ErrorKind};
+pub use merge::{Saved, merge, read};
 pub use plot::write_svg;
 pub use report::{Bucket, Latency, Percentile, Report, Requests, SCHEMA, Transfer};
 pub use run::{Control, resolve, run, run_on};

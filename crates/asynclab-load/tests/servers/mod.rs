@@ -99,7 +99,8 @@ pub const AUTH: &str = "Basic dXNlcjpwdw==";
 
 /// An HTTP/1.1 + HTTP/2 (prior knowledge) server:
 /// - `/` answers `Hello, world!` (13 bytes);
-/// - `/slow` answers the same after [`SLOW`];
+/// - `/slow` answers the same after [`SLOW`], `/mixed` only every 13th request
+///   (counted over all paths), the others at once;
 /// - `/auth` answers 200 with the [`AUTH`] header, 401 without it, and 400 when
 ///   `Host` is not a plain `host:port` (credentials in it, as a naive client sends);
 /// - `/alternate` answers 200 and 500 in turn;
@@ -122,6 +123,10 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
             async move {
                 let status = match request.uri().path() {
                     "/alternate" if n % 2 == 1 => StatusCode::INTERNAL_SERVER_ERROR,
+                    "/mixed" if n % 13 == 0 => {
+                        tokio::time::sleep(SLOW).await;
+                        StatusCode::OK
+                    }
                     "/slow" => {
                         tokio::time::sleep(SLOW).await;
                         StatusCode::OK
