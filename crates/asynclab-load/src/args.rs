@@ -14,6 +14,7 @@ use http::Method;
 use crate::Error;
 use crate::settings::{EchoMode, Settings, Target};
 use crate::stages::Stages;
+use crate::thresholds::Threshold;
 
 /// Load-test an HTTP server or a TCP echo server.
 ///
@@ -101,6 +102,11 @@ pub struct LoadArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
+    /// Fail (exit 99) when this holds at the end: `p99>200ms`, `errors>0.5%`,
+    /// `rate<1000` (repeatable).
+    #[arg(long = "fail-if", value_name = "CONDITION")]
+    pub fail_if: Vec<String>,
+
     /// Print the results as one JSON document on stdout (schema in docs/load.md).
     #[arg(long)]
     pub json: bool,
@@ -140,6 +146,15 @@ pub struct MergeArgs {
     /// Print the merged report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Fail (exit 99) when this holds for the merged runs (as `load --fail-if`).
+    #[arg(long = "fail-if", value_name = "CONDITION")]
+    pub fail_if: Vec<String>,
+}
+
+/// Parses `--fail-if` values.
+pub(crate) fn thresholds(values: &[String]) -> Result<Vec<Threshold>, Error> {
+    values.iter().map(|v| Threshold::parse(v)).collect()
 }
 
 impl LoadArgs {

@@ -40,8 +40,9 @@ pub fn main(args: LoadArgs) -> ExitCode {
     if let Some(Tool::Merge(merge)) = &args.tool {
         return merge_command(merge);
     }
-    let settings = match args.settings() {
-        Ok(settings) => settings,
+    let checks = crate::args::thresholds(&args.fail_if);
+    let (settings, checks) = match checks.and_then(|checks| Ok((args.settings()?, checks))) {
+        Ok(both) => both,
         Err(e) => {
             eprintln!("asynclab load: {e}");
             return ExitCode::from(EXIT_USAGE);
@@ -94,7 +95,10 @@ pub fn main(args: LoadArgs) -> ExitCode {
     workers.stop();
     runtime.shutdown_background();
     match result {
-        Ok(report) => finish(&args, &report),
+        Ok(mut report) => {
+            crate::thresholds::apply(&checks, &mut report);
+            finish(&args, &report)
+        }
         Err(e) => {
             eprintln!("asynclab load: {e}");
             match e {
@@ -123,12 +127,16 @@ fn print(report: &Report, json: bool) {
 /// `asynclab load merge`: exit 2 for files that cannot be merged, 1 when the
 /// result cannot be written.
 fn merge_command(args: &MergeArgs) -> ExitCode {
-    let merged = args
-        .files
-        .iter()
-        .map(|path| crate::read(path))
-        .collect::<Result<Vec<_>, _>>()
-        .and_then(|runs| crate::merge(&runs, args.force));
+    let merged = crate::args::thresholds(&args.fail_if).and_then(|checks| {
+        let runs = args
+            .files
+            .iter()
+            .map(|path| crate::read(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut report = crate::merge(&runs, args.force)?;
+        crate::thresholds::apply(&checks, &mut report);
+        Ok(report)
+    });
     let report = match merged {
         Ok(report) => report,
         Err(e) => {
@@ -150,7 +158,7 @@ fn merge_command(args: &MergeArgs) -> ExitCode {
         }
         eprintln!("merged report written to {}", path.display());
     }
-    ExitCode::SUCCESS
+    thresholds_verdict(&report).unwrap_or(ExitCode::SUCCESS)
 }
 
 /// Prints the report (and the chart), then picks the exit code.
@@ -176,7 +184,22 @@ fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
         eprintln!("asynclab load: {reason}");
         return ExitCode::FAILURE;
     }
-    code
+    thresholds_verdict(report).unwrap_or(code)
+}
+
+/// `Some(99)`, with one line on stderr, when a `--fail-if` condition held.
+fn thresholds_verdict(report: &Report) -> Option<ExitCode> {
+    let failed: Vec<&str> = report
+        .thresholds
+        .iter()
+        .filter(|t| t.failed)
+        .map(|t| t.condition.as_str())
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    eprintln!("asynclab load: failed: {}", failed.join(", "));
+    Some(ExitCode::from(crate::EXIT_THRESHOLDS))
 }
 
 /// First ctrl-c: stop; second: cut.

@@ -17,6 +17,7 @@
 //! - `hdr.rs`, `merge.rs`: the histogram saved losslessly in the JSON, and `load
 //!   merge`, which adds saved runs up exactly.
 //! - `stages.rs`: `--stage` ramps, the schedule as a function of time.
+//! - `thresholds.rs`: `--fail-if` conditions and their exit status.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
 //!
 //! Tests and other crates call [`run`] with [`Settings`]; the `asynclab` binary calls
@@ -40,6 +41,7 @@ mod stages;
 mod stats;
 mod summary;
 mod threads;
+mod thresholds;
 mod worker;
 
 pub use args::{LoadArgs, MergeArgs, Tool};
@@ -53,3 +55,4 @@ pub use stages::{Stage, Stages};
 pub use stats::Live;
 pub use summary::{show_bytes, show_us};
 pub use threads::Runtimes;
+pub use thresholds::{Checked, EXIT_THRESHOLDS, Threshold};

@@ -17,6 +17,7 @@ use crate::error::ErrorKind;
 use crate::settings::Settings;
 use crate::stages::Stage;
 use crate::stats::Stats;
+use crate::thresholds::Checked;
 
 /// The version of the `--json` document: 2 added the lossless histogram, the
 /// start time and the stages, which merging needs.
@@ -76,6 +77,9 @@ pub struct Report {
     pub histogram: Vec<Bucket>,
     /// Latency by percentile, for plotting (HdrHistogram's percentile distribution).
     pub percentiles: Vec<Percentile>,
+    /// `--fail-if` conditions, checked at the end; empty without.
+    #[serde(default)]
+    pub thresholds: Vec<Checked>,
     /// The latency histogram itself, lossless (see `hdr.rs`): what `merge` adds.
     #[serde(rename = "hdr_histogram", with = "crate::hdr")]
     pub(crate) hdr: Histogram<u64>,
@@ -202,6 +206,7 @@ impl Report {
                 .collect(),
             histogram: Vec::new(),
             percentiles: Vec::new(),
+            thresholds: Vec::new(),
             hdr: stats.latency,
         };
         report.derive(settings.rate.is_some());

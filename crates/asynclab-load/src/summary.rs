@@ -206,6 +206,25 @@ impl Report {
                 )?;
             }
         }
+        // Last, where a CI log's reader looks first.
+        if !self.thresholds.is_empty() {
+            out.push_str("thresholds\n");
+            let width = self
+                .thresholds
+                .iter()
+                .map(|t| t.condition.len())
+                .max()
+                .unwrap_or(0);
+            for checked in &self.thresholds {
+                writeln!(
+                    out,
+                    "  {:<width$}  {}  ({})",
+                    checked.condition,
+                    if checked.failed { "FAILED" } else { "passed" },
+                    crate::Threshold::show(checked)
+                )?;
+            }
+        }
         Ok(())
     }
 }
