@@ -15,8 +15,6 @@
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
 //! - [`open_files`]: the open-files limit, raised (up to the hard limit) to what a
 //!   run needs.
-//! - [`runtimes`]: N threads with a single-threaded runtime each, for work that never
-//!   needs to move between threads (HTTP connections, load generator connections).
 
 pub mod config;
 pub mod events;
@@ -24,7 +22,6 @@ pub mod listen;
 pub mod metrics;
 pub mod open_files;
 pub mod query;
-pub mod runtimes;
 pub mod sharded;
 pub mod shutdown;
 pub mod stop;

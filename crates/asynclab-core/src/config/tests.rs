@@ -209,7 +209,7 @@ fn log_only_loading_ignores_server_settings() {
     };
     let (log, _) = Config::load_log(&overrides(&[
         "http.idle_timout=5s",
-        "http.workers=5000",
+        "runtime.workers=5000",
         "log.level=debug",
     ]))
     .expect("server settings are not read");
