@@ -83,12 +83,7 @@ impl AppState {
         limited.register(&metrics);
         // `/events` streams end as soon as the shutdown is requested, so they
         // never hold up the drain.
-        let demo = Demo::new(
-            &config.demo,
-            config.slow.max_delay,
-            metrics.events().clone(),
-            shutdown.clone(),
-        );
+        let demo = Demo::new(&config.demo, metrics.events().clone(), shutdown.clone());
         let echo_buffers = Arc::new(Semaphore::new(config.echo_buffers));
         let admission = Arc::new(Semaphore::new(
             config.max_in_flight.min(Semaphore::MAX_PERMITS),

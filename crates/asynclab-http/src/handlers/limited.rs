@@ -27,8 +27,8 @@ pub async fn limited(state: AppState, req: Request<Body>) -> Result {
     let work = Query::parse(req.uri().query(), &["work"])?.duration(
         "work",
         cfg.work,
-        state.config.slow.max_delay,
-        "http.slow.max_delay",
+        cfg.max_work,
+        "http.limited.max_work",
     )?;
     let lim = &state.limited;
     let queued = Instant::now();
