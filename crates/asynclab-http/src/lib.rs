@@ -11,7 +11,7 @@
 //! | `layers/` | the layers that are our own (access log, metrics, timeout and body rate, Host) |
 //! | `routes.rs` | the router: a `match` on method and path |
 //! | `handlers/` | the handlers: `async fn`s for the routes that wait, plain functions for the rest |
-//! | `error.rs` | every failure turned into its answer, in one place |
+//! | `error.rs` | every failure turned into its answer, in one place (its format: `layers/error_format.rs`) |
 //! | `state.rs` | the shared state: one `Arc`; the counters |
 //! | `body.rs` | the one body type the handlers answer with |
 //!
@@ -21,6 +21,7 @@
 //! application as a tower `Service`, which tests drive in-process with
 //! `tower::ServiceExt::oneshot`.
 
+mod accept;
 pub mod body;
 mod conn;
 mod error;

@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod errors;
 mod metrics;
 mod protocol;
 mod routes;

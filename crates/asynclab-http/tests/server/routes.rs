@@ -21,7 +21,7 @@ async fn routes_answer_as_documented() {
     let missing = get(s.addr, "/nope").await;
     assert_eq!(
         (missing.status, missing.body.as_str()),
-        (StatusCode::NOT_FOUND, "Not Found\n")
+        (StatusCode::NOT_FOUND, "not found\n")
     );
     // Reserved for the file server; nothing mounted yet.
     assert_eq!(
