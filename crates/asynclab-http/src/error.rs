@@ -18,7 +18,7 @@ use http::{Response, StatusCode};
 use tower::load_shed::error::Overloaded;
 
 use crate::body::{Body, BoxError, text};
-use crate::state::HttpMetrics;
+use crate::counters::HttpMetrics;
 
 /// The server could not be built (bad settings that config validation cannot see).
 #[derive(Debug, thiserror::Error)]

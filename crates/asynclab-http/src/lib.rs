@@ -12,7 +12,8 @@
 //! | `routes.rs` | the router: a `match` on method and path |
 //! | `handlers/` | the handlers: `async fn`s for the routes that wait, plain functions for the rest |
 //! | `error.rs` | every failure turned into its answer, in one place (its format: `layers/error_format.rs`) |
-//! | `state.rs` | the shared state: one `Arc`; the counters |
+//! | `state.rs` | the shared state: one `Arc` |
+//! | `counters.rs` | the counters behind `/metrics` and `/stats` |
 //! | `body.rs` | the one body type the handlers answer with |
 //!
 //! Entry points: [`Server::new`] builds everything from the configuration and
@@ -24,6 +25,7 @@
 mod accept;
 pub mod body;
 mod conn;
+mod counters;
 mod error;
 mod handlers;
 mod layers;

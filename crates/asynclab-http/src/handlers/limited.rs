@@ -10,8 +10,9 @@ use http::{Request, Response, StatusCode};
 use tokio::time::Instant;
 
 use crate::body::{Body, text};
+use crate::counters::ReasonLabels;
 use crate::error::HttpError;
-use crate::state::{AppState, ReasonLabels};
+use crate::state::AppState;
 
 type Result<T = Response<Body>> = std::result::Result<T, HttpError>;
 

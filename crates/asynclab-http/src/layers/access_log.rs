@@ -26,8 +26,8 @@ use tracing::{Level, Span};
 
 use super::request_id::X_REQUEST_ID;
 use crate::conn::ClientAddr;
+use crate::counters::method_label;
 use crate::routes;
-use crate::state::method_label;
 
 /// The longest path written to a log line; longer ones are cut.
 const MAX_LOGGED_PATH: usize = 256;

@@ -10,6 +10,8 @@ mod support;
 
 mod errors;
 mod metrics;
+mod metrics_docs;
+mod metrics_format;
 mod protocol;
 mod routes;
 mod shutdown;
