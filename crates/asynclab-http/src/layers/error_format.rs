@@ -88,7 +88,9 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         json: bool,
-        reading: Option<Reading>,
+        // Boxed: only error answers need it, and the future every request
+        // carries stays small.
+        reading: Option<Box<Reading>>,
     }
 }
 
@@ -113,11 +115,11 @@ where
                 return Poll::Ready(Ok(res.map(Either::Left)));
             }
             let (parts, body) = res.into_parts();
-            *this.reading = Some(Reading {
+            *this.reading = Some(Box::new(Reading {
                 parts,
                 body,
                 message: BytesMut::new(),
-            });
+            }));
         }
         let reading = this.reading.as_mut().expect("set above");
         // Bounded: `rewritable` saw an exact size of at most MAX_MESSAGE.
@@ -126,7 +128,7 @@ where
                 reading.message.extend_from_slice(&data);
             }
         }
-        let Reading { parts, message, .. } = this.reading.take().expect("set above");
+        let Reading { parts, message, .. } = *this.reading.take().expect("set above");
         Poll::Ready(Ok(rewrite(parts, &message, *this.json)))
     }
 }
