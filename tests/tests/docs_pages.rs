@@ -1,4 +1,4 @@
-//! `docs/files.md` and `docs/containers.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md` and `docs/containers.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -12,8 +12,20 @@ use std::time::Duration;
 use common::get;
 use common::guide::{Guide, repo_root, with_public_copy};
 
+const HTTP: &str = include_str!("../../docs/http.md");
+const METRICS: &str = include_str!("../../docs/metrics.md");
 const FILES: &str = include_str!("../../docs/files.md");
 const CONTAINERS: &str = include_str!("../../docs/containers.md");
+
+#[test]
+fn every_command_on_the_http_page_works() {
+    Guide::new(HTTP).run_and_check(3);
+}
+
+#[test]
+fn every_command_on_the_metrics_page_works() {
+    Guide::new(METRICS).run_and_check(2);
+}
 
 #[test]
 fn every_command_on_the_files_page_works() {

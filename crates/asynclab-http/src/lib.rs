@@ -11,8 +11,9 @@
 //! | `layers/` | the layers that are our own (access log, metrics, timeout and body rate, Host) |
 //! | `routes.rs` | the router: a `match` on method and path |
 //! | `handlers/` | the handlers: `async fn`s for the routes that wait, plain functions for the rest |
-//! | `error.rs` | every failure turned into its answer, in one place |
-//! | `state.rs` | the shared state: one `Arc`; the counters |
+//! | `error.rs` | every failure turned into its answer, in one place (its format: `layers/error_format.rs`) |
+//! | `state.rs` | the shared state: one `Arc` |
+//! | `counters.rs` | the counters behind `/metrics` and `/stats` |
 //! | `body.rs` | the one body type the handlers answer with |
 //!
 //! Entry points: [`Server::new`] builds everything from the configuration and
@@ -21,8 +22,10 @@
 //! application as a tower `Service`, which tests drive in-process with
 //! `tower::ServiceExt::oneshot`.
 
+mod accept;
 pub mod body;
 mod conn;
+mod counters;
 mod error;
 mod handlers;
 mod layers;

@@ -70,7 +70,7 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/info") => now(Ok(probes::info(state))),
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz())),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
-            ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state))),
+            ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state, req.headers()))),
             (
                 "GET" | "HEAD",
                 "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events",

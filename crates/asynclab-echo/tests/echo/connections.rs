@@ -28,7 +28,7 @@ async fn beyond_max_connections_a_client_is_told_busy_and_the_others_are_served(
     // A place freed is a place for the next client.
     drop(first);
     server
-        .wait_for("the first connection to end", |m| m.active.get() == 1)
+        .wait_for("the first connection to end", |m| m.open.get() == 1)
         .await;
     let mut fourth = server.connect().await;
     assert_eq!(fourth.round_trip(b"4\n").await, b"Echo: 4\n");
@@ -123,11 +123,11 @@ async fn a_client_that_resets_does_not_disturb_the_others() {
     rude.try_write(b"half a line")
         .expect("an empty send buffer takes it");
     server
-        .wait_for("the rude client to be served", |m| m.active.get() == 2)
+        .wait_for("the rude client to be served", |m| m.open.get() == 2)
         .await;
     drop(rude); // Linger 0: the kernel sends a reset instead of a clean close.
     server
-        .wait_for("the reset connection to end", |m| m.active.get() == 1)
+        .wait_for("the reset connection to end", |m| m.open.get() == 1)
         .await;
 
     assert_eq!(other.round_trip(b"after\n").await, b"Echo: after\n");
@@ -145,7 +145,7 @@ async fn counters_follow_connections_bytes_and_lines() {
     client.send(b"a\nbb\r\n").await;
     assert_eq!(client.line().await, b"Echo: a\n");
     assert_eq!(client.line().await, b"Echo: bb\r\n");
-    assert_eq!((m.accepted.get(), m.active.get()), (1, 1));
+    assert_eq!((m.accepted.get(), m.open.get()), (1, 1));
 
     let mut busy = server.connect().await;
     assert_eq!(busy.rest().await, b"error: server busy\n");
@@ -153,7 +153,7 @@ async fn counters_follow_connections_bytes_and_lines() {
 
     drop(client);
     server
-        .wait_for("the connection to end", |m| m.active.get() == 0)
+        .wait_for("the connection to end", |m| m.open.get() == 0)
         .await;
     assert_eq!(m.lines.get(), 2);
     assert_eq!(m.bytes_in.get(), 6);

@@ -9,7 +9,7 @@ async fn on_shutdown_line_clients_are_told_and_the_drain_is_clean() {
     let mut silent = server.connect().await;
     assert_eq!(talking.round_trip(b"hi\n").await, b"Echo: hi\n");
     server
-        .wait_for("both connections served", |m| m.active.get() == 2)
+        .wait_for("both connections served", |m| m.open.get() == 2)
         .await;
 
     server.stop();

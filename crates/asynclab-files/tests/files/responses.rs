@@ -41,7 +41,7 @@ async fn a_missing_file_is_404_file_not_found() {
     for path in ["nope.txt", "sub/nope", "data.txt/", "data.txt/x"] {
         let a = get(&fx.files, path).await;
         assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(a.text(), "File not found");
+        assert_eq!(a.text(), "file not found\n");
     }
 }
 

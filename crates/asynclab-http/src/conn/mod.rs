@@ -41,7 +41,7 @@ pub use detect::Builders;
 pub use service::ClientAddr;
 
 use crate::HttpService;
-use crate::state::HttpMetrics;
+use crate::counters::HttpMetrics;
 use clock::{Activity, Check};
 
 /// How long a connection closed gracefully gets to finish closing before it is dropped.

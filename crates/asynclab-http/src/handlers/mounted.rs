@@ -46,7 +46,7 @@ pub async fn files(state: AppState, req: Request<Body>) -> Result {
     let Some(files) = &state.files else {
         return Ok(text(
             StatusCode::NOT_FOUND,
-            "File not found (file serving is off: files.root does not exist)\n",
+            "file not found (file serving is off: files.root does not exist)\n",
         ));
     };
     let path = req

@@ -8,7 +8,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod errors;
 mod metrics;
+mod metrics_docs;
+mod metrics_format;
 mod protocol;
 mod routes;
 mod shutdown;
