@@ -65,7 +65,7 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/fast") => now(Ok(probes::fast())),
             ("GET" | "HEAD", "/slow") => later(slow::slow(state.clone(), req)),
             ("GET" | "HEAD", "/limited") => later(limited::limited(state.clone(), req)),
-            ("POST", "/echo") => later(echo::echo(state.clone(), req)),
+            ("GET" | "HEAD" | "POST", "/echo") => later(echo::echo(state.clone(), req)),
             ("GET" | "HEAD", "/stats") => now(Ok(probes::stats(state))),
             ("GET" | "HEAD", "/info") => now(Ok(probes::info(state))),
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz())),
@@ -147,7 +147,16 @@ pub static ROUTES: &[Route] = &[
         "/limited",
         "a semaphore lets ?work=1s run for only a few requests at once",
     ),
-    route(Method::POST, "/echo", "streams the request body back"),
+    route(
+        Method::GET,
+        "/echo",
+        "fortio's echo: ?status=503:5&delay=150ms:10&size=1024&close=5&header=X:y&gzip=true",
+    ),
+    route(
+        Method::POST,
+        "/echo",
+        "streams the request body back (and takes GET's parameters)",
+    ),
     route(
         Method::GET,
         "/stats",

@@ -108,7 +108,7 @@ fn lookup_yields_templates_and_methods() {
         Method::POST
     );
     assert_eq!(allow("/fast"), "GET, HEAD");
-    assert_eq!(allow("/echo"), "POST");
+    assert_eq!(allow("/echo"), "GET, HEAD, POST");
 }
 
 #[test]

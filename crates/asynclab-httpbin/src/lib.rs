@@ -50,6 +50,7 @@ pub use error::HttpbinError;
 pub use formats::{deflate, gzip};
 pub use reply::Body;
 pub use routes::{ANY, ROUTES, Route, about, route, takes_any_method};
+pub use status::code as status_code;
 
 use routes::Kind;
 
@@ -190,3 +191,6 @@ impl Httpbin {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,8 +22,9 @@ use crate::{Call, inspect};
 /// The config key that caps `/delay/{n}` and `/drip?delay=`.
 pub(crate) const MAX_DELAY_KEY: &str = "http.httpbin.max_delay";
 
-/// A status code a route may answer with: 200 to 599 (a 1xx is not a final answer).
-pub(crate) fn code(text: &str) -> Result<StatusCode, String> {
+/// A status code a route may answer with: 200 to 599 (a 1xx is not a final
+/// answer). Also what `/echo?status=` accepts.
+pub fn code(text: &str) -> Result<StatusCode, String> {
     match text.parse::<u16>() {
         Ok(n) if (200..=599).contains(&n) => {
             StatusCode::from_u16(n).map_err(|e| format!("`{text}`: {e}"))

@@ -8,6 +8,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod echo_params;
+mod httpbin;
+mod httpbin_more;
 mod metrics;
 mod protocol;
 mod routes;
