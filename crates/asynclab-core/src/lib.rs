@@ -13,6 +13,9 @@
 //!   feed (a broadcast channel) that `/events` streams.
 //! - [`listen`]: a listening socket with the configured backlog.
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
+//! - [`weighted`]: weighted choices written as text (`503:5,429:1`), parsed once and
+//!   chosen from with a random number the caller supplies.
+//! - [`template`]: route templates (`/status/{codes}`) matched against paths.
 //! - [`open_files`]: the open-files limit, raised (up to the hard limit) to what a
 //!   run needs.
 
@@ -26,6 +29,8 @@ pub mod sharded;
 pub mod shutdown;
 pub mod stop;
 pub mod telemetry;
+pub mod template;
+pub mod weighted;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use events::{Event, Events};

@@ -16,6 +16,7 @@ use asynclab_core::sharded::ShardedCounter;
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_demo::Demo;
 use asynclab_files::Files;
+use asynclab_httpbin::Httpbin;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
@@ -58,6 +59,8 @@ pub struct StateInner {
     /// Static files under `/files/` (`asynclab-files`); `None` when the default
     /// `files.root` does not exist and nobody configured one.
     pub files: Option<Files>,
+    /// The httpbin-compatible routes (`/get`, `/status/{codes}`, ...; `asynclab-httpbin`).
+    pub httpbin: Httpbin,
     /// Requests admitted at once (`http.max_in_flight`): the in-flight limit
     /// of the stack takes a permit per request.
     pub admission: Arc<Semaphore>,
@@ -82,6 +85,7 @@ impl AppState {
         // `/events` streams end as soon as the shutdown is requested, so they
         // never hold up the drain.
         let demo = Demo::new(&config.demo, metrics.events().clone(), shutdown.clone());
+        let httpbin = Httpbin::new(&config.httpbin, config.max_body.bytes());
         let echo_buffers = Arc::new(Semaphore::new(config.echo_buffers));
         let admission = Arc::new(Semaphore::new(
             config.max_in_flight.min(Semaphore::MAX_PERMITS),
@@ -95,6 +99,7 @@ impl AppState {
             echo_buffers,
             demo,
             files,
+            httpbin,
             admission,
             shutdown,
         }))

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::demo::DemoConfig;
+use super::httpbin::HttpbinConfig;
 use super::units::{self, Size};
 use super::{Check, at_least, invalid, nonzero, shorter};
 
@@ -63,6 +64,8 @@ pub struct HttpConfig {
     pub limited: LimitedConfig,
     /// The async-pattern demo routes (`/fanout`, `/race`, `/events`, ...).
     pub demo: DemoConfig,
+    /// The httpbin-compatible routes (`/get`, `/status/{codes}`, `/bytes/{n}`, ...).
+    pub httpbin: HttpbinConfig,
 }
 
 /// `[http.slow]`.
@@ -135,6 +138,7 @@ impl HttpConfig {
             "",
         )?;
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
-        self.demo.check(self.idle_timeout)
+        self.demo.check(self.idle_timeout)?;
+        self.httpbin.check(self.slow.max_delay)
     }
 }

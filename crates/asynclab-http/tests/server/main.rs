@@ -8,7 +8,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod echo_params;
 mod errors;
+mod httpbin;
+mod httpbin_more;
 mod metrics;
 mod metrics_docs;
 mod metrics_format;
