@@ -175,10 +175,10 @@ fn hangup_signal() -> Hangup {
 /// The next `SIGHUP`, or never.
 async fn next_hangup(hangup: &mut Hangup) {
     #[cfg(unix)]
-    if let Some(signal) = hangup {
-        if signal.recv().await.is_some() {
-            return;
-        }
+    if let Some(signal) = hangup
+        && signal.recv().await.is_some()
+    {
+        return;
     }
     std::future::pending().await
 }
