@@ -17,6 +17,7 @@ use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::drain;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_files::Files;
+use asynclab_tls::{ServerTls, TlsAcceptor};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -119,6 +120,12 @@ impl Server {
     /// every request is done or the `cut` phase comes. Returns how many in-flight
     /// requests finished and how many were cut.
     pub async fn run(self, listener: TcpListener) -> DrainReport {
+        self.run_with_tls(listener, None).await
+    }
+
+    /// [`Server::run`], plus an HTTPS listener serving the same application:
+    /// the same stack, clocks, connection slots, metrics and drain.
+    pub async fn run_with_tls(self, listener: TcpListener, https: Option<Https>) -> DrainReport {
         let shutdown = self.state.shutdown.clone();
         let ctx = Arc::new(ConnContext {
             builders: self.builders,
@@ -128,11 +135,25 @@ impl Server {
             shutdown: shutdown.clone(),
             tracker: TaskTracker::new(),
         });
-        accept_loop(&listener, &ctx, self.max_connections).await;
+        // One slot per open connection, cleartext and TLS alike. The permit is
+        // taken *before* accepting, so at the limit we stop accepting and new
+        // clients wait in the kernel's backlog instead of being accepted and
+        // left without service.
+        let slots = Arc::new(Semaphore::new(
+            self.max_connections.min(Semaphore::MAX_PERMITS),
+        ));
+        let tls_loop = async {
+            if let Some(https) = &https {
+                let acceptor = Some(https.tls.acceptor().clone());
+                accept_loop(&https.listener, &ctx, &slots, acceptor).await;
+            }
+        };
+        tokio::join!(accept_loop(&listener, &ctx, &slots, None), tls_loop);
 
-        // Closing the listener refuses new connections; the connection tasks
+        // Closing the listeners refuses new connections; the connection tasks
         // saw the `stopping` phase too and are finishing.
         drop(listener);
+        drop(https);
         let http = self.state.http.clone();
         let report = drain(&shutdown, &ctx.tracker, move || http.in_flight_now()).await;
         tracing::debug!(
@@ -145,17 +166,22 @@ impl Server {
     }
 }
 
+/// The HTTPS listener and the TLS every connection on it is accepted with.
+#[derive(Debug)]
+pub struct Https {
+    pub listener: TcpListener,
+    pub tls: ServerTls,
+}
+
 /// Accepts connections until the shutdown's `stopping` phase, each into a task
-/// of its own on the context's tracker.
+/// of its own on the context's tracker; with `tls`, each task starts with the
+/// TLS handshake.
 async fn accept_loop<S: HttpService>(
     listener: &TcpListener,
     ctx: &Arc<ConnContext<S>>,
-    max_connections: usize,
+    slots: &Arc<Semaphore>,
+    tls: Option<TlsAcceptor>,
 ) {
-    // One slot per open connection. The permit is taken *before* accepting, so
-    // at the limit we stop accepting and new clients wait in the kernel's
-    // backlog instead of being accepted and left without service.
-    let slots = Arc::new(Semaphore::new(max_connections.min(Semaphore::MAX_PERMITS)));
     let stopping = &ctx.shutdown.stopping;
     loop {
         let permit = tokio::select! {
@@ -182,7 +208,7 @@ async fn accept_loop<S: HttpService>(
         };
         ctx.metrics.connections_accepted.inc();
         ctx.tracker
-            .spawn(conn::serve(stream, peer, ctx.clone(), permit));
+            .spawn(conn::serve(stream, peer, ctx.clone(), permit, tls.clone()));
     }
 }
 

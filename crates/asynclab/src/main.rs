@@ -64,8 +64,13 @@ fn servers(overrides: &Overrides, servers: Servers) -> ExitCode {
         Err(code) => return code,
     };
     start_logging(&loaded.config.log, &loaded.ignored);
+    // After logging starts, so an expiry warning is seen; before anything binds.
+    let tls = match validate::tls(&loaded, servers.http, servers.echo) {
+        Ok(tls) => tls,
+        Err(e) => return bad_config(e),
+    };
     let runtime = loaded.config.runtime.clone();
-    block_on(&runtime, serve::run(loaded, servers))
+    block_on(&runtime, serve::run(loaded, servers, tls))
 }
 
 /// `asynclab config`: print the merged configuration (or each key's origin), or
@@ -75,6 +80,10 @@ fn config(overrides: &Overrides, check: bool, show_origin: bool) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    // `--check` accepts exactly what `serve` accepts: the TLS files too.
+    if let Err(e) = validate::tls(&loaded, true, true) {
+        return bad_config(e);
+    }
     if show_origin {
         print!("{}", loaded.show_origin());
     } else if !check {

@@ -23,6 +23,7 @@ mod log;
 mod runtime;
 mod show;
 mod shutdown;
+mod tls;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ pub use http::{HttpConfig, LimitedConfig, SlowConfig};
 pub use log::{LogConfig, LogFormat, check_filter};
 pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
+pub use tls::{ClientAuth, TlsConfig};
 pub use units::Size;
 
 /// The built-in defaults: the same file users read to learn every setting.
@@ -65,6 +67,7 @@ pub struct Config {
     pub echo: EchoConfig,
     pub http: HttpConfig,
     pub files: FilesConfig,
+    pub tls: TlsConfig,
 }
 
 /// What the command line adds on top of the file and the environment.
@@ -193,7 +196,8 @@ impl Config {
         self.runtime.check()?;
         self.echo.check()?;
         self.http.check()?;
-        self.files.check()
+        self.files.check()?;
+        self.tls.check()
     }
 }
 
