@@ -10,6 +10,7 @@
 //! Every connection task runs on Tokio's multi-threaded runtime, the one the
 //! whole process shares: idle workers steal tasks from busy ones.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use asynclab_tls::{ServerTls, TlsAcceptor};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
@@ -135,20 +136,10 @@ impl Server {
             shutdown: shutdown.clone(),
             tracker: TaskTracker::new(),
         });
-        // One slot per open connection, cleartext and TLS alike. The permit is
-        // taken *before* accepting, so at the limit we stop accepting and new
-        // clients wait in the kernel's backlog instead of being accepted and
-        // left without service.
-        let slots = Arc::new(Semaphore::new(
-            self.max_connections.min(Semaphore::MAX_PERMITS),
-        ));
-        let tls_loop = async {
-            if let Some(https) = &https {
-                let acceptor = Some(https.tls.acceptor().clone());
-                accept_loop(&https.listener, &ctx, &slots, acceptor).await;
-            }
-        };
-        tokio::join!(accept_loop(&listener, &ctx, &slots, None), tls_loop);
+        let tls = https
+            .as_ref()
+            .map(|https| (&https.listener, https.tls.acceptor().clone()));
+        accept_loop(&listener, tls, &ctx, self.max_connections).await;
 
         // Closing the listeners refuses new connections; the connection tasks
         // saw the `stopping` phase too and are finishing.
@@ -174,14 +165,21 @@ pub struct Https {
 }
 
 /// Accepts connections until the shutdown's `stopping` phase, each into a task
-/// of its own on the context's tracker; with `tls`, each task starts with the
-/// TLS handshake.
+/// of its own on the context's tracker: from `listener`, and from the HTTPS
+/// listener in `tls`, whose tasks start with the TLS handshake.
+///
+/// One loop for both listeners, so that one set of slots counts every
+/// connection: a loop per listener would each hold a permit while waiting.
 async fn accept_loop<S: HttpService>(
     listener: &TcpListener,
+    tls: Option<(&TcpListener, TlsAcceptor)>,
     ctx: &Arc<ConnContext<S>>,
-    slots: &Arc<Semaphore>,
-    tls: Option<TlsAcceptor>,
+    max_connections: usize,
 ) {
+    // One slot per open connection. The permit is taken *before* accepting, so
+    // at the limit we stop accepting and new clients wait in the kernel's
+    // backlog instead of being accepted and left without service.
+    let slots = Arc::new(Semaphore::new(max_connections.min(Semaphore::MAX_PERMITS)));
     let stopping = &ctx.shutdown.stopping;
     loop {
         let permit = tokio::select! {
@@ -192,26 +190,40 @@ async fn accept_loop<S: HttpService>(
                 permit.expect("the connection semaphore is never closed")
             }
         };
-        let (stream, peer) = tokio::select! {
+        let (accepted, acceptor) = tokio::select! {
             biased;
             () = stopping.stopped() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Usually EMFILE or a connection reset before we got to it:
-                    // log, pause briefly, keep serving. Never end the loop.
-                    tracing::warn!(%error, "accept failed; retrying");
-                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                    continue;
-                }
-            },
+            accepted = listener.accept() => (accepted, None),
+            // Only with an HTTPS listener (`select!` skips a branch whose
+            // condition is false, without evaluating it).
+            accepted = accept_tls(&tls), if tls.is_some() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Usually EMFILE or a connection reset before we got to it:
+                // log, pause briefly, keep serving. Never end the loop.
+                tracing::warn!(%error, "accept failed; retrying");
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
         };
         ctx.metrics.connections_accepted.inc();
         ctx.tracker
-            .spawn(conn::serve(stream, peer, ctx.clone(), permit, tls.clone()));
+            .spawn(conn::serve(stream, peer, ctx.clone(), permit, acceptor));
     }
 }
 
+/// The next connection on the HTTPS listener, with the acceptor for its handshake.
+async fn accept_tls(
+    tls: &Option<(&TcpListener, TlsAcceptor)>,
+) -> (
+    std::io::Result<(TcpStream, SocketAddr)>,
+    Option<TlsAcceptor>,
+) {
+    let (listener, acceptor) = tls.as_ref().expect("polled only with an HTTPS listener");
+    (listener.accept().await, Some(acceptor.clone()))
+}
 /// The file server for `/files/`. A `files.root` someone configured must exist
 /// (a typo should stop the server, not turn into 404s); the built-in default
 /// (`public/`) may be missing, so `asynclab` still runs from any folder.

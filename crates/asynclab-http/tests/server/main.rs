@@ -13,6 +13,7 @@ mod protocol;
 mod routes;
 mod shutdown;
 mod timers;
+mod tls;
 
 use std::time::Duration;
 
