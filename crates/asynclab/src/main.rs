@@ -46,12 +46,21 @@ fn main() -> ExitCode {
             Ok(()) => asynclab_load::command::main(*args),
             Err(code) => code,
         },
-        Command::Check { target, timeout } => match log_only(&overrides) {
+        Command::Check {
+            target,
+            timeout,
+            tls,
+        } => match (log_only(&overrides), check::tls(&target, &tls)) {
             // A probe needs one worker thread, whatever the servers are given.
-            Ok(()) => block_on(&RuntimeConfig { workers: 1 }, async move {
-                check::run(&target, timeout).await
+            (Ok(()), Ok(tls)) => block_on(&RuntimeConfig { workers: 1 }, async move {
+                check::run(&target, timeout, tls.as_ref()).await
             }),
-            Err(code) => code,
+            (Err(code), _) => code,
+            // A TLS flag that cannot work (a missing --cacert file) is a usage error.
+            (_, Err(e)) => {
+                eprintln!("asynclab: {e}");
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
         },
     }
 }
@@ -65,7 +74,7 @@ fn servers(overrides: &Overrides, servers: Servers) -> ExitCode {
     };
     start_logging(&loaded.config.log, &loaded.ignored);
     // After logging starts, so an expiry warning is seen; before anything binds.
-    let tls = match validate::tls(&loaded, servers.http, servers.echo) {
+    let tls = match validate::tls(&loaded, servers.http) {
         Ok(tls) => tls,
         Err(e) => return bad_config(e),
     };
@@ -81,7 +90,7 @@ fn config(overrides: &Overrides, check: bool, show_origin: bool) -> ExitCode {
         Err(code) => return code,
     };
     // `--check` accepts exactly what `serve` accepts: the TLS files too.
-    if let Err(e) = validate::tls(&loaded, true, true) {
+    if let Err(e) = validate::tls(&loaded, true) {
         return bad_config(e);
     }
     if show_origin {

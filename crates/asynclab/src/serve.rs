@@ -133,11 +133,10 @@ pub async fn run(
     // With JSON logs (containers, collectors) the plain banner would mix text
     // into the JSON stream: the `asynclab started` event below carries the same
     // addresses, as one JSON line.
-    let echo_scheme = if config.echo.tls { "tls" } else { "tcp" };
     let banner = Banner {
         http: http_addr,
         https: https_addr,
-        echo: echo_addr.map(|a| (echo_scheme, a)),
+        echo: echo_addr,
         self_signed: self_signed.as_ref(),
     };
     if !asynclab_core::telemetry::is_json(&config.log) {
@@ -148,7 +147,7 @@ pub async fn run(
         config = %loaded.sources,
         http = http_addr.map(|a| format!("http://{a}")),
         https = https_addr.map(|a| format!("https://{a}")),
-        echo = echo_addr.map(|a| format!("{echo_scheme}://{a}")),
+        echo = echo_addr.map(|a| format!("tcp://{a}")),
         self_signed_cert = self_signed.as_ref().map(|f| f.path.display().to_string()),
         self_signed_sha256 = self_signed.as_ref().map(|f| f.fingerprint.clone()),
         open_files,
@@ -250,7 +249,7 @@ impl Drop for SelfSignedFile {
 struct Banner<'a> {
     http: Option<SocketAddr>,
     https: Option<SocketAddr>,
-    echo: Option<(&'static str, SocketAddr)>,
+    echo: Option<SocketAddr>,
     self_signed: Option<&'a SelfSignedFile>,
 }
 
@@ -263,8 +262,8 @@ impl Banner<'_> {
         if let Some(a) = self.https {
             println!("  https listening on https://{a}");
         }
-        if let Some((scheme, a)) = self.echo {
-            println!("  echo listening on {scheme}://{a}");
+        if let Some(a) = self.echo {
+            println!("  echo listening on tcp://{a}");
         }
         if let Some(cert) = self.self_signed {
             println!("  self-signed certificate: {}", cert.path.display());
@@ -282,10 +281,8 @@ impl Banner<'_> {
                 None => println!("  curl https://{a}/"),
             }
         }
-        match self.echo {
-            Some(("tls", a)) => println!("  openssl s_client -quiet -connect {a}"),
-            Some((_, a)) => println!("  nc {} {}", a.ip(), a.port()),
-            None => {}
+        if let Some(a) = self.echo {
+            println!("  nc {} {}", a.ip(), a.port());
         }
         println!("stop with ctrl-c or SIGTERM (twice to exit at once)");
     }

@@ -37,12 +37,11 @@ pub fn files_root(loaded: &Loaded) -> Result<(), ConfigError> {
     }
 }
 
-/// The servers' TLS, when one of them will speak it (`tls.addr` for HTTP,
-/// `echo.tls` for echo): every file read and checked now. HTTP offers HTTP/2
-/// and HTTP/1.1 by ALPN (the echo server takes the same certificate without).
-pub fn tls(loaded: &Loaded, http: bool, echo: bool) -> Result<Option<ServerTls>, ConfigError> {
+/// The HTTP server's TLS, when `tls.addr` is set: every file read and checked
+/// now. It offers HTTP/2 and HTTP/1.1 by ALPN.
+pub fn tls(loaded: &Loaded, http: bool) -> Result<Option<ServerTls>, ConfigError> {
     let config = &loaded.config;
-    if !((http && config.tls.enabled()) || (echo && config.echo.tls)) {
+    if !(http && config.tls.enabled()) {
         return Ok(None);
     }
     let base = base_dir(loaded);

@@ -41,8 +41,6 @@ pub struct EchoConfig {
     /// before accepting again. The server never stops over it.
     #[serde(with = "units::duration")]
     pub accept_retry: Duration,
-    /// Speak TLS on `echo.addr` (with the `[tls]` certificate) instead of plain TCP.
-    pub tls: bool,
 }
 
 /// How the echo server frames what it receives.
