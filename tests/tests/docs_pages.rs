@@ -1,4 +1,4 @@
-//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md` and `docs/containers.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md` and `docs/containers.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -17,6 +17,7 @@ const METRICS: &str = include_str!("../../docs/metrics.md");
 const FILES: &str = include_str!("../../docs/files.md");
 const CONTAINERS: &str = include_str!("../../docs/containers.md");
 const HTTPBIN: &str = include_str!("../../docs/httpbin.md");
+const TLS: &str = include_str!("../../docs/tls.md");
 
 #[test]
 fn every_command_on_the_http_page_works() {
@@ -42,6 +43,11 @@ fn every_command_on_the_files_page_works() {
 fn every_command_on_the_httpbin_page_works() {
     // Run from the repository: a command uploads `Cargo.toml` as a multipart file.
     Guide::new(HTTPBIN).run_and_check(50);
+}
+
+#[test]
+fn every_command_on_the_tls_page_works() {
+    Guide::new(TLS).run_and_check(7);
 }
 
 #[test]

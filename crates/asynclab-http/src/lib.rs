@@ -6,7 +6,7 @@
 //! | file | what happens there |
 //! |---|---|
 //! | `server.rs` | the accept loop: a connection slot (semaphore permit) taken before `accept`, a task per connection on a `TaskTracker`, the drain |
-//! | `conn/` | one connection: HTTP/1 or h2c, hyper serving it, its clocks (header, idle, write) and its part in the shutdown |
+//! | `conn/` | one connection: HTTP/1 or h2c (or, on the HTTPS port, the TLS handshake and ALPN), hyper serving it, its clocks (header, idle, write) and its part in the shutdown |
 //! | `stack.rs` | the tower stack every request passes, one layer per concern, in order |
 //! | `layers/` | the layers that are our own (access log, metrics, timeout and body rate, Host) |
 //! | `routes.rs` | the router: a `match` on method and path |
@@ -34,7 +34,8 @@ mod server;
 mod stack;
 mod state;
 
+pub use conn::{ClientAddr, TlsInfo};
 pub use error::Error;
-pub use server::Server;
+pub use server::{Https, Server};
 pub use stack::{HttpService, ResponseBody, app};
 pub use state::AppState;

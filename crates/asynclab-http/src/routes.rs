@@ -68,6 +68,7 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD" | "POST", "/echo") => later(echo::echo(state.clone(), req)),
             ("GET" | "HEAD", "/stats") => now(Ok(probes::stats(state))),
             ("GET" | "HEAD", "/info") => now(Ok(probes::info(state))),
+            ("GET" | "HEAD", "/whoami") => now(Ok(probes::whoami(&req))),
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz())),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
             ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state, req.headers()))),
@@ -166,6 +167,11 @@ pub static ROUTES: &[Route] = &[
         Method::GET,
         "/info",
         "JSON: name, version, host, pid, uptime, workers",
+    ),
+    route(
+        Method::GET,
+        "/whoami",
+        "JSON: your address, HTTP version, TLS and client certificate",
     ),
     route(
         Method::GET,

@@ -24,6 +24,7 @@ mod log;
 mod runtime;
 mod show;
 mod shutdown;
+mod tls;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ pub use httpbin::HttpbinConfig;
 pub use log::{LogConfig, LogFormat, check_filter};
 pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
+pub use tls::{ClientAuth, TlsConfig};
 pub use units::Size;
 
 /// The built-in defaults: the same file users read to learn every setting.
@@ -67,6 +69,7 @@ pub struct Config {
     pub echo: EchoConfig,
     pub http: HttpConfig,
     pub files: FilesConfig,
+    pub tls: TlsConfig,
 }
 
 /// What the command line adds on top of the file and the environment.
@@ -195,7 +198,8 @@ impl Config {
         self.runtime.check()?;
         self.echo.check()?;
         self.http.check()?;
-        self.files.check()
+        self.files.check()?;
+        self.tls.check()
     }
 }
 

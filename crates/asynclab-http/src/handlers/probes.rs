@@ -6,11 +6,12 @@ use std::sync::atomic::Ordering;
 
 use asynclab_core::metrics::Format;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::json;
 
 use crate::accept;
 use crate::body::{self, Body, text};
+use crate::conn::{ClientAddr, TlsInfo};
 use crate::routes::{ROUTES, UNMATCHED};
 use crate::state::AppState;
 
@@ -104,6 +105,23 @@ pub fn info(state: &AppState) -> Response<Body> {
         // Which worker thread answered: any of them may, as idle workers steal
         // tasks from busy ones.
         "thread": std::thread::current().name(),
+    }))
+}
+
+/// `GET /whoami`: what the server knows about this client and its connection
+/// (as traefik/whoami shows): its address, the HTTP version, and on the HTTPS
+/// port whether TLS was used and, under mutual TLS, the client certificate's subject.
+pub fn whoami<B>(req: &Request<B>) -> Response<Body> {
+    let peer = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|c| c.0.to_string());
+    let tls = req.extensions().get::<TlsInfo>();
+    body::json(&json!({
+        "client": peer,
+        "version": format!("{:?}", req.version()),
+        "tls": tls.is_some(),
+        "client_cert": tls.and_then(|t| t.client_subject.as_deref()),
     }))
 }
 

@@ -25,7 +25,7 @@ use tower::{Layer, Service};
 use tracing::{Level, Span};
 
 use super::request_id::X_REQUEST_ID;
-use crate::conn::ClientAddr;
+use crate::conn::{ClientAddr, TlsInfo};
 use crate::counters::method_label;
 use crate::routes;
 
@@ -84,11 +84,21 @@ where
             all: self.all,
         };
         let peer = req.extensions().get::<ClientAddr>().map(|c| c.0);
+        // Under mutual TLS, who the client certificate says the client is.
+        let client_cert = req
+            .extensions()
+            .get::<TlsInfo>()
+            .and_then(|t| t.client_subject.clone());
+        let client_cert = client_cert.as_deref();
         let (method, route, id) = (request.method, request.route, request.id());
         // `tracing`'s macros need the level at compile time, hence two spans.
         let span = match self.all {
-            true => tracing::info_span!("request", method, route, request_id = id, peer = ?peer),
-            false => tracing::debug_span!("request", method, route, request_id = id, peer = ?peer),
+            true => {
+                tracing::info_span!("request", method, route, request_id = id, peer = ?peer, client_cert)
+            }
+            false => {
+                tracing::debug_span!("request", method, route, request_id = id, peer = ?peer, client_cert)
+            }
         };
         let inner = span.in_scope(|| self.inner.call(req));
         ResponseFuture {

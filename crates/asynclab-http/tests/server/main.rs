@@ -19,6 +19,7 @@ mod protocol;
 mod routes;
 mod shutdown;
 mod timers;
+mod tls;
 
 use std::time::Duration;
 
