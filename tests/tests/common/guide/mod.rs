@@ -189,15 +189,19 @@ fn finish(mut running: Running) -> Result<(), String> {
         return Err(report(format!("the output does not contain `{text}`")));
     }
     for status in statuses {
-        let fine = match running.run.expect {
-            Some(expected) => status == expected,
-            // 0: curl got no answer, and the command as written handled that.
-            None => status < 400,
-        };
+        let expected = &running.run.expect;
+        // No status named: 0 (curl got no answer, and the command as written
+        // handled that) or anything below 400.
+        let fine = expected.contains(&status) || (expected.is_empty() && status < 400);
         if !fine {
+            let said: Vec<String> = expected.iter().map(u16::to_string).collect();
             return Err(report(format!(
                 "HTTP status {status} (the guide says {})",
-                running.run.expect.map_or("2xx".into(), |s| s.to_string())
+                if said.is_empty() {
+                    "2xx".into()
+                } else {
+                    said.join(" or ")
+                }
             )));
         }
     }
