@@ -12,8 +12,9 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::Error;
-use crate::settings::{EchoMode, Settings, Target};
+use crate::settings::Settings;
 use crate::stages::Stages;
+use crate::target::{EchoMode, Target};
 use crate::thresholds::Threshold;
 
 /// Load-test an HTTP server or a TCP echo server.
@@ -106,6 +107,10 @@ pub struct LoadArgs {
     /// `rate<1000` (repeatable).
     #[arg(long = "fail-if", value_name = "CONDITION")]
     pub fail_if: Vec<String>,
+
+    /// The timeline's interval: rate, errors and percentiles per interval.
+    #[arg(long, default_value = "1s", value_parser = duration::parse)]
+    pub interval: Duration,
 
     /// Print the results as one JSON document on stdout (schema in docs/load.md).
     #[arg(long)]
@@ -228,6 +233,7 @@ impl LoadArgs {
             warmup: self.warmup,
             timeout: self.timeout,
             stages,
+            interval: self.interval,
         };
         settings.check()?;
         Ok(settings)

@@ -26,6 +26,7 @@ use crate::threads::{self, Runtimes};
 use asynclab_core::open_files;
 use tokio_util::sync::CancellationToken;
 
+use crate::progress::Display;
 use crate::{Control, Error, LoadArgs, MergeArgs, Report, Tool, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
@@ -75,15 +76,21 @@ pub fn main(args: LoadArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let show_progress = !args.no_progress && std::io::stderr().is_terminal();
+    let display = match (args.no_progress, std::io::stderr().is_terminal()) {
+        (true, _) => None,
+        (false, true) => Some(Display::Bar),
+        (false, false) => Some(Display::Lines),
+    };
     let result = runtime.block_on(async {
         let mut control = Control::default();
         tokio::spawn(on_ctrl_c(control.stop.clone(), control.cut.clone()));
-        let progress = show_progress.then(|| {
+        let progress = display.map(|display| {
             let live = Arc::new(crate::Live::default());
             control.live = Some(live.clone());
             let done = CancellationToken::new();
-            (crate::progress::spawn(&settings, live, done.clone()), done)
+            let ticks = control.ticks.clone();
+            let task = crate::progress::spawn(display, &settings, live, ticks, done.clone());
+            (task, done)
         });
         let report = run_on(&settings, &control, workers.handles()).await;
         if let Some((task, done)) = progress {

@@ -25,8 +25,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
-use crate::settings::HttpTarget;
 use crate::stats::Outcome;
+use crate::target::HttpTarget;
 use crate::worker::Client;
 
 /// Bytes asked of the socket per read.

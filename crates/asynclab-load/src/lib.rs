@@ -5,6 +5,7 @@
 //!
 //! - [`args`]: the command line (clap derive) and its conversion to [`Settings`].
 //! - `settings.rs`: the validated description of a run; tests build it directly.
+//! - `target.rs`: the target URL parsed: an HTTP request built once, or an echo target.
 //! - `run.rs`: [`run`], one task per connection in a `JoinSet`, merged at the end.
 //! - `--threads N` runs the connections on N single-threaded runtimes, as wrk uses N
 //!   event loops (`threads.rs`, [`Runtimes`]).
@@ -18,6 +19,7 @@
 //!   merge`, which adds saved runs up exactly.
 //! - `stages.rs`: `--stage` ramps, the schedule as a function of time.
 //! - `thresholds.rs`: `--fail-if` conditions and their exit status.
+//! - `timeline.rs`: per-interval rate, errors and percentiles, sampled from the shards.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
 //!
 //! Tests and other crates call [`run`] with [`Settings`]; the `asynclab` binary calls
@@ -40,8 +42,10 @@ mod settings;
 mod stages;
 mod stats;
 mod summary;
+mod target;
 mod threads;
 mod thresholds;
+mod timeline;
 mod worker;
 
 pub use args::{LoadArgs, MergeArgs, Tool};
@@ -50,9 +54,11 @@ pub use merge::{Saved, merge, read};
 pub use plot::write_svg;
 pub use report::{Bucket, Latency, Percentile, Report, Requests, SCHEMA, Transfer};
 pub use run::{Control, resolve, run, run_on};
-pub use settings::{EchoMode, EchoTarget, HttpTarget, Settings, Target};
+pub use settings::Settings;
 pub use stages::{Stage, Stages};
 pub use stats::Live;
 pub use summary::{show_bytes, show_us};
+pub use target::{EchoMode, EchoTarget, HttpTarget, Target};
 pub use threads::Runtimes;
 pub use thresholds::{Checked, EXIT_THRESHOLDS, Threshold};
+pub use timeline::{Tick, Ticks};

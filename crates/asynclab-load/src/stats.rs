@@ -18,10 +18,11 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::error::ErrorKind;
+use crate::timeline::Window;
 
 /// The largest latency the histogram holds exactly: one hour, in microseconds.
 /// Anything longer is recorded as one hour (nothing that slow is a latency any more).
-const MAX_LATENCY_US: u64 = 3_600_000_000;
+pub(crate) const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// A fresh latency histogram: microseconds, three significant digits.
 pub(crate) fn histogram() -> Histogram<u64> {
@@ -47,6 +48,13 @@ impl Shards {
     /// Connection `index`'s shard.
     pub(crate) fn get(&self, index: usize) -> &Mutex<Stats> {
         &self.0[index % self.0.len()]
+    }
+
+    /// Runs `f` on each shard in turn, locked (the timeline takes its windows).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&mut Stats)) {
+        for shard in self.0.iter() {
+            f(&mut shard.lock().unwrap_or_else(PoisonError::into_inner));
+        }
     }
 
     /// All shards merged into one.
@@ -87,6 +95,8 @@ pub(crate) struct Stats {
     pub(crate) cut: u64,
     pub(crate) sent: u64,
     pub(crate) received: u64,
+    /// The same, for the timeline's current interval only (see `timeline.rs`).
+    pub(crate) window: Window,
 }
 
 impl Stats {
@@ -100,6 +110,7 @@ impl Stats {
             cut: 0,
             sent: 0,
             received: 0,
+            window: Window::new(),
         }
     }
 
@@ -114,14 +125,21 @@ impl Stats {
                 self.responses += 1;
                 self.sent += sent;
                 self.received += received;
-                let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-                self.latency.saturating_record(micros.max(1));
+                let micros = u64::try_from(latency.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
+                self.latency.saturating_record(micros);
+                self.window.latency.saturating_record(micros);
+                self.window.ok += u64::from(status < 400);
                 match self.statuses.iter_mut().find(|(s, _)| *s == status) {
                     Some((_, n)) => *n += 1,
                     None => self.statuses.push((status, 1)),
                 }
             }
-            Outcome::Failed(kind) => self.errors[kind.index()] += 1,
+            Outcome::Failed(kind) => {
+                self.errors[kind.index()] += 1;
+                self.window.errors[kind.index()] += 1;
+            }
         }
     }
 

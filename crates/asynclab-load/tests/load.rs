@@ -335,6 +335,8 @@ async fn the_report_reads_as_text_json_and_svg() {
             "status",
             "target",
             "target_rate",
+            "thresholds",
+            "timeline",
             "warmup_s"
         ]
     );

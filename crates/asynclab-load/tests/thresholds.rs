@@ -22,14 +22,7 @@ async fn latency_rate_and_error_conditions_fail_when_they_hold() {
     // Every answer takes at least 50 ms.
     let report = load(&count(http(addr, "/slow"), 20, 2)).await;
     let conditions = [
-        "p50>40ms",
-        "p99>=10s",
-        "min<50ms",
-        "max>=1h",
-        "rate>1",
-        "rate<1",
-        "errors>0",
-        "missed>0",
+        "p50>40ms", "p99>=10s", "min<50ms", "max>=1h", "rate>1", "rate<1", "errors>0", "missed>0",
     ];
     assert_eq!(failing(&report, &conditions), ["p50>40ms", "rate>1"]);
 
