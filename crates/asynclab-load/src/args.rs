@@ -24,6 +24,7 @@ use crate::thresholds::Threshold;
 ///   asynclab load http://localhost:8080/ -r 2000 -d 30s --latency-plot latency.svg
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
 ///   asynclab load merge a.json b.json -o all.json
+///   asynclab load report a.json b.json -o compare.html
 #[derive(Debug, Clone, clap::Args)]
 #[command(verbatim_doc_comment)]
 // `load URL ...` runs; `load merge ...` works on saved runs instead.
@@ -116,6 +117,10 @@ pub struct LoadArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Also write a self-contained HTML report: summary, timeline and latency charts.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+
     /// Also draw latency by percentile as an SVG chart.
     #[arg(long, value_name = "FILE.svg")]
     pub latency_plot: Option<PathBuf>,
@@ -131,6 +136,21 @@ pub enum Tool {
     /// Add up saved runs into one report: exact percentiles (the histograms are
     /// added), summed counts, the rate over the window the runs span together.
     Merge(MergeArgs),
+    /// Write one self-contained HTML page comparing saved runs: the summaries side
+    /// by side, their latency and timeline charts overlaid.
+    Report(ReportArgs),
+}
+
+/// `asynclab load report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Reports written by `asynclab load --json` (schema 2), each named by its file.
+    #[arg(required = true, value_name = "FILE.json")]
+    pub files: Vec<PathBuf>,
+
+    /// The HTML file to write.
+    #[arg(short, long, value_name = "FILE.html")]
+    pub output: PathBuf,
 }
 
 /// `asynclab load merge`.

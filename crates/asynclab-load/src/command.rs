@@ -27,7 +27,7 @@ use asynclab_core::open_files;
 use tokio_util::sync::CancellationToken;
 
 use crate::progress::Display;
-use crate::{Control, Error, LoadArgs, MergeArgs, Report, Tool, run_on};
+use crate::{Control, Error, LoadArgs, MergeArgs, Report, ReportArgs, Tool, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
 const EXIT_USAGE: u8 = 2;
@@ -38,8 +38,10 @@ const SPARE_FILES: u64 = 64;
 
 /// Runs `asynclab load` to the end. Call it outside any Tokio runtime.
 pub fn main(args: LoadArgs) -> ExitCode {
-    if let Some(Tool::Merge(merge)) = &args.tool {
-        return merge_command(merge);
+    match &args.tool {
+        Some(Tool::Merge(merge)) => return merge_command(merge),
+        Some(Tool::Report(report)) => return report_command(report),
+        None => {}
     }
     let checks = crate::args::thresholds(&args.fail_if);
     let (settings, checks) = match checks.and_then(|checks| Ok((args.settings()?, checks))) {
@@ -168,10 +170,55 @@ fn merge_command(args: &MergeArgs) -> ExitCode {
     thresholds_verdict(&report).unwrap_or(ExitCode::SUCCESS)
 }
 
+/// `asynclab load report`: one HTML page for saved runs, each named by its file.
+fn report_command(args: &ReportArgs) -> ExitCode {
+    let runs = match args
+        .files
+        .iter()
+        .map(|path| crate::read(path))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(runs) => runs,
+        Err(e) => {
+            eprintln!("asynclab load report: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let named: Vec<(String, &Report)> = runs
+        .iter()
+        .map(|run| {
+            let name = run.path.file_stem().map_or_else(
+                || run.path.display().to_string(),
+                |stem| stem.to_string_lossy().into_owned(),
+            );
+            (name, &run.report)
+        })
+        .collect();
+    match crate::write_html(&named, &args.output) {
+        Ok(()) => {
+            eprintln!("report written to {}", args.output.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("asynclab load report: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Prints the report (and the chart), then picks the exit code.
 fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
     print(report, args.json);
     let mut code = ExitCode::SUCCESS;
+    if let Some(path) = &args.report {
+        match crate::write_html(&[(report.target.clone(), report)], path) {
+            Ok(()) => eprintln!("report written to {}", path.display()),
+            Err(e) => {
+                eprintln!("asynclab load: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
     if let Some(path) = &args.latency_plot {
         match crate::write_svg(report, path) {
             Ok(()) => eprintln!("latency plot written to {}", path.display()),

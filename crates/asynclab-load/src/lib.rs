@@ -26,12 +26,14 @@
 //! [`command::main`].
 
 pub mod args;
+mod charts;
 pub mod command;
 mod echo;
 mod error;
 mod h1;
 mod h2;
 mod hdr;
+mod html;
 mod merge;
 mod pace;
 mod plot;
@@ -48,8 +50,9 @@ mod thresholds;
 mod timeline;
 mod worker;
 
-pub use args::{LoadArgs, MergeArgs, Tool};
+pub use args::{LoadArgs, MergeArgs, ReportArgs, Tool};
 pub use error::{Error, ErrorKind};
+pub use html::write_html;
 pub use merge::{Saved, merge, read};
 pub use plot::write_svg;
 pub use report::{Bucket, Latency, Percentile, Report, Requests, SCHEMA, Transfer};
