@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::Error;
+use crate::breakpoint::Search;
 use crate::settings::Settings;
 use crate::stages::Stages;
 use crate::target::{EchoMode, Target};
@@ -104,6 +105,24 @@ pub struct LoadArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
+    /// Find the highest rate that holds: from -r, --step-rate more every -d, until
+    /// an --until condition holds.
+    #[arg(long)]
+    pub breakpoint: bool,
+
+    /// --breakpoint: the condition that means broken (`p99>200ms`, `errors>1%`;
+    /// repeatable, any one breaks).
+    #[arg(long, value_name = "CONDITION")]
+    pub until: Vec<String>,
+
+    /// --breakpoint: how much faster each step is [default: the -r rate].
+    #[arg(long, value_name = "RATE")]
+    pub step_rate: Option<f64>,
+
+    /// --breakpoint: the most steps tried.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub steps: usize,
+
     /// Fail (exit 99) when this holds at the end: `p99>200ms`, `errors>0.5%`,
     /// `rate<1000` (repeatable).
     #[arg(long = "fail-if", value_name = "CONDITION")]
@@ -175,6 +194,40 @@ pub struct MergeArgs {
     /// Fail (exit 99) when this holds for the merged runs (as `load --fail-if`).
     #[arg(long = "fail-if", value_name = "CONDITION")]
     pub fail_if: Vec<String>,
+}
+
+impl LoadArgs {
+    /// `--breakpoint`'s search, when asked for; refuses what cannot be searched.
+    pub fn search(&self) -> Result<Option<Search>, Error> {
+        let usage = |m: &str| Err(Error::Usage(m.to_string()));
+        if !self.breakpoint {
+            if !self.until.is_empty() || self.step_rate.is_some() {
+                return usage("--until and --step-rate go with --breakpoint");
+            }
+            return Ok(None);
+        }
+        let Some(start) = self.rate else {
+            return usage("--breakpoint starts from a rate: give -r");
+        };
+        if self.until.is_empty() {
+            return usage("--breakpoint needs an --until condition, as in --until 'p99>200ms'");
+        }
+        if !self.stages.is_empty() || self.requests.is_some() {
+            return usage("--breakpoint runs -d per step: drop --stage and --requests");
+        }
+        let step = self.step_rate.unwrap_or(start);
+        if !(step.is_finite() && step > 0.0) || self.steps == 0 {
+            return usage("--step-rate and --steps must be more than 0");
+        }
+        let until = thresholds(&self.until)
+            .map_err(|e| Error::Usage(e.to_string().replacen("--fail-if", "--until", 1)))?;
+        Ok(Some(Search {
+            start,
+            step,
+            steps: self.steps,
+            until,
+        }))
+    }
 }
 
 /// Parses `--fail-if` values.
@@ -274,6 +327,7 @@ mod tests {
 
     fn settings(line: &str) -> Result<Settings, Error> {
         let cli = Cli::try_parse_from(line.split_whitespace()).expect("parses");
+        cli.args.search()?;
         cli.args.settings()
     }
 
@@ -310,6 +364,13 @@ mod tests {
             ("load http://localhost/ --stage 1s:10 -n 5", "--stage"),
             ("load http://localhost/ -r 0 --stage 1s:0", "--stage"),
             ("load http://localhost/ --stage 1s:0.5", "--stage"),
+            ("load http://localhost/ --breakpoint --until p99>1s", "-r"),
+            ("load http://localhost/ --breakpoint -r 10", "--until"),
+            (
+                "load http://localhost/ --breakpoint -r 10 --until p99",
+                "--until `p99`",
+            ),
+            ("load http://localhost/ --until p99>1s", "--breakpoint"),
             ("load http://localhost/ -m BAD\"METHOD", "method"),
             (
                 "load http://localhost/ -b @/nonexistent/file",

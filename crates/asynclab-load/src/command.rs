@@ -44,8 +44,9 @@ pub fn main(args: LoadArgs) -> ExitCode {
         None => {}
     }
     let checks = crate::args::thresholds(&args.fail_if);
-    let (settings, checks) = match checks.and_then(|checks| Ok((args.settings()?, checks))) {
-        Ok(both) => both,
+    let parsed = checks.and_then(|checks| Ok((args.settings()?, checks, args.search()?)));
+    let (settings, checks, search) = match parsed {
+        Ok(all) => all,
         Err(e) => {
             eprintln!("asynclab load: {e}");
             return ExitCode::from(EXIT_USAGE);
@@ -78,6 +79,17 @@ pub fn main(args: LoadArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(search) = search {
+        let found = runtime.block_on(async {
+            let control = Control::default();
+            tokio::spawn(on_ctrl_c(control.stop.clone(), control.cut.clone()));
+            let on_step = |step: &crate::Step| eprintln!("{}", step.line());
+            crate::search(&settings, &search, &control, workers.handles(), on_step).await
+        });
+        workers.stop();
+        runtime.shutdown_background();
+        return finish_search(&args, found);
+    }
     let display = match (args.no_progress, std::io::stderr().is_terminal()) {
         (true, _) => None,
         (false, true) => Some(Display::Bar),
@@ -120,8 +132,8 @@ pub fn main(args: LoadArgs) -> ExitCode {
     }
 }
 
-/// Prints the report as JSON or text on stdout.
-fn print(report: &Report, json: bool) {
+/// Prints a report (or a breakpoint) as JSON or text on stdout.
+fn print<T: serde::Serialize + std::fmt::Display>(report: &T, json: bool) {
     // `write!` rather than `print!`: a closed stdout (`| head`) is not worth a panic.
     let mut stdout = std::io::stdout().lock();
     let _ = if json {
@@ -204,6 +216,22 @@ fn report_command(args: &ReportArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints the breakpoint found: 0, or 130 when ctrl-c ended the search.
+fn finish_search(args: &LoadArgs, found: Result<crate::Breakpoint, Error>) -> ExitCode {
+    let found = match found {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("asynclab load: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print(&found, args.json);
+    if found.interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    ExitCode::SUCCESS
 }
 
 /// Prints the report (and the chart), then picks the exit code.

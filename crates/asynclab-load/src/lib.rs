@@ -19,6 +19,7 @@
 //!   merge`, which adds saved runs up exactly.
 //! - `stages.rs`: `--stage` ramps, the schedule as a function of time.
 //! - `thresholds.rs`: `--fail-if` conditions and their exit status.
+//! - `breakpoint.rs`: `--breakpoint`, runs at rising rates until a condition holds.
 //! - `timeline.rs`: per-interval rate, errors and percentiles, sampled from the shards.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
 //!
@@ -26,6 +27,7 @@
 //! [`command::main`].
 
 pub mod args;
+mod breakpoint;
 mod charts;
 pub mod command;
 mod echo;
@@ -51,6 +53,7 @@ mod timeline;
 mod worker;
 
 pub use args::{LoadArgs, MergeArgs, ReportArgs, Tool};
+pub use breakpoint::{Breakpoint, Search, Step, search};
 pub use error::{Error, ErrorKind};
 pub use html::write_html;
 pub use merge::{Saved, merge, read};
