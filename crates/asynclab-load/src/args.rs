@@ -13,6 +13,7 @@ use http::Method;
 
 use crate::Error;
 use crate::breakpoint::Search;
+use crate::scenario::{Order, Scenario};
 use crate::settings::Settings;
 use crate::stages::Stages;
 use crate::target::{EchoMode, Target};
@@ -35,8 +36,20 @@ pub struct LoadArgs {
     pub tool: Option<Tool>,
 
     /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2) or `tcp://HOST:PORT` (echo).
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = ["scenario", "urls"])]
     pub target: Option<String>,
+
+    /// Several named, weighted, templated requests from a TOML file (docs/load.md).
+    #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["target", "urls"])]
+    pub scenario: Option<PathBuf>,
+
+    /// One URL per line, sent in turn (or at random with --urls-random).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub urls: Option<PathBuf>,
+
+    /// --urls: pick each request's URL at random instead of in turn.
+    #[arg(long, requires = "urls")]
+    pub urls_random: bool,
 
     /// Connections open at once, each with one request in flight.
     #[arg(short, long, default_value_t = 50)]
@@ -238,7 +251,27 @@ pub(crate) fn thresholds(values: &[String]) -> Result<Vec<Threshold>, Error> {
 impl LoadArgs {
     /// Builds and checks the run these arguments describe (reading `-b @FILE`).
     pub fn settings(&self) -> Result<Settings, Error> {
-        let url = self.target.as_deref().unwrap_or_default();
+        let scenario = match (&self.scenario, &self.urls) {
+            (Some(path), _) => Some(Scenario::read(path)?),
+            (None, Some(path)) => {
+                let order = if self.urls_random {
+                    Order::Weighted
+                } else {
+                    Order::RoundRobin
+                };
+                Some(Scenario::read_urls(path, order)?)
+            }
+            (None, None) => None,
+        };
+        if scenario.is_some() && self.http2 {
+            return Err(Error::Usage(
+                "--scenario and --urls are HTTP/1.1 only for now: drop --http2".into(),
+            ));
+        }
+        let url = match &scenario {
+            Some(scenario) => format!("{}/", scenario.base),
+            None => self.target.clone().unwrap_or_default(),
+        };
         let mut target: Target = url.parse()?;
         match &mut target {
             Target::Http(http) => {
@@ -307,6 +340,7 @@ impl LoadArgs {
             timeout: self.timeout,
             stages,
             interval: self.interval,
+            scenario: scenario.map(std::sync::Arc::new),
         };
         settings.check()?;
         Ok(settings)

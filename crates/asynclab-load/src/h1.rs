@@ -71,10 +71,28 @@ pub(crate) struct H1Client {
     expect_body: bool,
     stream: Option<TcpStream>,
     buf: BytesMut,
+    /// With a scenario: the requests to pick from, and what each exchange needs.
+    scenario: Option<Picking>,
+}
+
+/// A scenario's side of one connection: the headers every request carries,
+/// serialised once, buffers reused for each rendered request, and this
+/// connection's random numbers.
+struct Picking {
+    scenario: std::sync::Arc<crate::Scenario>,
+    common: Vec<u8>,
+    out: Vec<u8>,
+    body: Vec<u8>,
+    rng: fastrand::Rng,
+    picked: usize,
 }
 
 impl H1Client {
-    pub(crate) fn new(target: &HttpTarget, addr: SocketAddr) -> H1Client {
+    pub(crate) fn new(
+        target: &HttpTarget,
+        addr: SocketAddr,
+        scenario: Option<std::sync::Arc<crate::Scenario>>,
+    ) -> H1Client {
         H1Client {
             addr,
             request: serialise(target),
@@ -83,6 +101,14 @@ impl H1Client {
             expect_body: target.method != Method::HEAD,
             stream: None,
             buf: BytesMut::with_capacity(READ_CHUNK),
+            scenario: scenario.map(|scenario| Picking {
+                scenario,
+                common: common_headers(target),
+                out: Vec::new(),
+                body: Vec::new(),
+                rng: fastrand::Rng::new(),
+                picked: 0,
+            }),
         }
     }
 
@@ -98,8 +124,19 @@ impl H1Client {
         }
         let stream = self.stream.as_mut().expect("connected just above");
         let buf = &mut self.buf;
+        let request: &[u8] = match &mut self.scenario {
+            None => &self.request,
+            Some(p) => {
+                let (index, seq) = p.scenario.pick(&mut p.rng);
+                p.picked = index;
+                self.body_len =
+                    p.scenario
+                        .render(index, seq, &mut p.rng, &p.common, &mut p.out, &mut p.body);
+                &p.out
+            }
+        };
         stream
-            .write_all(&self.request)
+            .write_all(request)
             .await
             .map_err(|e| ErrorKind::io(&e))?;
         let head = loop {
@@ -155,6 +192,23 @@ impl Client for H1Client {
         // Whatever was left belongs to the dropped connection.
         self.buf.clear();
     }
+
+    fn picked(&self) -> Option<usize> {
+        self.scenario.as_ref().map(|p| p.picked)
+    }
+}
+
+/// The headers every request of a scenario carries (`Host`, `User-Agent`, ...),
+/// serialised once.
+fn common_headers(target: &HttpTarget) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in &target.wire_headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
 }
 
 /// The request as it goes on the wire, built once per connection.
@@ -166,12 +220,7 @@ fn serialise(target: &HttpTarget) -> Bytes {
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let headers = target.wire_headers();
-    for (name, value) in &headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    out.extend_from_slice(&common_headers(target));
     let sends_body = !target.body.is_empty()
         || matches!(target.method, Method::POST | Method::PUT | Method::PATCH);
     if sends_body && !headers.contains_key(CONTENT_LENGTH) {

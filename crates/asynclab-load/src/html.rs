@@ -155,6 +155,30 @@ fn summary(out: &mut String, runs: &[(String, &Report)]) -> std::fmt::Result {
         out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
+    for (name, report) in runs.iter().filter(|(_, r)| !r.by_name.is_empty()) {
+        write!(
+            out,
+            "<h2>by request: {}</h2>\n<table><tr><th>request</th><th>weight</th><th>requests</th>\
+             <th>ok</th><th>errors</th><th>p50</th><th>p90</th><th>p99</th></tr>",
+            escape(name)
+        )?;
+        let show = |v: Option<u64>| v.map_or("-".into(), |us| show_us(us as f64));
+        for n in &report.by_name {
+            write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&n.name),
+                n.weight,
+                n.requests,
+                n.ok,
+                n.errors.values().sum::<u64>(),
+                show(n.p50_us),
+                show(n.p90_us),
+                show(n.p99_us)
+            )?;
+        }
+        out.push_str("</table>\n");
+    }
     for (name, report) in runs.iter().filter(|(_, r)| !r.thresholds.is_empty()) {
         write!(out, "<h2>thresholds: {}</h2>\n<table>", escape(name))?;
         for t in &report.thresholds {

@@ -18,6 +18,7 @@
 //! - `hdr.rs`, `merge.rs`: the histogram saved losslessly in the JSON, and `load
 //!   merge`, which adds saved runs up exactly.
 //! - `stages.rs`: `--stage` ramps, the schedule as a function of time.
+//! - `scenario.rs`, `template.rs`: several named, weighted, templated requests.
 //! - `thresholds.rs`: `--fail-if` conditions and their exit status.
 //! - `breakpoint.rs`: `--breakpoint`, runs at rising rates until a condition holds.
 //! - `timeline.rs`: per-interval rate, errors and percentiles, sampled from the shards.
@@ -42,11 +43,13 @@ mod plot;
 mod progress;
 mod report;
 mod run;
+mod scenario;
 mod settings;
 mod stages;
 mod stats;
 mod summary;
 mod target;
+mod template;
 mod threads;
 mod thresholds;
 mod timeline;
@@ -60,6 +63,7 @@ pub use merge::{Saved, merge, read};
 pub use plot::write_svg;
 pub use report::{Bucket, Latency, Percentile, Report, Requests, SCHEMA, Transfer};
 pub use run::{Control, resolve, run, run_on};
+pub use scenario::{Order, Scenario};
 pub use settings::Settings;
 pub use stages::{Stage, Stages};
 pub use stats::Live;
@@ -67,4 +71,4 @@ pub use summary::{show_bytes, show_us};
 pub use target::{EchoMode, EchoTarget, HttpTarget, Target};
 pub use threads::Runtimes;
 pub use thresholds::{Checked, EXIT_THRESHOLDS, Threshold};
-pub use timeline::{Tick, Ticks};
+pub use timeline::{Named, Tick, Ticks};

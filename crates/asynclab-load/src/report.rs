@@ -18,7 +18,7 @@ use crate::settings::Settings;
 use crate::stages::Stage;
 use crate::stats::Stats;
 use crate::thresholds::Checked;
-use crate::timeline::Tick;
+use crate::timeline::{Named, Tick};
 
 /// The version of the `--json` document: 2 added the lossless histogram, the
 /// start time and the stages, which merging needs.
@@ -79,6 +79,9 @@ pub struct Report {
     pub histogram: Vec<Bucket>,
     /// Latency by percentile, for plotting (HdrHistogram's percentile distribution).
     pub percentiles: Vec<Percentile>,
+    /// With `--scenario` or `--urls`: each request's counts and percentiles.
+    #[serde(default)]
+    pub by_name: Vec<Named>,
     /// Per interval: rate, errors by kind, p50/p90/p99 (see `timeline.rs`).
     #[serde(default)]
     pub timeline: Vec<Tick>,
@@ -212,6 +215,21 @@ impl Report {
                 .collect(),
             histogram: Vec::new(),
             percentiles: Vec::new(),
+            by_name: settings
+                .scenario
+                .as_ref()
+                .map_or_else(Vec::new, |scenario| {
+                    let empty = crate::timeline::Window::new();
+                    scenario
+                        .requests
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            let window = stats.by_name.get(i).unwrap_or(&empty);
+                            Named::new(r.name.clone(), r.weight, window)
+                        })
+                        .collect()
+                }),
             timeline,
             thresholds: Vec::new(),
             hdr: stats.latency,

@@ -209,7 +209,7 @@ impl Launch {
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Http(http) => {
-                    let client = H1Client::new(http, self.addr);
+                    let client = H1Client::new(http, self.addr, self.settings.scenario.clone());
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Echo(echo) => {

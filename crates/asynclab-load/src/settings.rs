@@ -4,9 +4,11 @@
 //! runtime starts; tests build it directly. Nothing here is async: the only I/O a
 //! run needs before it starts (resolving the host name) happens in [`crate::run`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Error;
+use crate::scenario::Scenario;
 use crate::stages::Stages;
 use crate::target::Target;
 
@@ -33,6 +35,9 @@ pub struct Settings {
     pub stages: Option<Stages>,
     /// The timeline's interval.
     pub interval: Duration,
+    /// `--scenario` or `--urls`: requests picked per exchange instead of the
+    /// target's one (HTTP/1.1). The target then gives only the host and port.
+    pub scenario: Option<Arc<Scenario>>,
 }
 
 impl Settings {
@@ -48,6 +53,7 @@ impl Settings {
             timeout: Duration::from_secs(5),
             stages: None,
             interval: Duration::from_secs(1),
+            scenario: None,
         }
     }
 

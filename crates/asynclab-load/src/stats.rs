@@ -97,6 +97,8 @@ pub(crate) struct Stats {
     pub(crate) received: u64,
     /// The same, for the timeline's current interval only (see `timeline.rs`).
     pub(crate) window: Window,
+    /// With a scenario: per request of it, by index (see `scenario.rs`).
+    pub(crate) by_name: Vec<Window>,
 }
 
 impl Stats {
@@ -111,11 +113,20 @@ impl Stats {
             sent: 0,
             received: 0,
             window: Window::new(),
+            by_name: Vec::new(),
         }
     }
 
-    pub(crate) fn record(&mut self, outcome: &Outcome, latency: Duration) {
+    pub(crate) fn record(&mut self, outcome: &Outcome, latency: Duration, picked: Option<usize>) {
         self.started += 1;
+        self.window.record(outcome, latency);
+        if let Some(index) = picked {
+            if self.by_name.len() <= index {
+                // A few windows, made the first time each request is picked.
+                self.by_name.resize_with(index + 1, Window::new);
+            }
+            self.by_name[index].record(outcome, latency);
+        }
         match *outcome {
             Outcome::Answer {
                 status,
@@ -129,17 +140,12 @@ impl Stats {
                     .unwrap_or(u64::MAX)
                     .max(1);
                 self.latency.saturating_record(micros);
-                self.window.latency.saturating_record(micros);
-                self.window.ok += u64::from(status < 400);
                 match self.statuses.iter_mut().find(|(s, _)| *s == status) {
                     Some((_, n)) => *n += 1,
                     None => self.statuses.push((status, 1)),
                 }
             }
-            Outcome::Failed(kind) => {
-                self.errors[kind.index()] += 1;
-                self.window.errors[kind.index()] += 1;
-            }
+            Outcome::Failed(kind) => self.errors[kind.index()] += 1,
         }
     }
 
@@ -166,6 +172,12 @@ impl Stats {
         }
         for (total, n) in self.errors.iter_mut().zip(other.errors) {
             *total += n;
+        }
+        if self.by_name.len() < other.by_name.len() {
+            self.by_name.resize_with(other.by_name.len(), Window::new);
+        }
+        for (total, part) in self.by_name.iter_mut().zip(&other.by_name) {
+            total.add(part);
         }
         self.cut += other.cut;
         self.sent += other.sent;

@@ -42,6 +42,31 @@ impl Window {
         }
     }
 
+    /// Counts one request's outcome.
+    pub(crate) fn record(&mut self, outcome: &crate::stats::Outcome, latency: Duration) {
+        match *outcome {
+            crate::stats::Outcome::Answer { status, .. } => {
+                let micros = u64::try_from(latency.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
+                self.latency.saturating_record(micros);
+                self.ok += u64::from(status < 400);
+            }
+            crate::stats::Outcome::Failed(kind) => self.errors[kind.index()] += 1,
+        }
+    }
+
+    /// Adds `other` into this window.
+    pub(crate) fn add(&mut self, other: &Window) {
+        self.latency
+            .add(&other.latency)
+            .expect("histograms with the same bounds always add");
+        self.ok += other.ok;
+        for (total, n) in self.errors.iter_mut().zip(other.errors) {
+            *total += n;
+        }
+    }
+
     /// The window a tick was made from (its histogram is stored losslessly).
     fn of(tick: &Tick) -> Result<Window, String> {
         let mut window = Window::new();
@@ -88,6 +113,73 @@ pub struct Tick {
     /// The interval's latency histogram, lossless at its two significant digits,
     /// in the same encoding as the report's (so merged timelines stay exact).
     pub hdr: String,
+}
+
+/// One request of a scenario, over the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Named {
+    pub name: String,
+    pub weight: u32,
+    /// Finished: answers plus errors.
+    pub requests: u64,
+    pub ok: u64,
+    /// Failed requests by kind; only the kinds that occurred.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    pub p50_us: Option<u64>,
+    pub p90_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    /// Its latency histogram (two significant digits), as in the timeline.
+    pub hdr: String,
+}
+
+impl Named {
+    pub(crate) fn new(name: String, weight: u32, window: &Window) -> Named {
+        let tick = Tick::new(window, 0.0, 0.0);
+        Named {
+            name,
+            weight,
+            requests: tick.requests,
+            ok: tick.ok,
+            errors: tick.errors,
+            p50_us: tick.p50_us,
+            p90_us: tick.p90_us,
+            p99_us: tick.p99_us,
+            hdr: tick.hdr,
+        }
+    }
+
+    /// Several runs' breakdowns added up, when they name the same requests.
+    pub(crate) fn merge(runs: &[&[Named]]) -> Result<Vec<Named>, String> {
+        let Some((first, rest)) = runs.split_first() else {
+            return Ok(Vec::new());
+        };
+        let names = |n: &[Named]| n.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        if rest.iter().any(|r| names(r) != names(first)) {
+            return Ok(Vec::new());
+        }
+        let mut merged = Vec::new();
+        for (i, named) in first.iter().enumerate() {
+            let mut window = Window::new();
+            for run in runs {
+                let part = &run[i];
+                let ticked = Tick {
+                    t_s: 0.0,
+                    interval_s: 0.0,
+                    requests: part.requests,
+                    ok: part.ok,
+                    rate: 0.0,
+                    errors: part.errors.clone(),
+                    p50_us: None,
+                    p90_us: None,
+                    p99_us: None,
+                    hdr: part.hdr.clone(),
+                };
+                window.take_from(&mut Window::of(&ticked)?);
+            }
+            merged.push(Named::new(named.name.clone(), named.weight, &window));
+        }
+        Ok(merged)
+    }
 }
 
 impl Tick {

@@ -316,6 +316,7 @@ async fn the_report_reads_as_text_json_and_svg() {
     assert_eq!(
         keys,
         [
+            "by_name",
             "bytes",
             "connections",
             "duration_s",

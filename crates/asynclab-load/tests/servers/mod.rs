@@ -35,6 +35,8 @@ pub struct Seen {
     pub before_last_first: AtomicU64,
     /// HTTP: when each request arrived, in order.
     pub arrivals: Mutex<Vec<Instant>>,
+    /// HTTP, `/record`: `METHOD path?query x-id:VALUE body` of each request.
+    pub recorded: Mutex<Vec<String>>,
 }
 
 impl Seen {
@@ -105,6 +107,7 @@ pub const AUTH: &str = "Basic dXNlcjpwdw==";
 /// - `/` answers `Hello, world!` (13 bytes);
 /// - `/slow` answers the same after [`SLOW`], `/mixed` only every 13th request
 ///   (counted over all paths), the others at once;
+/// - `/record` answers after noting the request in [`Seen::recorded`];
 /// - `/degrade` answers below [`DEGRADES_ABOVE`] requests a second, and closes
 ///   the connection without an answer above it;
 /// - `/auth` answers 200 with the [`AUTH`] header, 401 without it, and 400 when
@@ -133,7 +136,32 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
             if !heard.swap(true, Ordering::SeqCst) {
                 seen.before_last_first.fetch_max(n + 1, Ordering::SeqCst);
             }
+            let seen = seen.clone();
             async move {
+                if request.uri().path() == "/record" {
+                    let head = format!(
+                        "{} {} x-id:{}",
+                        request.method(),
+                        request.uri().path_and_query().map_or("", |p| p.as_str()),
+                        request
+                            .headers()
+                            .get("x-id")
+                            .map_or("", |v| v.to_str().unwrap_or("?"))
+                    );
+                    let body = request
+                        .into_body()
+                        .collect()
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    let body = String::from_utf8_lossy(&body.to_bytes()).into_owned();
+                    seen.recorded
+                        .lock()
+                        .expect("not poisoned")
+                        .push(format!("{head} {body}"));
+                    return Ok(Response::new(
+                        Full::new(Bytes::from_static(b"noted")).boxed(),
+                    ));
+                }
                 let status = match request.uri().path() {
                     "/alternate" if n % 2 == 1 => StatusCode::INTERNAL_SERVER_ERROR,
                     // An error from the service makes hyper drop the connection.
