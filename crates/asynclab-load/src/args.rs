@@ -18,6 +18,7 @@ use crate::settings::Settings;
 use crate::stages::Stages;
 use crate::target::{EchoMode, Target};
 use crate::thresholds::Threshold;
+use crate::tools::Tool;
 
 /// Load-test an HTTP server or a TCP echo server.
 ///
@@ -160,53 +161,6 @@ pub struct LoadArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
-}
-
-/// What `asynclab load` does with saved runs (`--json` files).
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum Tool {
-    /// Add up saved runs into one report: exact percentiles (the histograms are
-    /// added), summed counts, the rate over the window the runs span together.
-    Merge(MergeArgs),
-    /// Write one self-contained HTML page comparing saved runs: the summaries side
-    /// by side, their latency and timeline charts overlaid.
-    Report(ReportArgs),
-}
-
-/// `asynclab load report`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ReportArgs {
-    /// Reports written by `asynclab load --json` (schema 2), each named by its file.
-    #[arg(required = true, value_name = "FILE.json")]
-    pub files: Vec<PathBuf>,
-
-    /// The HTML file to write.
-    #[arg(short, long, value_name = "FILE.html")]
-    pub output: PathBuf,
-}
-
-/// `asynclab load merge`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MergeArgs {
-    /// Reports written by `asynclab load --json` (schema 2).
-    #[arg(required = true, value_name = "FILE.json")]
-    pub files: Vec<PathBuf>,
-
-    /// Write the merged report (JSON, the same schema) to this file.
-    #[arg(short, long, value_name = "FILE.json")]
-    pub output: Option<PathBuf>,
-
-    /// Merge runs against different targets or protocols too.
-    #[arg(long)]
-    pub force: bool,
-
-    /// Print the merged report as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Fail (exit 99) when this holds for the merged runs (as `load --fail-if`).
-    #[arg(long = "fail-if", value_name = "CONDITION")]
-    pub fail_if: Vec<String>,
 }
 
 impl LoadArgs {

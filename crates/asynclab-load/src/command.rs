@@ -22,15 +22,16 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::threads::{self, Runtimes};
 use asynclab_core::open_files;
 use tokio_util::sync::CancellationToken;
 
 use crate::progress::Display;
-use crate::{Control, Error, LoadArgs, MergeArgs, Report, ReportArgs, Tool, run_on};
+use crate::threads::{self, Runtimes};
+use crate::tools::{self, Tool};
+use crate::{Control, Error, LoadArgs, Report, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
-const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit status after ctrl-c, as shells report a process ended by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 /// Open files needed besides the connections' sockets.
@@ -39,8 +40,8 @@ const SPARE_FILES: u64 = 64;
 /// Runs `asynclab load` to the end. Call it outside any Tokio runtime.
 pub fn main(args: LoadArgs) -> ExitCode {
     match &args.tool {
-        Some(Tool::Merge(merge)) => return merge_command(merge),
-        Some(Tool::Report(report)) => return report_command(report),
+        Some(Tool::Merge(merge)) => return tools::merge(merge),
+        Some(Tool::Report(report)) => return tools::report(report),
         None => {}
     }
     let checks = crate::args::thresholds(&args.fail_if);
@@ -133,7 +134,7 @@ pub fn main(args: LoadArgs) -> ExitCode {
 }
 
 /// Prints a report (or a breakpoint) as JSON or text on stdout.
-fn print<T: serde::Serialize + std::fmt::Display>(report: &T, json: bool) {
+pub(crate) fn print<T: serde::Serialize + std::fmt::Display>(report: &T, json: bool) {
     // `write!` rather than `print!`: a closed stdout (`| head`) is not worth a panic.
     let mut stdout = std::io::stdout().lock();
     let _ = if json {
@@ -143,79 +144,6 @@ fn print<T: serde::Serialize + std::fmt::Display>(report: &T, json: bool) {
     } else {
         write!(stdout, "{report}")
     };
-}
-
-/// `asynclab load merge`: exit 2 for files that cannot be merged, 1 when the
-/// result cannot be written.
-fn merge_command(args: &MergeArgs) -> ExitCode {
-    let merged = crate::args::thresholds(&args.fail_if).and_then(|checks| {
-        let runs = args
-            .files
-            .iter()
-            .map(|path| crate::read(path))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut report = crate::merge(&runs, args.force)?;
-        crate::thresholds::apply(&checks, &mut report);
-        Ok(report)
-    });
-    let report = match merged {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("asynclab load merge: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    print(&report, args.json);
-    if let Some(path) = &args.output {
-        let written = serde_json::to_vec_pretty(&report)
-            .map_err(std::io::Error::from)
-            .and_then(|json| std::fs::write(path, json));
-        if let Err(e) = written {
-            eprintln!(
-                "asynclab load merge: cannot write `{}`: {e}",
-                path.display()
-            );
-            return ExitCode::FAILURE;
-        }
-        eprintln!("merged report written to {}", path.display());
-    }
-    thresholds_verdict(&report).unwrap_or(ExitCode::SUCCESS)
-}
-
-/// `asynclab load report`: one HTML page for saved runs, each named by its file.
-fn report_command(args: &ReportArgs) -> ExitCode {
-    let runs = match args
-        .files
-        .iter()
-        .map(|path| crate::read(path))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(runs) => runs,
-        Err(e) => {
-            eprintln!("asynclab load report: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let named: Vec<(String, &Report)> = runs
-        .iter()
-        .map(|run| {
-            let name = run.path.file_stem().map_or_else(
-                || run.path.display().to_string(),
-                |stem| stem.to_string_lossy().into_owned(),
-            );
-            (name, &run.report)
-        })
-        .collect();
-    match crate::write_html(&named, &args.output) {
-        Ok(()) => {
-            eprintln!("report written to {}", args.output.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("asynclab load report: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 /// Prints the breakpoint found: 0, or 130 when ctrl-c ended the search.
@@ -270,7 +198,7 @@ fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
 }
 
 /// `Some(99)`, with one line on stderr, when a `--fail-if` condition held.
-fn thresholds_verdict(report: &Report) -> Option<ExitCode> {
+pub(crate) fn thresholds_verdict(report: &Report) -> Option<ExitCode> {
     let failed: Vec<&str> = report
         .thresholds
         .iter()

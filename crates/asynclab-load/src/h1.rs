@@ -25,6 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
+use crate::scenario::Picker;
 use crate::stats::Outcome;
 use crate::target::HttpTarget;
 use crate::worker::Client;
@@ -71,20 +72,8 @@ pub(crate) struct H1Client {
     expect_body: bool,
     stream: Option<TcpStream>,
     buf: BytesMut,
-    /// With a scenario: the requests to pick from, and what each exchange needs.
-    scenario: Option<Picking>,
-}
-
-/// A scenario's side of one connection: the headers every request carries,
-/// serialised once, buffers reused for each rendered request, and this
-/// connection's random numbers.
-struct Picking {
-    scenario: std::sync::Arc<crate::Scenario>,
-    common: Vec<u8>,
-    out: Vec<u8>,
-    body: Vec<u8>,
-    rng: fastrand::Rng,
-    picked: usize,
+    /// With a scenario: the requests to pick from (see `scenario.rs`).
+    scenario: Option<Picker>,
 }
 
 impl H1Client {
@@ -101,14 +90,7 @@ impl H1Client {
             expect_body: target.method != Method::HEAD,
             stream: None,
             buf: BytesMut::with_capacity(READ_CHUNK),
-            scenario: scenario.map(|scenario| Picking {
-                scenario,
-                common: common_headers(target),
-                out: Vec::new(),
-                body: Vec::new(),
-                rng: fastrand::Rng::new(),
-                picked: 0,
-            }),
+            scenario: scenario.map(|scenario| Picker::new(scenario, common_headers(target))),
         }
     }
 
@@ -126,13 +108,10 @@ impl H1Client {
         let buf = &mut self.buf;
         let request: &[u8] = match &mut self.scenario {
             None => &self.request,
-            Some(p) => {
-                let (index, seq) = p.scenario.pick(&mut p.rng);
-                p.picked = index;
-                self.body_len =
-                    p.scenario
-                        .render(index, seq, &mut p.rng, &p.common, &mut p.out, &mut p.body);
-                &p.out
+            Some(picker) => {
+                let (request, body_len) = picker.next();
+                self.body_len = body_len;
+                request
             }
         };
         stream
@@ -194,12 +173,11 @@ impl Client for H1Client {
     }
 
     fn picked(&self) -> Option<usize> {
-        self.scenario.as_ref().map(|p| p.picked)
+        self.scenario.as_ref().map(Picker::picked)
     }
 }
 
-/// The headers every request of a scenario carries (`Host`, `User-Agent`, ...),
-/// serialised once.
+/// The headers every request carries (`Host`, `User-Agent`, ...), serialised.
 fn common_headers(target: &HttpTarget) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, value) in &target.wire_headers() {

@@ -23,6 +23,7 @@
 //! - `breakpoint.rs`: `--breakpoint`, runs at rising rates until a condition holds.
 //! - `timeline.rs`: per-interval rate, errors and percentiles, sampled from the shards.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
+//! - `tools.rs`: `load merge` and `load report`, the commands on saved runs.
 //!
 //! Tests and other crates call [`run`] with [`Settings`]; the `asynclab` binary calls
 //! [`command::main`].
@@ -53,9 +54,10 @@ mod template;
 mod threads;
 mod thresholds;
 mod timeline;
+mod tools;
 mod worker;
 
-pub use args::{LoadArgs, MergeArgs, ReportArgs, Tool};
+pub use args::LoadArgs;
 pub use breakpoint::{Breakpoint, Search, Step, search};
 pub use error::{Error, ErrorKind};
 pub use html::write_html;
@@ -72,3 +74,4 @@ pub use target::{EchoMode, EchoTarget, HttpTarget, Target};
 pub use threads::Runtimes;
 pub use thresholds::{Checked, EXIT_THRESHOLDS, Threshold};
 pub use timeline::{Named, Tick, Ticks};
+pub use tools::{MergeArgs, ReportArgs, Tool};

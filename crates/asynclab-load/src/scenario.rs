@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::Method;
@@ -197,7 +198,7 @@ impl Scenario {
     }
 
     /// Picks the next request: its index and the run-wide sequence number.
-    pub(crate) fn pick(&self, rng: &mut fastrand::Rng) -> (usize, u64) {
+    fn pick(&self, rng: &mut fastrand::Rng) -> (usize, u64) {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let index = match self.order {
             Order::RoundRobin => (seq % self.requests.len() as u64) as usize,
@@ -219,7 +220,7 @@ impl Scenario {
     /// Writes request `index` as HTTP/1.1 into `out`: `common` holds the headers every
     /// request carries (Host, User-Agent, ...), already serialised. Returns the body's
     /// length.
-    pub(crate) fn render(
+    fn render(
         &self,
         index: usize,
         seq: u64,
@@ -249,5 +250,51 @@ impl Scenario {
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(body);
         body.len() as u64
+    }
+}
+
+/// A scenario's side of one connection: the headers every request carries,
+/// serialised once, buffers reused for each rendered request, and this
+/// connection's own random numbers (no lock shared with other connections).
+#[derive(Debug)]
+pub(crate) struct Picker {
+    scenario: Arc<Scenario>,
+    common: Vec<u8>,
+    out: Vec<u8>,
+    body: Vec<u8>,
+    rng: fastrand::Rng,
+    picked: usize,
+}
+
+impl Picker {
+    pub(crate) fn new(scenario: Arc<Scenario>, common: Vec<u8>) -> Picker {
+        Picker {
+            scenario,
+            common,
+            out: Vec::new(),
+            body: Vec::new(),
+            rng: fastrand::Rng::new(),
+            picked: 0,
+        }
+    }
+
+    /// Picks and renders the next request: its bytes and its body's length.
+    pub(crate) fn next(&mut self) -> (&[u8], u64) {
+        let (index, seq) = self.scenario.pick(&mut self.rng);
+        self.picked = index;
+        let body_len = self.scenario.render(
+            index,
+            seq,
+            &mut self.rng,
+            &self.common,
+            &mut self.out,
+            &mut self.body,
+        );
+        (&self.out, body_len)
+    }
+
+    /// Which request the last [`Picker::next`] sent.
+    pub(crate) fn picked(&self) -> usize {
+        self.picked
     }
 }
