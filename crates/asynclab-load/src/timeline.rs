@@ -242,8 +242,10 @@ pub(crate) async fn sample(
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last = measure_from;
     loop {
+        // The time it is, not the tick's scheduled time: a late tick (a busy
+        // machine) covers more than one interval, and its rate must say so.
         let now = tokio::select! {
-            at = clock.tick() => at,
+            _ = clock.tick() => Instant::now(),
             () = done.cancelled() => break,
         };
         push(&shards, measure_from, last, now, &ticks);
