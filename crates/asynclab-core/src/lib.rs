@@ -13,6 +13,7 @@
 //!   feed (a broadcast channel) that `/events` streams.
 //! - [`listen`]: a listening socket with the configured backlog.
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
+//! - [`weighted`]: weighted lists such as `503:5,429:1` (fault injection).
 //! - [`open_files`]: the open-files limit, raised (up to the hard limit) to what a
 //!   run needs.
 //! - [`runtimes`]: N threads with a single-threaded runtime each, for work that never
@@ -29,6 +30,7 @@ pub mod sharded;
 pub mod shutdown;
 pub mod stop;
 pub mod telemetry;
+pub mod weighted;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use events::{Event, Events};

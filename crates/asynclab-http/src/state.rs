@@ -22,6 +22,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 
+use crate::layers::faults::Faults;
 use crate::routes::{ROUTES, UNMATCHED};
 
 /// Everything a handler may need. It is a single `Arc`, so a clone costs one
@@ -65,6 +66,8 @@ pub struct StateInner {
     pub admission: Arc<Semaphore>,
     /// The process's shutdown: `/readyz` turns 503 once it is requested.
     pub shutdown: Shutdown,
+    /// The faults injected on purpose (`[http.faults]`, `layers/faults.rs`).
+    pub faults: Arc<Faults>,
 }
 
 impl AppState {
@@ -90,6 +93,11 @@ impl AppState {
             shutdown.clone(),
         );
         let echo_buffers = Arc::new(Semaphore::new(config.echo_buffers));
+        let faults = Arc::new(Faults::new(
+            config.faults.clone(),
+            config.slow.max_delay,
+            &metrics,
+        ));
         let admission = Arc::new(Semaphore::new(
             config.max_in_flight.min(Semaphore::MAX_PERMITS),
         ));
@@ -104,6 +112,7 @@ impl AppState {
             files,
             admission,
             shutdown,
+            faults,
         }))
     }
 

@@ -13,9 +13,11 @@
 //! environment variable, or the flag). Each section is a plain struct in its own file;
 //! `deny_unknown_fields` turns a typo into an error instead of a silently ignored key.
 
+mod control;
 mod demo;
 mod echo;
 mod error;
+mod faults;
 mod files;
 mod http;
 mod layers;
@@ -33,9 +35,11 @@ use serde::{Deserialize, Serialize};
 
 use layers::Layers;
 
+pub use control::ControlConfig;
 pub use demo::DemoConfig;
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
+pub use faults::{FaultsConfig, Jitter};
 pub use files::FilesConfig;
 pub use http::{HttpConfig, LimitedConfig, SlowConfig};
 pub use log::{LogConfig, LogFormat, check_filter};
@@ -65,6 +69,7 @@ pub struct Config {
     pub echo: EchoConfig,
     pub http: HttpConfig,
     pub files: FilesConfig,
+    pub control: ControlConfig,
 }
 
 /// What the command line adds on top of the file and the environment.
@@ -193,7 +198,8 @@ impl Config {
         self.runtime.check()?;
         self.echo.check()?;
         self.http.check()?;
-        self.files.check()
+        self.files.check()?;
+        self.control.check()
     }
 }
 

@@ -9,6 +9,7 @@ use http::{Response, StatusCode};
 use serde_json::json;
 
 use crate::body::{self, Body, text};
+use crate::layers::faults::KINDS;
 use crate::routes::{ROUTES, UNMATCHED};
 use crate::state::AppState;
 
@@ -79,8 +80,19 @@ pub fn stats(state: &AppState) -> Response<Body> {
             "rejected": lim.rejected_total(),
         },
         "echo": echo,
+        "faults": faults(state),
         "uptime_secs": uptime_secs(state),
     }))
+}
+
+/// The fault settings in force and the faults injected so far.
+fn faults(state: &AppState) -> serde_json::Value {
+    let faults = &state.faults;
+    let mut injected = serde_json::Map::new();
+    for kind in KINDS {
+        injected.insert(kind.into(), faults.count(kind).into());
+    }
+    json!({ "settings": *faults.current(), "injected": injected })
 }
 
 /// Seconds since start, to the millisecond (no float noise in the JSON).
