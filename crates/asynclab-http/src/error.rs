@@ -12,7 +12,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use asynclab_core::query::QueryError;
-use http::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER};
+use http::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use tower::load_shed::error::Overloaded;
 
@@ -44,6 +44,12 @@ pub enum HttpError {
     /// 400: a query parameter the route does not take, or a bad value.
     #[error(transparent)]
     BadQuery(#[from] QueryError),
+    /// 401: the control API wants `Authorization: Bearer <token>`.
+    #[error("the control API needs Authorization: Bearer <control.token>")]
+    Unauthorized,
+    /// 403: the control API was given a wrong token.
+    #[error("wrong token for the control API")]
+    Forbidden,
     /// 413: the body is larger than `http.max_body`.
     #[error("request body larger than http.max_body ({limit} bytes)")]
     PayloadTooLarge { limit: u64 },
@@ -81,6 +87,8 @@ impl HttpError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Busy { .. } | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
@@ -103,6 +111,13 @@ impl HttpError {
                 // Retry-After is in whole seconds; never say 0 (that invites a storm).
                 let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
                 headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+            }
+            // RFC 6750: a 401 names the scheme it wants.
+            Self::Unauthorized => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"asynclab control\""),
+                );
             }
             Self::Timeout(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));

@@ -13,6 +13,7 @@
 //! | `handlers/` | the handlers: `async fn`s for the routes that wait, plain functions for the rest |
 //! | `error.rs` | every failure turned into its answer, in one place |
 //! | `state.rs` | the shared state: one `Arc`; the counters |
+//! | `control.rs` | what the control API and `SIGHUP` change at run time |
 //! | `body.rs` | the one body type the handlers answer with |
 //!
 //! Entry points: [`Server::new`] builds everything from the configuration and
@@ -23,6 +24,7 @@
 
 pub mod body;
 mod conn;
+mod control;
 mod error;
 mod handlers;
 mod layers;

@@ -24,7 +24,7 @@ use tower::Service;
 
 use crate::body::Body;
 use crate::error::HttpError;
-use crate::handlers::{echo, limited, mounted, probes, slow};
+use crate::handlers::{control, echo, limited, mounted, probes, slow};
 use crate::state::AppState;
 
 /// What the router's future resolves to.
@@ -68,7 +68,7 @@ impl Service<Request<Body>> for Router {
             ("POST", "/echo") => later(echo::echo(state.clone(), req)),
             ("GET" | "HEAD", "/stats") => now(Ok(probes::stats(state))),
             ("GET" | "HEAD", "/info") => now(Ok(probes::info(state))),
-            ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz())),
+            ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz(state))),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
             ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state))),
             (
@@ -76,6 +76,8 @@ impl Service<Request<Body>> for Router {
                 "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events",
             )
             | ("POST", "/counter") => later(mounted::demo(state.clone(), req)),
+            // The control API answers 404 while no token is set, and knows its methods.
+            (_, "/control") => later(control::control(state.clone(), req)),
             // The file server knows which methods it allows (PUT only when
             // uploads are on), so every method under /files/ goes to it.
             (_, path) if path.starts_with("/files/") => later(mounted::files(state.clone(), req)),
@@ -156,14 +158,29 @@ pub static ROUTES: &[Route] = &[
     route(
         Method::GET,
         "/healthz",
-        "liveness: 200 while the process is up",
+        "liveness: 200 while the process is up (503 when the control API says fail)",
     ),
     route(
         Method::GET,
         "/readyz",
-        "readiness: 503 once a shutdown starts",
+        "readiness: 503 once a shutdown starts (or as the control API says)",
     ),
     route(Method::GET, "/metrics", "Prometheus metrics"),
+    route(
+        Method::GET,
+        "/control",
+        "control API state (404 unless control.token is set; Bearer token)",
+    ),
+    route(
+        Method::POST,
+        "/control",
+        "control API: change readiness, liveness, faults, permits, log filter",
+    ),
+    route(
+        Method::DELETE,
+        "/control",
+        "control API: back to the configured values",
+    ),
     route(Method::GET, "/fanout", asynclab_demo::about("/fanout")),
     route(Method::GET, "/race", asynclab_demo::about("/race")),
     route(Method::GET, "/timeout", asynclab_demo::about("/timeout")),

@@ -22,6 +22,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 
+use crate::control::Control;
 use crate::layers::faults::Faults;
 use crate::routes::{ROUTES, UNMATCHED};
 
@@ -68,6 +69,8 @@ pub struct StateInner {
     pub shutdown: Shutdown,
     /// The faults injected on purpose (`[http.faults]`, `layers/faults.rs`).
     pub faults: Arc<Faults>,
+    /// What the control API changes (`control.rs`).
+    pub control: Control,
 }
 
 impl AppState {
@@ -113,6 +116,7 @@ impl AppState {
             admission,
             shutdown,
             faults,
+            control: Control::default(),
         }))
     }
 
@@ -303,7 +307,9 @@ impl HttpMetrics {
 pub struct LimitedState {
     /// One shared semaphore: a permit is the right to be inside the work section.
     pub semaphore: Semaphore,
-    pub permits: usize,
+    /// The permits wanted now: `http.limited.permits`, or what the control API
+    /// set (see `handlers/limited.rs`, `resize`).
+    pub permits: AtomicUsize,
     /// Requests waiting for a permit now (bounded by `http.limited.max_waiters`).
     pub waiting: AtomicUsize,
     /// The most requests ever inside the work section at once: the proof that the
@@ -315,10 +321,10 @@ pub struct LimitedState {
 }
 
 impl LimitedState {
-    fn new(permits: usize) -> Self {
+    pub(crate) fn new(permits: usize) -> Self {
         Self {
             semaphore: Semaphore::new(permits),
-            permits,
+            permits: AtomicUsize::new(permits),
             waiting: AtomicUsize::new(0),
             in_use_max: AtomicUsize::new(0),
             in_use_gauge: Gauge::default(),
@@ -345,10 +351,10 @@ impl LimitedState {
         );
     }
 
-    /// Permits held now.
+    /// Requests inside the work section now. (Not `permits - available`: while
+    /// a shrink waits for busy permits, that difference is not what is in use.)
     pub fn in_use(&self) -> usize {
-        self.permits
-            .saturating_sub(self.semaphore.available_permits())
+        usize::try_from(self.in_use_gauge.get()).unwrap_or(0)
     }
 
     /// Total rejections, both reasons.

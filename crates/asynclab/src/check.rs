@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -124,6 +124,42 @@ async fn probe_echo(addr: &str) -> anyhow::Result<String> {
 
 /// One HTTP/1.1 GET on a fresh connection; any 2xx is healthy.
 async fn probe_http(uri: &hyper::Uri) -> anyhow::Result<String> {
+    let (status, body) = send(uri, http_request(uri, "GET")?.body(Full::default())?).await?;
+    let summary = first_line(&body);
+    if status.is_success() {
+        Ok(format!("{status} {summary}"))
+    } else {
+        bail!("{status} {summary}")
+    }
+}
+
+/// A request to `uri` with `Host` and `User-Agent` set: what `check` and
+/// `control` send.
+pub fn http_request(
+    uri: &hyper::Uri,
+    method: &str,
+) -> anyhow::Result<hyper::http::request::Builder> {
+    let host = uri.host().context("URL has no host")?;
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Ok(hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(
+            hyper::header::HOST,
+            uri.authority().map(|a| a.as_str()).unwrap_or(host),
+        )
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("asynclab/", env!("CARGO_PKG_VERSION")),
+        ))
+}
+
+/// Sends `request` to `uri`'s host on a fresh HTTP/1.1 connection; returns the
+/// status and the whole body.
+pub async fn send(
+    uri: &hyper::Uri,
+    request: hyper::Request<Full<Bytes>>,
+) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
     let host = uri.host().context("URL has no host")?.to_string();
     let port = uri.port_u16().unwrap_or(80);
     let stream = TcpStream::connect((host.as_str(), port))
@@ -135,18 +171,6 @@ async fn probe_http(uri: &hyper::Uri) -> anyhow::Result<String> {
     // The connection future drives the socket; it ends when the request is done or
     // when this probe is dropped by the timeout.
     tokio::spawn(conn);
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let request = hyper::Request::get(path)
-        .header(
-            hyper::header::HOST,
-            uri.authority().map(|a| a.as_str()).unwrap_or(&host),
-        )
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("asynclab-check/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Empty::<Bytes>::new())
-        .context("building the request")?;
     let response = sender.send_request(request).await.context("request")?;
     let status = response.status();
     let body = response
@@ -155,12 +179,7 @@ async fn probe_http(uri: &hyper::Uri) -> anyhow::Result<String> {
         .await
         .context("reading the body")?
         .to_bytes();
-    let summary = first_line(&body);
-    if status.is_success() {
-        Ok(format!("{status} {summary}"))
-    } else {
-        bail!("{status} {summary}")
-    }
+    Ok((status, body))
 }
 
 /// The body's first non-blank line, at most [`SUMMARY_CHARS`] characters, with

@@ -10,6 +10,7 @@
 
 mod check;
 mod cli;
+mod control;
 mod runtime;
 mod serve;
 mod validate;
@@ -50,6 +51,17 @@ fn main() -> ExitCode {
             // A probe needs one worker thread, whatever the servers are given.
             Ok(()) => block_on(&RuntimeConfig { workers: 1 }, async move {
                 check::run(&target, timeout).await
+            }),
+            Err(code) => code,
+        },
+        Command::Control {
+            server,
+            token,
+            timeout,
+            action,
+        } => match log_only(&overrides) {
+            Ok(()) => block_on(&RuntimeConfig { workers: 1 }, async move {
+                control::run(&server, token, &action, timeout).await
             }),
             Err(code) => code,
         },

@@ -54,6 +54,13 @@ impl FaultsConfig {
             && self.abort == 0.0
     }
 
+    /// [`FaultsConfig::check`] for settings that come from elsewhere than the
+    /// configuration (the control API): the message names the key.
+    pub fn validate(&self, max_delay: Duration) -> Result<(), String> {
+        self.check(max_delay)
+            .map_err(|bad| format!("{}={}: {}", bad.key, bad.value, bad.reason))
+    }
+
     /// `max_delay` is `http.slow.max_delay`: no injected delay may be longer.
     pub(super) fn check(&self, max_delay: Duration) -> Check {
         let longest = self

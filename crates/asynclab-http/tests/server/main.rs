@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod control;
 mod faults;
 mod metrics;
 mod protocol;
