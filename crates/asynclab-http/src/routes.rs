@@ -73,7 +73,8 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state))),
             (
                 "GET" | "HEAD",
-                "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events",
+                "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events"
+                | "/retry",
             )
             | ("POST", "/counter") => later(mounted::demo(state.clone(), req)),
             // The control API answers 404 while no token is set, and knows its methods.
@@ -189,6 +190,7 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/counter", asynclab_demo::about("/counter")),
     route(Method::POST, "/counter", "adds ?by=1 to the shared counter"),
     route(Method::GET, "/events", asynclab_demo::about("/events")),
+    route(Method::GET, "/retry", asynclab_demo::about("/retry")),
     route(
         Method::GET,
         FILES,
