@@ -27,6 +27,15 @@ use serde_json::{Map, Value, json};
 use crate::handlers::limited;
 use crate::state::AppState;
 
+/// The configuration keys (or sections) [`AppState::reload`] applies while the
+/// server runs; a `SIGHUP` names any other changed key as needing a restart.
+pub const RELOADED: [&str; 4] = [
+    "http.faults",
+    "http.limited.permits",
+    "log.level",
+    "control.token",
+];
+
 /// The most permits `/limited` may be given at run time.
 pub const MAX_PERMITS: usize = 100_000;
 

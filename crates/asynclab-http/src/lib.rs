@@ -24,7 +24,7 @@
 
 pub mod body;
 mod conn;
-mod control;
+pub mod control;
 mod error;
 mod handlers;
 mod layers;

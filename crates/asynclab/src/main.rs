@@ -11,6 +11,7 @@
 mod check;
 mod cli;
 mod control;
+mod reload;
 mod runtime;
 mod serve;
 mod validate;
@@ -77,7 +78,7 @@ fn servers(overrides: &Overrides, servers: Servers) -> ExitCode {
     };
     start_logging(&loaded.config.log, &loaded.ignored);
     let runtime = loaded.config.runtime.clone();
-    block_on(&runtime, serve::run(loaded, servers))
+    block_on(&runtime, serve::run(loaded, overrides.clone(), servers))
 }
 
 /// `asynclab config`: print the merged configuration (or each key's origin), or
@@ -98,13 +99,18 @@ fn config(overrides: &Overrides, check: bool, show_origin: bool) -> ExitCode {
 /// Loads and checks every section; with `http`, also what only the file system
 /// can confirm (see `validate`). Errors are reported before anything binds or logs.
 fn load(overrides: &Overrides, http: bool) -> Result<Loaded, ExitCode> {
-    let checked = Config::load(overrides).and_then(|loaded| {
+    load_checked(overrides, http).map_err(bad_config)
+}
+
+/// [`load`]'s checks, for `SIGHUP` too (`reload.rs`): a reload accepts exactly
+/// what a start accepts, with the same error messages.
+pub(crate) fn load_checked(overrides: &Overrides, http: bool) -> Result<Loaded, ConfigError> {
+    Config::load(overrides).and_then(|loaded| {
         if http {
             validate::files_root(&loaded)?;
         }
         Ok(loaded)
-    });
-    checked.map_err(bad_config)
+    })
 }
 
 /// `load` and `check` run no server: they read only `[log]`, so a server setting

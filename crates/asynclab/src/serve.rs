@@ -5,15 +5,15 @@
 //! learns the port), and **one shutdown for everything**: the servers each take a
 //! clone of the same [`Shutdown`] handle, which the signal task triggers.
 //! `tokio::join!` waits for both servers in this one task; each server spawns its
-//! own tasks for its connections.
+//! own tasks for its connections. `SIGHUP` reloads the configuration (`reload.rs`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use asynclab_core::Metrics;
 use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::{self, DrainReport, Shutdown};
+use asynclab_core::{Metrics, Overrides};
 use tokio::net::TcpListener;
 
 /// Open files wanted besides one per connection: listeners, runtimes, files being
@@ -42,7 +42,11 @@ impl Servers {
     };
 }
 
-pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    loaded: Loaded,
+    overrides: Overrides,
+    servers: Servers,
+) -> anyhow::Result<ExitCode> {
     let config = loaded.config.clone();
     let metrics = Metrics::new();
     let shutdown = Shutdown::with_grace(config.shutdown.grace);
@@ -111,6 +115,13 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     // script sees the banner is never lost (nor kills us with the OS default).
     shutdown::on_signals(shutdown.clone(), config.shutdown.readiness_delay)
         .context("installing the ctrl-c and SIGTERM handlers")?;
+    // SIGHUP reloads the configuration (`reload.rs`).
+    crate::reload::on_sighup(
+        overrides,
+        config.clone(),
+        http.as_ref().map(|server| server.state().clone()),
+    )
+    .context("installing the SIGHUP handler")?;
     // With JSON logs (containers, collectors) the plain banner would mix text
     // into the JSON stream: the `asynclab started` event below carries the same
     // addresses, as one JSON line.

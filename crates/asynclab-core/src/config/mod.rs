@@ -15,6 +15,7 @@
 
 mod control;
 mod demo;
+mod diff;
 mod echo;
 mod error;
 mod faults;
