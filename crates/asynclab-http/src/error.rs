@@ -17,6 +17,7 @@ use http::{Response, StatusCode};
 use tower::load_shed::error::Overloaded;
 
 use crate::body::{Body, BoxError, text};
+use crate::layers::faults::Aborted;
 use crate::state::HttpMetrics;
 
 /// The server could not be built (bad settings that config validation cannot see).
@@ -143,12 +144,16 @@ impl HttpError {
 }
 
 /// The answer for an error of a tower layer (`ServiceBuilder::map_result` in
-/// `stack.rs`): the load shedder's "overloaded" is a 503 at once, counted.
+/// `stack.rs`): the load shedder's "overloaded" is a 503 at once, counted. And
+/// the one error made here: an answer the fault layer marked [`Aborted`]
+/// becomes that error, which hyper answers by closing the connection.
 pub fn respond(
     metrics: &HttpMetrics,
     result: Result<Response<Body>, BoxError>,
 ) -> Result<Response<Body>, BoxError> {
     let error = match result {
+        // An answer the fault layer marked: the connection closes unanswered.
+        Ok(res) if res.extensions().get::<Aborted>().is_some() => return Err(Box::new(Aborted)),
         Ok(res) => return Ok(res),
         Err(error) => error,
     };

@@ -9,18 +9,21 @@
 //! | 2 | `AccessLogLayer` | ours, `layers/access_log.rs` | a span per request, a log line per answer |
 //! | 3 | `MetricsLayer` | ours, `layers/metrics.rs` | counters, latency, in-flight gauge, live feed |
 //! | 4 | `CatchPanicLayer` | tower-http | a panicking handler is a 500 for that request only |
-//! | 5 | `FaultLayer` | ours, `layers/faults.rs` | `[http.faults]`: injected errors, delays, aborted connections (off: one atomic load) |
-//! | 6 | `map_result` | tower | the errors of the layers below become answers (`error.rs`) |
-//! | 7 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
-//! | 8 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
-//! | 9 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
+//! | 5 | `map_result` | tower | the errors of the layers below become answers (`error.rs`) |
+//! | 6 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
+//! | 7 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
+//! | 8 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
+//! | 9 | `FaultLayer` | ours, `layers/faults.rs` | `[http.faults]`: injected errors, delays, aborted connections (off: one atomic load) |
 //! | 10 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
 //!
 //! Logging and metrics sit above the panic, shedding and timeout layers so that
 //! their answers are logged and counted like any other. The fault layer sits
-//! above `map_result` so that its "abort" error reaches hyper, which then
-//! closes the connection without an answer, and below the metrics, so its
-//! errors and delays are counted and timed like real ones. To add a layer, add one
+//! just above the router, so its injected answers and delays meet every layer
+//! a real handler's do (counted, timed, held to the in-flight limit and the
+//! request timeout), and so that with faults off it wraps only the router's
+//! small future (a layer higher up would move the whole stack's future once
+//! more per request). `map_result` lets its "abort" error through to hyper,
+//! which closes the connection without an answer. To add a layer, add one
 //! line where the request should meet it. Every layer is built here once, so
 //! state they share (the in-flight semaphore, the counters) is shared by every
 //! connection: a limit layer built per connection would limit nothing.
@@ -95,7 +98,6 @@ pub fn app(state: AppState) -> impl HttpService {
         .layer(CatchPanicLayer::custom(move |panic| {
             error::panicked(&for_panics, panic)
         }))
-        .layer(FaultLayer::new(state.faults.clone()))
         .map_result(move |result| error::respond(&for_errors, result))
         .layer(LoadShedLayer::new())
         .layer(GlobalConcurrencyLimitLayer::with_semaphore(
@@ -103,5 +105,6 @@ pub fn app(state: AppState) -> impl HttpService {
         ))
         .layer(RequestTimeoutLayer::new(config.request_timeout, rate))
         .layer(HostLayer)
+        .layer(FaultLayer::new(state.faults.clone()))
         .service(Router::new(state.clone()))
 }

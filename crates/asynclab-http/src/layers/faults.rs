@@ -15,14 +15,15 @@
 //! says whether any fault is on: with faults off, which is the normal case,
 //! that load is all this layer costs (see `docs/performance.md`).
 //!
-//! How a connection is aborted: the response future returns an error instead
-//! of a response. Every layer above passes an error through, and hyper, given
+//! How a connection is aborted: the answer is marked [`Aborted`], and
+//! `error.rs` turns it into an error instead of a response. Every layer above
+//! passes an error through, and hyper, given
 //! an error by the service, drops an HTTP/1 connection without writing a byte
 //! (an HTTP/2 stream is reset instead: the connection's other streams go on).
 //!
 //! Why our own layer: no tower or tower-http layer injects faults.
 
-use std::pin::Pin;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
@@ -40,7 +41,8 @@ use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 use tower::{Layer, Service, ServiceExt};
 
-use crate::body::{Body, BoxError, text};
+use crate::body::{Body, text};
+use crate::routes::RouteFuture;
 
 /// The fault settings in force, and what they have done so far. Built once,
 /// shared by every connection and by the control API.
@@ -180,7 +182,7 @@ fn exempt(path: &str) -> bool {
 
 /// The error a request's future ends with when its connection is to be
 /// aborted: hyper closes the connection without an answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("connection aborted on purpose (http.faults.abort)")]
 pub struct Aborted;
 
@@ -214,30 +216,33 @@ pub struct FaultService<S> {
     faults: Arc<Faults>,
 }
 
-/// A request with a fault: boxed, as faults are the rare, slow path.
-type Faulted = Pin<Box<dyn Future<Output = Result<Response<Body>, BoxError>> + Send>>;
-
+/// The fault layer wraps the router and answers with the router's own future
+/// type: a request with a fault is one more boxed future, like a handler that
+/// waits, and a request without one gets the router's future untouched. So with
+/// faults off nothing is wrapped or moved once more: the cost is the flag's load.
 impl<S> Service<Request<Body>> for FaultService<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future = RouteFuture>
+        + Clone
+        + Send
+        + 'static,
 {
     type Response = Response<Body>;
-    type Error = BoxError;
-    type Future = Either<S::Future, Faulted>;
+    type Error = Infallible;
+    type Future = RouteFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> RouteFuture {
         // The fast path: one atomic load when no fault is on.
         if !self.faults.on.load(Ordering::Acquire) || exempt(req.uri().path()) {
-            return Either::Left(self.inner.call(req));
+            return self.inner.call(req);
         }
         let Decision { delay, outcome } = self.faults.roll();
         if delay.is_zero() && outcome == Outcome::Pass {
-            return Either::Left(self.inner.call(req));
+            return self.inner.call(req);
         }
         // `poll_ready` made `self.inner` ready for this request: take that one
         // and leave a fresh clone for the next (tower's documented pattern for
@@ -251,10 +256,18 @@ where
             match outcome {
                 Outcome::Pass => inner.oneshot(req).await,
                 Outcome::Error(status) => Ok(injected(status)),
-                Outcome::Abort => Err(Box::new(Aborted) as BoxError),
+                Outcome::Abort => Ok(aborted()),
             }
         }))
     }
+}
+
+/// An answer marked [`Aborted`]: `error.rs` turns it into the error that makes
+/// hyper close the connection (the router's future cannot fail itself).
+fn aborted() -> Response<Body> {
+    let mut res = Response::new(crate::body::empty());
+    res.extensions_mut().insert(Aborted);
+    res
 }
 
 /// The answer of an injected error, marked as such for whoever reads headers.
