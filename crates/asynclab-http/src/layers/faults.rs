@@ -13,13 +13,14 @@
 //! once, cloning an `Arc`, and never holds across an `.await` (a std lock held
 //! across an await could block a worker thread). Before that, one atomic flag
 //! says whether any fault is on: with faults off, which is the normal case,
-//! that load is all this layer costs (see `docs/performance.md`).
+//! that load is all this layer does, and it hands back the router's future
+//! untouched (what that costs: `docs/performance.md`).
 //!
 //! How a connection is aborted: the answer is marked [`Aborted`], and
 //! `error.rs` turns it into an error instead of a response. Every layer above
-//! passes an error through, and hyper, given
-//! an error by the service, drops an HTTP/1 connection without writing a byte
-//! (an HTTP/2 stream is reset instead: the connection's other streams go on).
+//! passes an error through, and hyper, given an error by the service, drops an
+//! HTTP/1 connection without writing a byte (an HTTP/2 stream is reset
+//! instead: the connection's other streams go on).
 //!
 //! Why our own layer: no tower or tower-http layer injects faults.
 
