@@ -98,3 +98,45 @@ fn probes_metrics_and_control_are_exempt() {
         assert!(!exempt(path), "{path}");
     }
 }
+
+/// The whole stack in-process on paused time: an injected 2 s delay is waited
+/// for (the clock jumps; no real time passes), and an abort reaches the
+/// caller as the error hyper closes the connection on.
+#[tokio::test(start_paused = true)]
+async fn the_stack_waits_the_injected_delay_and_lets_an_abort_through() {
+    use asynclab_core::{Config, Metrics, Shutdown};
+    use tower::ServiceExt;
+
+    let mut config = Config::builtin();
+    config.http.faults = settings(r#"delays = "2s""#);
+    let state = crate::AppState::new(config.http, false, Metrics::new(), None, Shutdown::new());
+    let request = || {
+        Request::get("/fast")
+            .header("host", "x")
+            .body(crate::body::empty())
+            .expect("request")
+    };
+    let started = tokio::time::Instant::now();
+    let res = crate::app(state.clone())
+        .oneshot(request())
+        .await
+        .expect("answer");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+
+    state.faults.set(settings("abort = 100.0"));
+    let Err(err) = crate::app(state.clone()).oneshot(request()).await else {
+        panic!("an abort is an error, not an answer");
+    };
+    assert!(err.is::<Aborted>(), "{err}");
+    let res = crate::app(state)
+        .oneshot(
+            Request::get("/healthz")
+                .header("host", "x")
+                .body(crate::body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("probes are exempt");
+    assert_eq!(res.status(), StatusCode::OK);
+}
