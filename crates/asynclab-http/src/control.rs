@@ -198,6 +198,10 @@ impl AppState {
                 },
                 "log.level" => {
                     asynclab_core::config::check_filter(value).map_err(bad)?;
+                    // Checked now, so that applying cannot fail halfway.
+                    if telemetry::current_filter().is_none() {
+                        return Err(bad("this process did not install the log subscriber".into()));
+                    }
                     Change::Log(value.clone())
                 }
                 _ => return Err(format!("unknown key `{key}` (keys: {})", KEYS.join(", "))),
