@@ -92,6 +92,14 @@ impl FaultsConfig {
                 "is longer than http.slow.max_delay",
             ));
         }
+        // A 1xx is not a final answer: hyper would not end the exchange with it.
+        if self.errors.entries().iter().any(|(code, _)| *code < 200) {
+            return Err(invalid(
+                "http.faults.errors",
+                &self.errors,
+                "status codes must be 200 to 599 (a 1xx is not a final answer)",
+            ));
+        }
         if !(0.0..=100.0).contains(&self.abort) {
             return Err(invalid(
                 "http.faults.abort",
@@ -165,6 +173,14 @@ mod tests {
         let bad = faults.check(Duration::from_secs(30)).expect_err("over cap");
         assert_eq!(bad.key, "http.faults.delays");
         assert!(FaultsConfig::default().is_off());
+        let informational = FaultsConfig {
+            errors: "101:5".parse().expect("valid list"),
+            ..FaultsConfig::default()
+        };
+        let bad = informational
+            .check(Duration::from_secs(30))
+            .expect_err("1xx");
+        assert!(bad.reason.contains("200 to 599"), "{}", bad.reason);
         assert!(!faults.is_off());
     }
 }
