@@ -154,38 +154,6 @@ def fast():
     return r
 
 
-def runtime():
-    r = Result("runtime", "GET /fast: asynclab with `http.runtime = \"per-core\"` (the default) vs `shared`")
-    started = {}
-    try:
-        started["shared"] = servers.asynclab_http(["http.runtime=shared"], name="asynclab-shared")
-        started["per-core"] = servers.asynclab_http(["http.runtime=per-core"], name="asynclab-per-core")
-        names = list(started)
-        rows, bars = [], []
-        for c in (50, 256, 1000):
-            print(f"== runtime: {c} connections (asynclab load)", flush=True)
-            runs = alternate(REPS, names, lambda n: clients.load(
-                started[n].url("/fast"), c, DURATION, warmup=WARMUP))
-            r.data["raw"][f"load-c{c}"] = {n: [strip(d) for d in runs[n]] for n in names}
-            rate = {n: [ok_rate(d) for d in runs[n]] for n in names}
-            p99 = {n: [p99_ms(d) for d in runs[n]] for n in names}
-            rr = summary(ratios(rate["per-core"], rate["shared"]))
-            rows.append([c] + [fmt(summary(rate[n]), "{:.0f}") for n in names] + [
-                fmt(rr), fmt(summary(ratios(p99["per-core"], p99["shared"])))])
-            bars.append(bar(f"{c} connections", rr))
-        r.table("Requests per second (asynclab load, keep-alive, median (min–max))",
-                ["connections"] + names + ["per-core ÷ shared", "p99: per-core ÷ shared"], rows)
-        r.chart("runtime.svg", "/fast req/s, per-core ÷ shared (same run)", bars, aim=1.0,
-                aim_label="level")
-    finally:
-        stopping(started)
-    r.note("Same binary, same default middleware; only `http.runtime` differs. `per-core`: the "
-           "accept loop deals each connection to one of `http.workers` threads (one per core), each "
-           "with its own single-threaded runtime, as nginx deals connections to its workers. No aim: "
-           "this is the measurement behind making `per-core` the default.")
-    return r
-
-
 PERF_EVENTS = "task-clock,context-switches,raw_syscalls:sys_enter"
 
 
@@ -735,5 +703,14 @@ def instructions():
     return r
 
 
-ALL = {"fast": fast, "runtime": runtime, "cost": cost, "slow": slow, "limited": limited, "files": files, "echo": echo,
+ALL = {"fast": fast, "cost": cost, "slow": slow, "limited": limited, "files": files, "echo": echo,
        "idle": idle, "loadgen": loadgen, "startup": startup, "instructions": instructions}
+
+
+def _layers():
+    # Imported here: `layers` imports this module.
+    import layers
+    return layers.layers()
+
+
+ALL["layers"] = _layers

@@ -125,3 +125,27 @@ fn second_signal_exits_at_once_even_with_requests_in_flight() {
     assert_eq!(status.code(), Some(130), "logs:\n{}", server.logs());
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// Work still running when the grace period ends is cut: its client gets a 503
+/// (not an empty reply), the stop summary is a WARN that counts it, and the
+/// process exits 1.
+#[test]
+fn work_cut_at_the_deadline_gets_503_and_a_warning() {
+    let mut server = Server::start(&["http", "--set", "shutdown.grace=500ms"]);
+    let addr = server.http.expect("http address");
+    let slow = in_background(addr, "/slow?delay=20s");
+    wait_in_flight(addr, 2);
+    server.signal("TERM");
+    let (status, body) = slow.join().expect("client thread");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("shutting down"), "{body}");
+    let exit = server.wait(EXIT);
+    assert_eq!(exit.code(), Some(1), "logs:\n{}", server.logs());
+    let logs = server.logs();
+    let summary = logs
+        .lines()
+        .find(|l| l.contains("asynclab stopped"))
+        .unwrap_or_else(|| panic!("no summary in:\n{logs}"));
+    assert!(summary.contains("\"level\":\"WARN\""), "{summary}");
+    assert!(summary.contains("\"http_requests_cut\":1"), "{summary}");
+}

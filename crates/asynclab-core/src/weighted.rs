@@ -1,19 +1,26 @@
-//! Weighted lists: `503:5,429:1` (503 five percent of the time, 429 one
-//! percent, otherwise nothing) and `150ms:10,2s:1`, the syntax fortio's echo
-//! server reads, used by the fault injection of `[http.faults]` and the control
-//! API.
+//! Weighted choices written as text: `503:5,429:1`, `150ms:10,2s:1`, `200:90,503:10`.
 //!
-//! Nothing async here: a parser, a printer that writes the same syntax back,
-//! and [`Weighted::pick`], which turns one random roll in `[0, 100)` into a
-//! choice. The roll comes from the caller, so a test passes a seeded generator
-//! and the same seed always gives the same choices.
+//! One parser for every place a client or an operator writes "this value, this
+//! often": `/echo?status=&delay=&size=` (fortio's syntax, percentages with a
+//! default for the rest), `/status/{codes}` (httpbin's syntax, relative weights),
+//! and any server-wide fault setting that wants the same text. Nothing async here:
+//! it is the "validate before you start waiting" step, and choosing is a plain
+//! function of a random number the caller supplies, so tests pass fixed numbers (or
+//! a seeded generator) and the choice is reproducible.
 //!
-//! Rules: each entry is `value:percent` (percent a decimal, `0.5` allowed); the
-//! percentages add up to at most 100, and the rest is "none of them". A list of
-//! one entry may leave the percent out (`250ms` alone means always). The empty
-//! list (`""`) never picks anything.
+//! Two readings of the same text:
+//! - [`Weighted::percent`] (fortio): each weight is a percentage of requests; they
+//!   may add up to at most 100, and the rest get the caller's default. A bare value
+//!   (`delay=250ms`) means 100%.
+//! - [`Weighted::relative`] (httpbin): weights are shares of their sum; a bare value
+//!   weighs 1, so `/status/200,503` is a fair coin. Something is always chosen.
+//!
+//! In configuration (`[http.faults]`, the control API) a list is a string in the
+//! percent reading: a value type that knows how to read and write itself
+//! ([`Choice`]) gets `FromStr`, `Display` and serde for free, the empty string
+//! meaning "never" ([`Weighted::default`]).
 
-use std::fmt;
+use std::fmt::{self, Display};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -21,21 +28,148 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::config::units::duration;
 
-/// A value a weighted list can hold: it knows how to read and write itself.
-pub trait Choice: Sized + Clone + PartialEq {
+/// A list that could not be read; the message is meant for the client (the
+/// caller adds which parameter or key it came from).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WeightError(pub String);
+
+/// The most entries one list may have: a list is typed by a person, and a bound
+/// keeps a long query string from becoming a long scan per request.
+pub const MAX_CHOICES: usize = 32;
+
+/// Values with the share of requests each gets (each share in `0.0..=1.0`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weighted<T> {
+    choices: Vec<(T, f64)>,
+    /// A relative list always chooses (its shares add up to 1).
+    always: bool,
+}
+
+impl<T> Weighted<T> {
+    /// fortio's reading: `value:percent,...`, percentages adding up to at most 100;
+    /// a lone bare value is 100%. `value` parses one value (its error is shown as is).
+    pub fn percent<E: Display>(
+        text: &str,
+        value: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<Self, WeightError> {
+        let entries = split(text, value, 100.0)?;
+        let mut choices = Vec::with_capacity(entries.len());
+        let mut total = 0.0;
+        for (v, weight) in entries {
+            let percent = weight.unwrap_or(100.0);
+            total += percent;
+            choices.push((v, percent / 100.0));
+        }
+        // A little slack for decimal fractions such as 33.3+33.3+33.4.
+        if total > 100.0 + 1e-9 {
+            return Err(WeightError(format!(
+                "the percentages add up to {total}%, more than 100%"
+            )));
+        }
+        Ok(Self {
+            choices,
+            always: false,
+        })
+    }
+
+    /// httpbin's reading: `value:weight,...`, each share its weight over the sum; a
+    /// bare value weighs 1. The weights must not all be zero.
+    pub fn relative<E: Display>(
+        text: &str,
+        value: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<Self, WeightError> {
+        let entries = split(text, value, f64::MAX)?;
+        let total: f64 = entries.iter().map(|(_, w)| w.unwrap_or(1.0)).sum();
+        if total <= 0.0 || !total.is_finite() {
+            return Err(WeightError(
+                "the weights add up to zero: nothing can be chosen".into(),
+            ));
+        }
+        let choices = entries
+            .into_iter()
+            .map(|(v, w)| (v, w.unwrap_or(1.0) / total))
+            .collect();
+        Ok(Self {
+            choices,
+            always: true,
+        })
+    }
+
+    /// The value for `roll`, a uniform random number in `0.0..1.0`: the first
+    /// whose cumulative share passes it. `None` when the roll falls past every
+    /// share (a percent list adding up to less than 100%): the caller's default.
+    pub fn pick(&self, roll: f64) -> Option<&T> {
+        let mut cumulative = 0.0;
+        for (value, share) in &self.choices {
+            cumulative += share;
+            if roll < cumulative {
+                return Some(value);
+            }
+        }
+        // Rounding can leave a relative list's shares a hair under 1.
+        match self.always {
+            true => self.choices.last().map(|(value, _)| value),
+            false => None,
+        }
+    }
+
+    /// The values and their shares, in the order written.
+    pub fn choices(&self) -> &[(T, f64)] {
+        &self.choices
+    }
+
+    /// True when every request gets one value (`delay=250ms`, `status=503:100`).
+    pub fn is_certain(&self) -> bool {
+        self.choices.len() == 1 && self.choices[0].1 >= 1.0
+    }
+
+    /// The largest value, for checking a list against a cap at parse time.
+    pub fn max_by_key<K: Ord>(&self, key: impl Fn(&T) -> K) -> Option<&T> {
+        self.choices.iter().map(|(v, _)| v).max_by_key(|v| key(v))
+    }
+
+    /// True when nothing is ever picked (the empty list, or every share zero).
+    pub fn is_empty(&self) -> bool {
+        !self.always && self.choices.iter().all(|(_, share)| *share == 0.0)
+    }
+}
+
+/// The empty percent list: nothing is ever picked (a fault that is off).
+impl<T> Default for Weighted<T> {
+    fn default() -> Self {
+        Self {
+            choices: Vec::new(),
+            always: false,
+        }
+    }
+}
+
+/// A status code a route or an injected fault may answer with: 200 to 599 (a 1xx
+/// is not a final answer, hyper would not end the exchange with it).
+pub fn final_status(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(n) if (200..=599).contains(&n) => Ok(n),
+        Ok(n) if (100..200).contains(&n) => Err(format!(
+            "`{text}` is informational: a 1xx cannot be a final answer"
+        )),
+        _ => Err(format!("`{text}` is not a status code (200 to 599)")),
+    }
+}
+
+/// A value a weighted list in configuration can hold: it reads and writes itself,
+/// so the list can be a string in a TOML file or a control API request.
+pub trait Choice: Sized {
     /// Reads one value (`503`, `150ms`); the error says what is expected.
     fn parse(text: &str) -> Result<Self, String>;
     /// Writes it back in the form [`Choice::parse`] reads.
     fn show(&self) -> String;
 }
 
-/// An HTTP status code (100 to 599).
+/// A final HTTP status code ([`final_status`]).
 impl Choice for u16 {
     fn parse(text: &str) -> Result<Self, String> {
-        match text.trim().parse::<u16>() {
-            Ok(code) if (100..=599).contains(&code) => Ok(code),
-            _ => Err(format!("`{text}` is not an HTTP status code (100 to 599)")),
-        }
+        final_status(text)
     }
 
     fn show(&self) -> String {
@@ -54,95 +188,28 @@ impl Choice for Duration {
     }
 }
 
-/// A list of values, each with the percent of the time it is chosen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Weighted<T> {
-    entries: Vec<(T, f64)>,
-}
-
-impl<T> Default for Weighted<T> {
-    fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
-    }
-}
-
-impl<T: Choice> Weighted<T> {
-    /// True when nothing is ever picked.
-    pub fn is_empty(&self) -> bool {
-        self.entries.iter().all(|(_, pct)| *pct == 0.0)
-    }
-
-    /// The entries, in the order written.
-    pub fn entries(&self) -> &[(T, f64)] {
-        &self.entries
-    }
-
-    /// The entry `roll` falls on, `roll` being uniform in `[0, 100)`: the first
-    /// entry takes `[0, p1)`, the next `[p1, p1 + p2)`, and so on; past the
-    /// last, `None`.
-    pub fn pick(&self, roll: f64) -> Option<&T> {
-        let mut upper = 0.0;
-        for (value, pct) in &self.entries {
-            upper += pct;
-            if roll < upper {
-                return Some(value);
-            }
-        }
-        None
-    }
-}
-
+/// The percent reading; `""` is the empty list.
 impl<T: Choice> FromStr for Weighted<T> {
-    type Err = String;
+    type Err = WeightError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = text
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        let alone = parts.len() == 1;
-        let mut entries = Vec::with_capacity(parts.len());
-        for part in parts {
-            let (value, pct) = match part.rsplit_once(':') {
-                Some((value, pct)) => (value, percent(pct)?),
-                // `250ms` alone: always.
-                None if alone => (part, 100.0),
-                None => {
-                    return Err(format!(
-                        "`{part}` has no percent: write value:percent, as in 503:5,429:1"
-                    ));
-                }
-            };
-            entries.push((T::parse(value)?, pct));
+    fn from_str(text: &str) -> Result<Self, WeightError> {
+        match text.trim() {
+            "" => Ok(Self::default()),
+            text => Self::percent(text, T::parse),
         }
-        let total: f64 = entries.iter().map(|(_, pct)| pct).sum();
-        if total > 100.0 + 1e-9 {
-            return Err(format!("the percentages add up to {total}, more than 100"));
-        }
-        Ok(Self { entries })
     }
 }
 
-/// A percent between 0 and 100.
-fn percent(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
-        _ => Err(format!("`{text}` is not a percent (0 to 100)")),
-    }
-}
-
-impl<T: Choice> fmt::Display for Weighted<T> {
+/// `value:percent,...`, which [`FromStr`] reads back to the same list.
+impl<T: Choice> Display for Weighted<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for (value, pct) in &self.entries {
-            if !first {
+        for (i, (value, share)) in self.choices.iter().enumerate() {
+            if i > 0 {
                 f.write_str(",")?;
             }
-            first = false;
-            write!(f, "{}:{pct}", value.show())?;
+            // Rounded so that `5` comes back as `5`, not `5.000000000000001`.
+            let percent = (share * 100.0 * 1e9).round() / 1e9;
+            write!(f, "{}:{percent}", value.show())?;
         }
         Ok(())
     }
@@ -156,58 +223,54 @@ impl<T: Choice> Serialize for Weighted<T> {
 
 impl<'de, T: Choice> Deserialize<'de> for Weighted<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(de::Error::custom)
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+/// `a:w,b,c:w` into values and optional weights, each weight a finite number in
+/// `0..=max`.
+fn split<T, E: Display>(
+    text: &str,
+    value: impl Fn(&str) -> Result<T, E>,
+    max: f64,
+) -> Result<Vec<(T, Option<f64>)>, WeightError> {
+    if text.trim().is_empty() {
+        return Err(WeightError("empty: expected value or value:weight".into()));
+    }
+    let parts: Vec<&str> = text.split(',').collect();
+    if parts.len() > MAX_CHOICES {
+        return Err(WeightError(format!(
+            "{} entries: at most {MAX_CHOICES}",
+            parts.len()
+        )));
+    }
+    parts
+        .into_iter()
+        .map(|part| {
+            let (raw, weight) = match part.rsplit_once(':') {
+                Some((raw, weight)) => (raw, Some(number(weight, max)?)),
+                None => (part, None),
+            };
+            let v = value(raw.trim()).map_err(|e| WeightError(e.to_string()))?;
+            Ok((v, weight))
+        })
+        .collect()
+}
+
+fn number(text: &str, max: f64) -> Result<f64, WeightError> {
+    match text.trim().parse::<f64>() {
+        Ok(w) if w.is_finite() && (0.0..=max).contains(&w) => Ok(w),
+        _ => Err(WeightError(format!(
+            "`{text}` is not a weight (a number from 0 to {})",
+            if max == f64::MAX {
+                "any".into()
+            } else {
+                max.to_string()
+            }
+        ))),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn codes(text: &str) -> Result<Weighted<u16>, String> {
-        text.parse()
-    }
-
-    #[test]
-    fn lists_parse_and_print_in_the_same_form() {
-        let w = codes("503:5, 429:1").expect("valid");
-        assert_eq!(w.entries(), &[(503, 5.0), (429, 1.0)]);
-        assert_eq!(w.to_string(), "503:5,429:1");
-        assert_eq!(codes(&w.to_string()), Ok(w));
-        let delays: Weighted<Duration> = "150ms:10,2s:0.5".parse().expect("valid");
-        assert_eq!(delays.to_string(), "150ms:10,2s:0.5");
-        let always: Weighted<Duration> = "250ms".parse().expect("valid");
-        assert_eq!(always.entries(), &[(Duration::from_millis(250), 100.0)]);
-        assert!(codes("").expect("empty is valid").is_empty());
-    }
-
-    #[test]
-    fn bad_lists_say_what_is_wrong() {
-        for (text, why) in [
-            ("503:5,429", "has no percent"),
-            ("503:150", "not a percent"),
-            ("503:-1", "not a percent"),
-            ("700:5", "not an HTTP status code"),
-            ("abc:5", "not an HTTP status code"),
-            ("503:60,500:50", "more than 100"),
-        ] {
-            let err = codes(text).expect_err(text);
-            assert!(err.contains(why), "{text}: {err}");
-        }
-        let err = "soon:5".parse::<Weighted<Duration>>().expect_err("bad");
-        assert!(err.contains("not a duration"), "{err}");
-    }
-
-    #[test]
-    fn a_roll_falls_on_the_entry_whose_share_covers_it() {
-        let w = codes("503:5,429:1").expect("valid");
-        assert_eq!(w.pick(0.0), Some(&503));
-        assert_eq!(w.pick(4.99), Some(&503));
-        assert_eq!(w.pick(5.0), Some(&429));
-        assert_eq!(w.pick(5.99), Some(&429));
-        assert_eq!(w.pick(6.0), None);
-        assert_eq!(w.pick(99.99), None);
-        assert_eq!(codes("").expect("empty").pick(0.0), None);
-    }
-}
+#[path = "weighted_tests.rs"]
+mod tests;

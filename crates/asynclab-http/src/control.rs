@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use asynclab_core::config::{Config, FaultsConfig};
 use asynclab_core::telemetry;
+use asynclab_core::weighted::WeightError;
 use serde_json::{Map, Value, json};
 
 use crate::handlers::limited;
@@ -175,11 +176,11 @@ impl AppState {
                     _ => return Err(bad("use auto or fail".into())),
                 }),
                 "http.faults.errors" => {
-                    faults.errors = value.parse().map_err(bad)?;
+                    faults.errors = value.parse().map_err(|e: WeightError| bad(e.0))?;
                     continue;
                 }
                 "http.faults.delays" => {
-                    faults.delays = value.parse().map_err(bad)?;
+                    faults.delays = value.parse().map_err(|e: WeightError| bad(e.0))?;
                     continue;
                 }
                 "http.faults.jitter" => {

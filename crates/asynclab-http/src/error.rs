@@ -4,7 +4,8 @@
 //! [`HttpError::into_response`] turns the error into the answer. The errors of
 //! the kept tower layers (the load shedder's "overloaded") and panics come here
 //! too ([`respond`], [`panicked`]). So every status code, body text and
-//! `Retry-After` header for a failure is decided in this file, and only server
+//! `Retry-After` header for a failure is decided in this file (its format, text
+//! or JSON per `Accept`, in `layers/error_format.rs`), and only server
 //! faults (a panic, a bug) are logged as errors: a client asking for a missing
 //! page is not the server's problem.
 
@@ -17,8 +18,8 @@ use http::{Response, StatusCode};
 use tower::load_shed::error::Overloaded;
 
 use crate::body::{Body, BoxError, text};
+use crate::counters::HttpMetrics;
 use crate::layers::faults::Aborted;
-use crate::state::HttpMetrics;
 
 /// The server could not be built (bad settings that config validation cannot see).
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +35,7 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// 404: no route has this path.
-    #[error("Not Found")]
+    #[error("not found")]
     NotFound,
     /// 405: the path exists, the method does not; `allow` lists the ones that do.
     #[error("method not allowed (allowed: {allow})")]
@@ -77,6 +78,9 @@ pub enum HttpError {
     /// arrived whole.
     #[error("the request body arrived too slowly (http.body_min_rate)")]
     BodyTooSlow,
+    /// 503: the shutdown's grace period ended before the answer was ready.
+    #[error("the server is shutting down and gave up on this request; try again")]
+    ShuttingDown,
     /// 500: the handler panicked; only this request fails.
     #[error("internal server error (the handler panicked)")]
     Panic,
@@ -91,7 +95,9 @@ impl HttpError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Busy { .. } | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Timeout(_) | Self::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -122,6 +128,11 @@ impl HttpError {
             }
             Self::Timeout(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The connection is about to close; another replica may answer.
+            Self::ShuttingDown => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             // The rest of the body may still come; the connection cannot be reused.
             Self::BodyTooSlow => {

@@ -10,8 +10,9 @@
 //! [`ROUTES`] lists the same routes as data, for what needs a list: `GET /`
 //! prints it, a 405 names the allowed methods from it, and the layers outside
 //! the router label logs and metrics with its *template* (`/files/{path}`),
-//! never the raw path. A unit test keeps the table and the `match` in step.
-//! To add a route: one arm in the `match`, one line in the table.
+//! never the raw path; it has a file of its own, `routes/table.rs`. A unit test
+//! keeps the table and the `match` in step. To add a route: one arm in the
+//! `match`, one line in the table.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -26,6 +27,11 @@ use crate::body::Body;
 use crate::error::HttpError;
 use crate::handlers::{control, echo, limited, mounted, probes, slow};
 use crate::state::AppState;
+
+mod table;
+
+use table::FILES;
+pub use table::ROUTES;
 
 /// What the router's future resolves to.
 type Answer = Result<Response<Body>, Infallible>;
@@ -65,12 +71,13 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/fast") => now(Ok(probes::fast())),
             ("GET" | "HEAD", "/slow") => later(slow::slow(state.clone(), req)),
             ("GET" | "HEAD", "/limited") => later(limited::limited(state.clone(), req)),
-            ("POST", "/echo") => later(echo::echo(state.clone(), req)),
+            ("GET" | "HEAD" | "POST", "/echo") => later(echo::echo(state.clone(), req)),
             ("GET" | "HEAD", "/stats") => now(Ok(probes::stats(state))),
             ("GET" | "HEAD", "/info") => now(Ok(probes::info(state))),
+            ("GET" | "HEAD", "/whoami") => now(Ok(probes::whoami(&req))),
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz(state))),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
-            ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state))),
+            ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state, req.headers()))),
             (
                 "GET" | "HEAD",
                 "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events"
@@ -79,6 +86,10 @@ impl Service<Request<Body>> for Router {
             | ("POST", "/counter") => later(mounted::demo(state.clone(), req)),
             // The control API answers 404 while no token is set, and knows its methods.
             (_, "/control") => later(control::control(state.clone(), req)),
+            // The httpbin routes know which methods each takes (405 with `Allow`).
+            (_, path) if asynclab_httpbin::route(path).is_some() => {
+                later(mounted::httpbin(state.clone(), req))
+            }
             // The file server knows which methods it allows (PUT only when
             // uploads are on), so every method under /files/ goes to it.
             (_, path) if path.starts_with("/files/") => later(mounted::files(state.clone(), req)),
@@ -111,96 +122,6 @@ fn refusal(path: &str) -> HttpError {
     }
 }
 
-/// One line of the route table.
-#[derive(Debug)]
-pub struct Route {
-    /// The method served (`ANY`: every method reaches the handler, shown as `GET`).
-    pub method: Method,
-    /// An exact path (`/fast`), or a prefix ending in `{path}` (`/files/{path}`).
-    pub template: &'static str,
-    /// Shown by `GET /`.
-    pub about: &'static str,
-}
-
-const fn route(method: Method, template: &'static str, about: &'static str) -> Route {
-    Route {
-        method,
-        template,
-        about,
-    }
-}
-
-/// Every route the server answers, in the order `GET /` lists them.
-pub static ROUTES: &[Route] = &[
-    route(Method::GET, "/", "this index"),
-    route(Method::GET, "/about", "name, version, what asynclab is"),
-    route(Method::GET, "/fast", "answers at once"),
-    route(
-        Method::GET,
-        "/slow",
-        "waits ?delay=2s without blocking anything, then answers",
-    ),
-    route(
-        Method::GET,
-        "/limited",
-        "a semaphore lets ?work=1s run for only a few requests at once",
-    ),
-    route(Method::POST, "/echo", "streams the request body back"),
-    route(
-        Method::GET,
-        "/stats",
-        "JSON: in-flight requests, totals by route, limits",
-    ),
-    route(
-        Method::GET,
-        "/info",
-        "JSON: name, version, host, pid, uptime, workers",
-    ),
-    route(
-        Method::GET,
-        "/healthz",
-        "liveness: 200 while the process is up (503 when the control API says fail)",
-    ),
-    route(
-        Method::GET,
-        "/readyz",
-        "readiness: 503 once a shutdown starts (or as the control API says)",
-    ),
-    route(Method::GET, "/metrics", "Prometheus metrics"),
-    route(
-        Method::GET,
-        "/control",
-        "control API state (404 unless control.token is set; Bearer token)",
-    ),
-    route(
-        Method::POST,
-        "/control",
-        "control API: change readiness, liveness, faults, permits, log filter",
-    ),
-    route(
-        Method::DELETE,
-        "/control",
-        "control API: back to the configured values",
-    ),
-    route(Method::GET, "/fanout", asynclab_demo::about("/fanout")),
-    route(Method::GET, "/race", asynclab_demo::about("/race")),
-    route(Method::GET, "/timeout", asynclab_demo::about("/timeout")),
-    route(Method::GET, "/compute", asynclab_demo::about("/compute")),
-    route(Method::GET, "/block", asynclab_demo::about("/block")),
-    route(Method::GET, "/counter", asynclab_demo::about("/counter")),
-    route(Method::POST, "/counter", "adds ?by=1 to the shared counter"),
-    route(Method::GET, "/events", asynclab_demo::about("/events")),
-    route(Method::GET, "/retry", asynclab_demo::about("/retry")),
-    route(
-        Method::GET,
-        FILES,
-        "static files from files.root (PUT when files.upload is on)",
-    ),
-];
-
-/// The file server's template: every method under it reaches the file server.
-const FILES: &str = "/files/{path}";
-
 /// The template reported for requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
 
@@ -211,7 +132,7 @@ pub fn index(method: &Method, path: &str) -> usize {
         .iter()
         .position(|r| {
             matches(r.template, path)
-                && (r.template == FILES
+                && (every_method(r.template)
                     || r.method == method
                     || (r.method == Method::GET && method == Method::HEAD))
         })
@@ -240,12 +161,16 @@ pub fn allow(template: &str) -> String {
     methods.join(", ")
 }
 
+/// `/files/` itself is the root folder (its index.html): a last `{path}` matches
+/// the rest of the path, even nothing (see `asynclab_core::template`).
 fn matches(template: &str, path: &str) -> bool {
-    match template.strip_suffix("{path}") {
-        // `/files/` itself is the root folder (its index.html).
-        Some(prefix) => path.starts_with(prefix),
-        None => template == path,
-    }
+    asynclab_core::template::matches(template, path)
+}
+
+/// Routes whose handler takes every method: the file server, and the httpbin
+/// routes that do (`/anything`, `/status/{codes}`, ...).
+fn every_method(template: &str) -> bool {
+    template == FILES || asynclab_httpbin::takes_any_method(template)
 }
 
 #[cfg(test)]

@@ -10,6 +10,12 @@
 //!
 //! What the protocol does (HTTP, echo) sits behind the [`Client`] trait; the loop
 //! owns the pacing, the deadline and the counting, so both protocols count alike.
+//!
+//! A connection that cannot connect (nothing listens, no route) waits before trying
+//! again, twice as long each time up to [`MAX_BACKOFF`], as clients retrying a
+//! refused connection should: without it, a refusal takes microseconds and each
+//! connection would count tens of thousands of them a second, measuring nothing but
+//! the generator's own loop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +26,11 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ErrorKind;
 use crate::pace::Pacer;
 use crate::stats::{Live, Outcome, Shards};
+
+/// The first wait after a failed connect.
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+/// The longest wait between two attempts to connect.
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
 /// A protocol's side of one connection.
 pub(crate) trait Client {
@@ -53,7 +64,20 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    while let Some(slot) = pacer.next().await {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        // A ramp of connections (`--stage` without `--rate`) that does not want
+        // this one now: close it, as a user leaving would, and wait to be wanted.
+        if let Some(wake) = pacer.parked_until() {
+            client.reset();
+            if pacer.sleep_until(wake).await {
+                continue;
+            }
+            break;
+        }
+        let Some(slot) = pacer.next().await else {
+            break;
+        };
         let deadline = Instant::now() + cx.timeout;
         let outcome = tokio::select! {
             // `biased`: poll in order, so a cut wins over an answer that happens to
@@ -79,6 +103,13 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             if let Some(live) = &cx.live {
                 live.add(&outcome);
             }
+        }
+        match outcome {
+            Outcome::Failed(kind) if kind.is_connect() => {
+                pacer.pause(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            _ => backoff = FIRST_BACKOFF,
         }
     }
 }

@@ -82,7 +82,7 @@ pub async fn run(
         )
         .body(Full::new(Bytes::from(form)))
         .context("building the request")?;
-    let outcome = match tokio::time::timeout(timeout, send(url, request)).await {
+    let outcome = match tokio::time::timeout(timeout, send(url, request, None)).await {
         Ok(result) => result,
         Err(_) => Err(anyhow!(
             "no answer within {}",

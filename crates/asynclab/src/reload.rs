@@ -13,18 +13,27 @@
 //! HTTP server can change live (`asynclab_http::control::RELOADED`) are
 //! applied, and any other changed key is named in a warning: it needs a
 //! restart, and keeps its running value until then.
+//!
+//! The same task reloads the TLS certificate from its files (a rotated
+//! certificate is the other thing operators send SIGHUP for): one listener for
+//! the signal, so the two can never race or disagree about what a SIGHUP did.
+
+use std::sync::Arc;
 
 use asynclab_core::config::Config;
 use asynclab_core::{Overrides, telemetry};
 use asynclab_http::AppState;
 use asynclab_http::control::RELOADED;
+use asynclab_tls::ReloadableCert;
 
 /// Installs the SIGHUP handler now (before the banner, so a SIGHUP sent as soon
-/// as the server is up never kills it) and reloads on every SIGHUP.
+/// as the server is up never kills it) and reloads on every SIGHUP: the
+/// configuration, then `cert` (the TLS certificate, when one is served).
 pub fn on_sighup(
     overrides: Overrides,
     running: Config,
     http: Option<AppState>,
+    cert: Option<Arc<ReloadableCert>>,
 ) -> std::io::Result<()> {
     #[cfg(unix)]
     {
@@ -35,11 +44,14 @@ pub fn on_sighup(
                 // Reading a small file on a worker thread is fine for an event
                 // this rare; the requests being served are not held up.
                 reload(&overrides, &running, http.as_ref());
+                if let Some(cert) = &cert {
+                    cert.reload_logged("SIGHUP");
+                }
             }
         });
     }
     #[cfg(not(unix))]
-    let _ = (overrides, running, http);
+    let _ = (overrides, running, http, cert);
     Ok(())
 }
 

@@ -10,8 +10,8 @@
 //!
 //! Tokio names both kinds with the same function. It starts its workers when
 //! the runtime is built, before any blocking work can be asked for, so the
-//! first `workers` threads it names are the workers (a test in
-//! `crates/asynclab-http/tests` checks both names).
+//! first `workers` threads it names are the workers (`tests/tests/runtime.rs`
+//! checks both names).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,9 +42,13 @@ fn worker_count(config: &RuntimeConfig) -> std::io::Result<usize> {
     match std::env::var(TOKIO_WORKER_THREADS) {
         Ok(value) => match value.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(std::io::Error::other(format!(
-                "{TOKIO_WORKER_THREADS}={value:?}: expected a whole number above 0"
-            ))),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "invalid value for environment variable {TOKIO_WORKER_THREADS}: {value:?}: \
+                     expected a whole number above 0 (or set runtime.workers)"
+                ),
+            )),
         },
         Err(_) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
     }

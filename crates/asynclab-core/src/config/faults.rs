@@ -63,13 +63,7 @@ impl FaultsConfig {
 
     /// `max_delay` is `http.slow.max_delay`: no injected delay may be longer.
     pub(super) fn check(&self, max_delay: Duration) -> Check {
-        let longest = self
-            .delays
-            .entries()
-            .iter()
-            .map(|(d, _)| *d)
-            .max()
-            .unwrap_or_default();
+        let longest = self.delays.max_by_key(|d| *d).copied().unwrap_or_default();
         if longest > max_delay {
             return Err(invalid(
                 "http.faults.delays",
@@ -90,14 +84,6 @@ impl FaultsConfig {
                 "http.faults.jitter",
                 self.jitter,
                 "is longer than http.slow.max_delay",
-            ));
-        }
-        // A 1xx is not a final answer: hyper would not end the exchange with it.
-        if self.errors.entries().iter().any(|(code, _)| *code < 200) {
-            return Err(invalid(
-                "http.faults.errors",
-                &self.errors,
-                "status codes must be 200 to 599 (a 1xx is not a final answer)",
             ));
         }
         if !(0.0..=100.0).contains(&self.abort) {
@@ -173,14 +159,10 @@ mod tests {
         let bad = faults.check(Duration::from_secs(30)).expect_err("over cap");
         assert_eq!(bad.key, "http.faults.delays");
         assert!(FaultsConfig::default().is_off());
-        let informational = FaultsConfig {
-            errors: "101:5".parse().expect("valid list"),
-            ..FaultsConfig::default()
-        };
-        let bad = informational
-            .check(Duration::from_secs(30))
-            .expect_err("1xx");
-        assert!(bad.reason.contains("200 to 599"), "{}", bad.reason);
+        // A 1xx is refused when read (`weighted::final_status`): it cannot end
+        // an exchange.
+        let err = "101:5".parse::<Weighted<u16>>().expect_err("1xx");
+        assert!(err.to_string().contains("1xx"), "{err}");
         assert!(!faults.is_off());
     }
 }

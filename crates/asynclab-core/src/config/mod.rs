@@ -21,11 +21,13 @@ mod error;
 mod faults;
 mod files;
 mod http;
+mod httpbin;
 mod layers;
 mod log;
 mod runtime;
 mod show;
 mod shutdown;
+mod tls;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -43,9 +45,11 @@ pub use error::ConfigError;
 pub use faults::{FaultsConfig, Jitter};
 pub use files::FilesConfig;
 pub use http::{HttpConfig, LimitedConfig, SlowConfig};
+pub use httpbin::HttpbinConfig;
 pub use log::{LogConfig, LogFormat, check_filter};
 pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
+pub use tls::{ClientAuth, TlsConfig};
 pub use units::Size;
 
 /// The built-in defaults: the same file users read to learn every setting.
@@ -71,6 +75,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub files: FilesConfig,
     pub control: ControlConfig,
+    pub tls: TlsConfig,
 }
 
 /// What the command line adds on top of the file and the environment.
@@ -200,7 +205,8 @@ impl Config {
         self.echo.check()?;
         self.http.check()?;
         self.files.check()?;
-        self.control.check()
+        self.control.check()?;
+        self.tls.check()
     }
 }
 

@@ -146,7 +146,7 @@ pub enum Outcome {
 pub fn decide(settings: &FaultsConfig, max_delay: Duration, rng: &mut impl Rng) -> Decision {
     let mut delay = settings
         .delays
-        .pick(rng.random_range(0.0..100.0))
+        .pick(rng.random::<f64>())
         .copied()
         .unwrap_or_default();
     delay += match settings.jitter {
@@ -162,9 +162,9 @@ pub fn decide(settings: &FaultsConfig, max_delay: Duration, rng: &mut impl Rng) 
     let outcome = if rng.random_range(0.0..100.0) < settings.abort {
         Outcome::Abort
     } else {
-        match settings.errors.pick(rng.random_range(0.0..100.0)) {
+        match settings.errors.pick(rng.random::<f64>()) {
             Some(&code) => Outcome::Error(
-                StatusCode::from_u16(code).expect("codes are checked to be 100 to 599"),
+                StatusCode::from_u16(code).expect("codes are checked to be 200 to 599"),
             ),
             None => Outcome::Pass,
         }

@@ -5,8 +5,10 @@
 //! | file | layer |
 //! |---|---|
 //! | `request_id.rs` | the ids tower-http's request-id layers set |
+//! | `error_format.rs` | one format for every error answer: text, or JSON per `Accept` |
 //! | `access_log.rs` | a span per request and one log line per answer |
 //! | `metrics.rs` | counters and latency by route template, the in-flight gauge, the live feed |
+//! | `cut.rs` | a 503 for requests still unanswered when the shutdown cuts |
 //! | `timeout.rs` | the request timeout, counted from the request's last progress |
 //! | `body_rate.rs` | the request body's minimum rate (used by `timeout.rs`) |
 //! | `host.rs` | `Host` validation |
@@ -14,6 +16,8 @@
 
 pub mod access_log;
 pub mod body_rate;
+pub mod cut;
+pub mod error_format;
 pub mod faults;
 pub mod host;
 pub mod metrics;

@@ -9,12 +9,19 @@
 mod support;
 
 mod control;
+mod echo_params;
+mod errors;
 mod faults;
+mod httpbin;
+mod httpbin_more;
 mod metrics;
+mod metrics_docs;
+mod metrics_format;
 mod protocol;
 mod routes;
 mod shutdown;
 mod timers;
+mod tls;
 
 use std::time::Duration;
 

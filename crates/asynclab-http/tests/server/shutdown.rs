@@ -81,11 +81,14 @@ async fn work_still_running_at_the_deadline_is_cut_and_counted() {
     s.shut_down(Duration::ZERO);
     let report = tokio::time::timeout(STEP, s.run).await.unwrap().unwrap();
     assert_eq!((report.drained, report.cut), (0, 1), "{report:?}");
-    assert_eq!(
-        read_to_close(&mut stream).await,
-        "",
-        "cut without an answer"
+    // Not an empty reply: a 503 that says why and that a retry may work.
+    let answer = read_to_close(&mut stream).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{answer}"
     );
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
+    assert!(answer.contains("retry-after: 1\r\n"), "{answer}");
     assert_eq!(s.state.http.slow_cancelled.get(), 1);
 }
 

@@ -9,7 +9,8 @@
 //!   server, on free ports, for the rest of its block; its `--set http.addr=` and
 //!   `--set echo.addr=` ports are rewritten to the real ones, as are `:8080` and
 //!   `:7000` everywhere else (on `127.0.0.1` or `localhost`: the page's default
-//!   server, started with [`Guide::server`]);
+//!   server, started with [`Guide::server`]); likewise `--set tls.addr=` and
+//!   `:8443` for HTTPS, and `$CERT` becomes the self-signed certificate's path;
 //! - `export NAME=value` lines set the environment of the page's server and of
 //!   every command (see [`exports`]);
 //! - other lines (`kill`, `nc`, `docker`, ...) are for people at a terminal and are
@@ -41,6 +42,7 @@ const STATUS_MARK: &str = "guide-test: HTTP status ";
 /// The default addresses the guide uses.
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 const DEFAULT_ECHO: &str = "127.0.0.1:7000";
+const DEFAULT_HTTPS: &str = "127.0.0.1:8443";
 
 /// The folder the repository (and its `public/`) is in.
 pub fn repo_root() -> PathBuf {
@@ -53,7 +55,11 @@ pub fn repo_root() -> PathBuf {
 /// `asynclab <args>` on free ports, from `dir` (where `files.root = "public"`
 /// points), as someone following the page would run it.
 pub fn start_server(dir: &Path, env: &[(String, String)], args: &[String]) -> super::Server {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // An HTTPS listener the page turns on goes to a free port too.
+    if args.iter().any(|a| a.starts_with("tls.addr=")) {
+        args.extend(["--set", "tls.addr=127.0.0.1:0"]);
+    }
     let mut cmd = super::command(&args);
     cmd.current_dir(dir);
     for (k, v) in env {
@@ -76,6 +82,13 @@ fn rewrites(server: &super::Server, args: &[String]) -> Vec<(String, String)> {
     }
     if let Some(echo) = server.echo {
         map.push((set("echo.addr", DEFAULT_ECHO), echo.to_string()));
+    }
+    if let Some(https) = server.https {
+        map.push((set("tls.addr", DEFAULT_HTTPS), https.to_string()));
+    }
+    // `$CERT` on a page: the self-signed certificate the banner printed.
+    if let Some(cert) = &server.cert {
+        map.push(("$CERT".into(), cert.display().to_string()));
     }
     // `localhost:8080` is the same server (the containers page writes it so).
     let aliases: Vec<_> = map
@@ -180,15 +193,19 @@ fn finish(mut running: Running) -> Result<(), String> {
         return Err(report(format!("the output does not contain `{text}`")));
     }
     for status in statuses {
-        let fine = match running.run.expect {
-            Some(expected) => status == expected,
-            // 0: curl got no answer, and the command as written handled that.
-            None => status < 400,
-        };
+        let expected = &running.run.expect;
+        // No status named: 0 (curl got no answer, and the command as written
+        // handled that) or anything below 400.
+        let fine = expected.contains(&status) || (expected.is_empty() && status < 400);
         if !fine {
+            let said: Vec<String> = expected.iter().map(u16::to_string).collect();
             return Err(report(format!(
                 "HTTP status {status} (the guide says {})",
-                running.run.expect.map_or("2xx".into(), |s| s.to_string())
+                if said.is_empty() {
+                    "2xx".into()
+                } else {
+                    said.join(" or ")
+                }
             )));
         }
     }
