@@ -100,9 +100,12 @@ impl Faults {
         self.on.store(on, Ordering::Release);
     }
 
-    /// How many faults of `kind` were injected.
+    /// How many faults of `kind` were injected. (`get`, not `get_or_create`:
+    /// reading must not make a series that nothing has counted yet.)
     pub fn count(&self, kind: &'static str) -> u64 {
-        self.injected.get_or_create(&KindLabels { kind }).get()
+        self.injected
+            .get(&KindLabels { kind })
+            .map_or(0, |c| c.get())
     }
 
     /// What happens to one request, counted.
