@@ -41,6 +41,11 @@ pub(crate) trait Client {
     /// Forgets the current connection (after an error or a timeout), so the next
     /// request starts on a fresh one.
     fn reset(&mut self);
+
+    /// With a scenario: which of its requests the last exchange sent.
+    fn picked(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What the loop needs besides its client.
@@ -99,7 +104,7 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
         }
         if slot.measured {
             let latency = slot.origin.elapsed();
-            lock().record(&outcome, latency);
+            lock().record(&outcome, latency, client.picked());
             if let Some(live) = &cx.live {
                 live.add(&outcome);
             }
