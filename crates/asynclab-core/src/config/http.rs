@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::demo::DemoConfig;
+use super::faults::FaultsConfig;
 use super::httpbin::HttpbinConfig;
 use super::units::{self, Size};
 use super::{Check, at_least, invalid, nonzero, shorter};
@@ -64,6 +65,8 @@ pub struct HttpConfig {
     pub limited: LimitedConfig,
     /// The async-pattern demo routes (`/fanout`, `/race`, `/events`, ...).
     pub demo: DemoConfig,
+    /// Faults injected on purpose (off by default; the control API changes them).
+    pub faults: FaultsConfig,
     /// The httpbin-compatible routes (`/get`, `/status/{codes}`, `/bytes/{n}`, ...).
     pub httpbin: HttpbinConfig,
 }
@@ -138,6 +141,7 @@ impl HttpConfig {
             "",
         )?;
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
+        self.faults.check(self.slow.max_delay)?;
         self.demo.check(self.idle_timeout)?;
         self.httpbin.check(self.slow.max_delay)
     }

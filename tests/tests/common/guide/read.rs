@@ -29,6 +29,17 @@ pub struct Run {
     pub expect_text: Option<String>,
 }
 
+/// The page's `export NAME=value` lines: the environment a reader has set in
+/// their shell, which the runner gives the page's server and every command.
+pub fn exports(guide: &str) -> Vec<(String, String)> {
+    guide
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("export "))
+        .filter_map(|assignment| assignment.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches(['\'', '"']).to_string()))
+        .collect()
+}
+
 /// The ```sh blocks, each as the steps the test takes.
 pub fn blocks(guide: &str) -> Vec<Vec<Step>> {
     let mut blocks = Vec::new();
