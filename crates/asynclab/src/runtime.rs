@@ -10,10 +10,11 @@
 //!
 //! Tokio names both kinds with the same function. It starts its workers when
 //! the runtime is built, before any blocking work can be asked for, so the
-//! first `workers` threads it names are the workers (`tests/tests/runtime.rs`
-//! checks both names). A name is given once, when the thread starts: Tokio may
-//! later run blocking work on a thread that began as a worker (one that handed
-//! its core over), and that thread keeps its first name.
+//! first `workers` threads it names are usually the workers. Usually: a name
+//! is given once, when a thread starts, and Tokio's worker and blocking
+//! threads come from one pool, so under load a thread named as a worker has
+//! been seen running blocking work (and keeps its first name). The names help
+//! a reader of `/info` and `/compute`; nothing relies on them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
