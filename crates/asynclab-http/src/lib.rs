@@ -14,6 +14,7 @@
 //! | `error.rs` | every failure turned into its answer, in one place |
 //! | `state.rs` | the shared state: one `Arc`; the counters |
 //! | `body.rs` | the one body type the handlers answer with |
+//! | `ws/` | WebSocket: the handshake, then a socket that has left hyper, run by its connection's task |
 //!
 //! Entry points: [`Server::new`] builds everything from the configuration and
 //! takes the process's [`Shutdown`](asynclab_core::Shutdown); [`Server::run`]
@@ -30,8 +31,10 @@ mod routes;
 mod server;
 mod stack;
 mod state;
+mod ws;
 
 pub use error::Error;
 pub use server::Server;
 pub use stack::{HttpService, ResponseBody, app};
 pub use state::AppState;
+pub use ws::WebSocketsAtShutdown;

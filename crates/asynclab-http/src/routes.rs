@@ -26,6 +26,7 @@ use crate::body::Body;
 use crate::error::HttpError;
 use crate::handlers::{echo, limited, mounted, probes, slow};
 use crate::state::AppState;
+use crate::ws::{self, Endpoint};
 
 /// What the router's future resolves to.
 type Answer = Result<Response<Body>, Infallible>;
@@ -71,6 +72,10 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz())),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
             ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state))),
+            // The handshake is checked (a HEAD is refused there) and answered
+            // 101; the socket is then run by the connection's task (`ws/`).
+            ("GET" | "HEAD", "/ws/echo") => now(ws::handshake(state, req, Endpoint::Echo)),
+            ("GET" | "HEAD", "/ws/events") => now(ws::handshake(state, req, Endpoint::Events)),
             (
                 "GET" | "HEAD",
                 "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events",
@@ -172,6 +177,16 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/counter", asynclab_demo::about("/counter")),
     route(Method::POST, "/counter", "adds ?by=1 to the shared counter"),
     route(Method::GET, "/events", asynclab_demo::about("/events")),
+    route(
+        Method::GET,
+        "/ws/echo",
+        "WebSocket: every message echoed back as the same type",
+    ),
+    route(
+        Method::GET,
+        "/ws/events",
+        "WebSocket: the live events of /events, one JSON text message each",
+    ),
     route(
         Method::GET,
         FILES,

@@ -126,6 +126,8 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         "asynclab started"
     );
 
+    // Read after the drain, for the stop summary.
+    let http_state = http.as_ref().map(|server| server.state().clone());
     let http_run = async {
         match (http, http_listener) {
             (Some(server), Some(listener)) => Some(server.run(listener).await),
@@ -154,6 +156,9 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         .map(|r| r.elapsed)
         .max()
         .unwrap_or_default();
+    let websockets = http_state.map(|state| state.websockets_at_shutdown());
+    let websockets_cut = websockets.map_or(0, |ws| ws.cut);
+    let cut = total(|r| r.cut) + usize::try_from(websockets_cut).unwrap_or(usize::MAX);
     // Work cut at the deadline is news for whoever runs the server: WARN.
     macro_rules! stopped {
         ($level:expr) => {
@@ -161,6 +166,8 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
                 $level,
                 http_requests_drained = http_report.map(|r| r.drained),
                 http_requests_cut = http_report.map(|r| r.cut),
+                http_websockets_closed = websockets.map(|ws| ws.closed),
+                http_websockets_cut = websockets.map(|ws| ws.cut),
                 echo_connections_drained = echo_report.map(|r| r.drained),
                 echo_connections_cut = echo_report.map(|r| r.cut),
                 drain_ms = elapsed.as_millis() as u64,
@@ -168,12 +175,12 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
             )
         };
     }
-    if total(|r| r.cut) == 0 {
+    if cut == 0 {
         stopped!(tracing::Level::INFO);
     } else {
         stopped!(tracing::Level::WARN);
     }
-    Ok(if total(|r| r.cut) == 0 {
+    Ok(if cut == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

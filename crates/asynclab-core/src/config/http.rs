@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::demo::DemoConfig;
 use super::units::{self, Size};
+use super::ws::WsConfig;
 use super::{Check, at_least, invalid, nonzero, shorter};
 
 /// The `[http]` section.
@@ -63,6 +64,8 @@ pub struct HttpConfig {
     pub limited: LimitedConfig,
     /// The async-pattern demo routes (`/fanout`, `/race`, `/events`, ...).
     pub demo: DemoConfig,
+    /// The WebSocket endpoints (`/ws/echo`, `/ws/events`).
+    pub ws: WsConfig,
 }
 
 /// `[http.slow]`.
@@ -127,6 +130,7 @@ impl HttpConfig {
             "",
         )?;
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
+        self.ws.check()?;
         self.demo.check(self.idle_timeout)
     }
 }

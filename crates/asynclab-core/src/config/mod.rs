@@ -24,6 +24,7 @@ mod runtime;
 mod show;
 mod shutdown;
 pub mod units;
+mod ws;
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,7 @@ pub use log::{LogConfig, LogFormat, check_filter};
 pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
 pub use units::Size;
+pub use ws::WsConfig;
 
 /// The built-in defaults: the same file users read to learn every setting.
 const DEFAULTS: &str = include_str!("../../../../config/default.toml");

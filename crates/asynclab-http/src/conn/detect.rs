@@ -78,10 +78,15 @@ impl Builders {
         service: ConnService<S>,
     ) -> Conn<'_, S> {
         let io = TokioIo::new(io);
+        // `with_upgrades`: a request answered 101 (a WebSocket handshake) ends
+        // hyper's part, and the socket goes to the request's `OnUpgrade`.
+        let (h2, any) = (&self.h2, &self.any);
         match protocol {
-            Protocol::Http1 => Conn::H1(self.h1.serve_connection(io, service)),
-            Protocol::Http2 => Conn::Auto(Box::pin(self.h2.serve_connection(io, service))),
-            Protocol::Unsure => Conn::Auto(Box::pin(self.any.serve_connection(io, service))),
+            Protocol::Http1 => Conn::H1(self.h1.serve_connection(io, service).with_upgrades()),
+            Protocol::Http2 => Conn::Auto(Box::pin(h2.serve_connection_with_upgrades(io, service))),
+            Protocol::Unsure => {
+                Conn::Auto(Box::pin(any.serve_connection_with_upgrades(io, service)))
+            }
         }
     }
 }
@@ -95,12 +100,13 @@ impl Builders {
     reason = "on purpose: the common variant inline, the rare one boxed"
 )]
 pub enum Conn<'b, S: HttpService> {
-    H1(http1::Connection<TokioIo<TimedIo>, ConnService<S>>),
+    H1(http1::UpgradeableConnection<TokioIo<TimedIo>, ConnService<S>>),
     Auto(Pin<Box<AutoConnection<'b, S>>>),
 }
 
 /// hyper-util's connection that serves HTTP/2, or works the protocol out.
-type AutoConnection<'b, S> = auto::Connection<'b, TokioIo<TimedIo>, ConnService<S>, TokioExecutor>;
+type AutoConnection<'b, S> =
+    auto::UpgradeableConnection<'b, TokioIo<TimedIo>, ConnService<S>, TokioExecutor>;
 
 impl<S: HttpService> Conn<'_, S> {
     /// HTTP/1: finish the current response with `Connection: close` (an idle
