@@ -156,3 +156,22 @@ fn event_text(received: Result<Event, RecvError>) -> Option<String> {
     };
     Some(value.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_sent_as_on_events_and_a_lag_says_how_many_were_missed() {
+        let text = event_text(Ok(Event::EchoOpen {
+            peer: "127.0.0.1:1".into(),
+        }));
+        assert_eq!(
+            text.as_deref(),
+            Some(r#"{"peer":"127.0.0.1:1","type":"echo_open"}"#)
+        );
+        let lagged = event_text(Err(RecvError::Lagged(7)));
+        assert_eq!(lagged.as_deref(), Some(r#"{"missed":7,"type":"lagged"}"#));
+        assert_eq!(event_text(Err(RecvError::Closed)), None);
+    }
+}

@@ -13,6 +13,8 @@ mod protocol;
 mod routes;
 mod shutdown;
 mod timers;
+mod websocket;
+mod websocket_life;
 
 use std::time::Duration;
 
