@@ -20,10 +20,12 @@ use crate::settings::{EchoMode, Settings, Target};
 ///   asynclab load http://localhost:8080/fast -c 50 -d 10s
 ///   asynclab load http://localhost:8080/ -r 2000 -d 30s --latency-plot latency.svg
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
+///   asynclab load ws://localhost:8080/ws/echo --size 64 --binary -c 50 -d 10s
 #[derive(Debug, Clone, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct LoadArgs {
-    /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2) or `tcp://HOST:PORT` (echo).
+    /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2), `tcp://HOST:PORT` (echo)
+    /// or `ws://HOST:PORT/PATH` (a WebSocket echo).
     pub target: String,
 
     /// Connections open at once, each with one request in flight.
@@ -71,13 +73,17 @@ pub struct LoadArgs {
     #[arg(long)]
     pub http2: bool,
 
-    /// Echo: bytes per message, the newline included in line mode.
+    /// Echo and WebSocket: bytes per message, the newline included in line mode.
     #[arg(long, default_value = "64")]
     pub size: Size,
 
     /// Echo: the server's framing, as its `echo.mode`.
     #[arg(long, value_enum, default_value = "line")]
     pub mode: EchoMode,
+
+    /// WebSocket: send binary messages (every byte value) instead of text.
+    #[arg(long)]
+    pub binary: bool,
 
     /// Echo, line mode: what the server puts before each echoed line (`echo.prefix`).
     #[arg(long, default_value = "Echo: ")]
@@ -101,6 +107,19 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
+    /// The first HTTP-only flag given, if any (for targets that are not HTTP).
+    fn http_only_flag(&self) -> Option<&'static str> {
+        [
+            (!self.headers.is_empty(), "--header"),
+            (self.body.is_some(), "--body"),
+            (self.http2, "--http2"),
+            (self.no_keepalive, "--no-keepalive"),
+            (self.method != "GET", "--method"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
     /// Builds and checks the run these arguments describe (reading `-b @FILE`).
     pub fn settings(&self) -> Result<Settings, Error> {
         let mut target: Target = self.target.parse()?;
@@ -126,15 +145,17 @@ impl LoadArgs {
                 http.keepalive = !self.no_keepalive;
                 http.http2 = self.http2;
             }
+            Target::Ws(ws) => {
+                if let Some(flag) = self.http_only_flag() {
+                    return Err(Error::Usage(format!(
+                        "{flag} applies to http:// targets only"
+                    )));
+                }
+                ws.size = self.size.as_usize();
+                ws.binary = self.binary;
+            }
             Target::Echo(echo) => {
-                let http_only = [
-                    (!self.headers.is_empty(), "--header"),
-                    (self.body.is_some(), "--body"),
-                    (self.http2, "--http2"),
-                    (self.no_keepalive, "--no-keepalive"),
-                    (self.method != "GET", "--method"),
-                ];
-                if let Some((_, flag)) = http_only.iter().find(|(given, _)| *given) {
+                if let Some(flag) = self.http_only_flag() {
                     return Err(Error::Usage(format!(
                         "{flag} applies to http:// targets only"
                     )));
@@ -143,6 +164,11 @@ impl LoadArgs {
                 echo.mode = self.mode;
                 echo.prefix = Bytes::copy_from_slice(self.prefix.as_bytes());
             }
+        }
+        if self.binary && !matches!(target, Target::Ws(_)) {
+            return Err(Error::Usage(
+                "--binary applies to ws:// targets only".into(),
+            ));
         }
         let settings = Settings {
             target,

@@ -10,6 +10,7 @@
 //!   event loops ([`asynclab_core::runtimes`]).
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
+//! - `ws.rs`: WebSocket echo (`ws://`), handshake times and clean closes counted apart.
 //! - `h1.rs`, `h2.rs`, `echo.rs`: the protocols: HTTP/1.1 by hand on a reused buffer,
 //!   HTTP/2 with hyper's `client::conn`, and an echo checked byte for byte.
 //! - `stats.rs`: HDR histograms and counters in shards under uncontended std mutexes.
@@ -34,6 +35,7 @@ mod settings;
 mod stats;
 mod summary;
 mod worker;
+mod ws;
 
 pub use args::LoadArgs;
 pub use error::{Error, ErrorKind};
@@ -43,3 +45,4 @@ pub use run::{Control, resolve, run, run_on};
 pub use settings::{EchoMode, EchoTarget, HttpTarget, Settings, Target};
 pub use stats::Live;
 pub use summary::{show_bytes, show_us};
+pub use ws::{WsReport, WsTarget};

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::error::ErrorKind;
 use crate::settings::Settings;
 use crate::stats::Stats;
+use crate::ws::WsReport;
 
 /// The version of the `--json` document.
 pub const SCHEMA: u32 = 1;
@@ -48,6 +49,9 @@ pub struct Report {
     pub histogram: Vec<Bucket>,
     /// Latency by percentile, for plotting (HdrHistogram's percentile distribution).
     pub percentiles: Vec<Percentile>,
+    /// `ws://` runs: handshake times (not in `latency_us`) and closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WsReport>,
     /// The merged histogram itself, for `--latency-plot`.
     #[serde(skip)]
     pub(crate) hdr: Histogram<u64>,
@@ -166,6 +170,7 @@ impl Report {
                 .collect(),
             histogram: buckets(&hdr),
             percentiles: percentiles(&hdr),
+            websocket: None,
             hdr,
         }
     }

@@ -11,6 +11,7 @@ use http::header::{HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use http::{Method, Uri};
 
 use crate::Error;
+use crate::ws::WsTarget;
 
 /// Everything one run needs.
 #[derive(Debug, Clone)]
@@ -67,9 +68,12 @@ impl Settings {
         if self.timeout.is_zero() {
             return usage("--timeout must be more than 0s");
         }
-        if let Target::Echo(echo) = &self.target
-            && echo.size == 0
-        {
+        let size = match &self.target {
+            Target::Echo(echo) => echo.size,
+            Target::Ws(ws) => ws.size,
+            Target::Http(_) => 1,
+        };
+        if size == 0 {
             return usage("--size must be at least 1 byte");
         }
         Ok(())
@@ -83,6 +87,8 @@ pub enum Target {
     Http(HttpTarget),
     /// A TCP echo server (`tcp://HOST:PORT`).
     Echo(EchoTarget),
+    /// A WebSocket echo endpoint (`ws://HOST:PORT/PATH`; see `ws.rs`).
+    Ws(WsTarget),
 }
 
 impl Target {
@@ -91,6 +97,7 @@ impl Target {
         match self {
             Target::Http(h) => (&h.host, h.port),
             Target::Echo(e) => (&e.host, e.port),
+            Target::Ws(w) => (&w.host, w.port),
         }
     }
 
@@ -99,6 +106,7 @@ impl Target {
         match self {
             Target::Http(h) => h.uri.to_string(),
             Target::Echo(e) => format!("tcp://{}:{}", e.host, e.port),
+            Target::Ws(w) => w.url.clone(),
         }
     }
 
@@ -109,6 +117,8 @@ impl Target {
             Target::Http(_) => "http/1.1",
             Target::Echo(e) if e.mode == EchoMode::Line => "echo-line",
             Target::Echo(_) => "echo-raw",
+            Target::Ws(w) if w.binary => "websocket-binary",
+            Target::Ws(_) => "websocket-text",
         }
     }
 }
@@ -267,6 +277,8 @@ impl std::str::FromStr for Target {
     fn from_str(url: &str) -> Result<Target, Error> {
         if url.starts_with("tcp://") {
             EchoTarget::parse(url).map(Target::Echo)
+        } else if url.starts_with("ws://") || url.starts_with("wss://") {
+            WsTarget::parse(url).map(Target::Ws)
         } else {
             HttpTarget::parse(url).map(Target::Http)
         }

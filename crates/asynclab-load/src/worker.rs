@@ -30,6 +30,18 @@ pub(crate) trait Client {
     /// Forgets the current connection (after an error or a timeout), so the next
     /// request starts on a fresh one.
     fn reset(&mut self);
+
+    /// Before the first request: a protocol whose setup is measured apart
+    /// (the WebSocket handshake) connects here. Nothing by default.
+    fn open(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// After the last request: a protocol with a closing handshake (WebSocket)
+    /// does it here. Nothing by default.
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// What the loop needs besides its client.
@@ -53,6 +65,7 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
+    client.open().await;
     while let Some(slot) = pacer.next().await {
         let deadline = Instant::now() + cx.timeout;
         let outcome = tokio::select! {
@@ -80,5 +93,8 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
                 live.add(&outcome);
             }
         }
+    }
+    if !cx.cut.is_cancelled() {
+        client.close().await;
     }
 }
