@@ -1,4 +1,4 @@
-//! `docs/files.md` and `docs/containers.md`, checked against the program: every
+//! `docs/files.md`, `docs/containers.md` and `docs/websocket.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -14,6 +14,7 @@ use common::guide::{Guide, repo_root, with_public_copy};
 
 const FILES: &str = include_str!("../../docs/files.md");
 const CONTAINERS: &str = include_str!("../../docs/containers.md");
+const WEBSOCKET: &str = include_str!("../../docs/websocket.md");
 
 #[test]
 fn every_command_on_the_files_page_works() {
@@ -23,6 +24,12 @@ fn every_command_on_the_files_page_works() {
         ..Guide::new(FILES)
     };
     guide.run_and_check(15);
+}
+
+#[test]
+fn every_command_on_the_websocket_page_works() {
+    // The handshake, its refusals, `load ws://` and the metrics.
+    Guide::new(WEBSOCKET).run_and_check(7);
 }
 
 #[test]
