@@ -1,4 +1,4 @@
-//! `docs/files.md`, `docs/containers.md` and `docs/websocket.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md` and `docs/containers.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -12,9 +12,23 @@ use std::time::Duration;
 use common::get;
 use common::guide::{Guide, repo_root, with_public_copy};
 
+const HTTP: &str = include_str!("../../docs/http.md");
+const METRICS: &str = include_str!("../../docs/metrics.md");
 const FILES: &str = include_str!("../../docs/files.md");
 const CONTAINERS: &str = include_str!("../../docs/containers.md");
+const HTTPBIN: &str = include_str!("../../docs/httpbin.md");
+const TLS: &str = include_str!("../../docs/tls.md");
 const WEBSOCKET: &str = include_str!("../../docs/websocket.md");
+
+#[test]
+fn every_command_on_the_http_page_works() {
+    Guide::new(HTTP).run_and_check(3);
+}
+
+#[test]
+fn every_command_on_the_metrics_page_works() {
+    Guide::new(METRICS).run_and_check(2);
+}
 
 #[test]
 fn every_command_on_the_files_page_works() {
@@ -24,6 +38,17 @@ fn every_command_on_the_files_page_works() {
         ..Guide::new(FILES)
     };
     guide.run_and_check(15);
+}
+
+#[test]
+fn every_command_on_the_httpbin_page_works() {
+    // Run from the repository: a command uploads `Cargo.toml` as a multipart file.
+    Guide::new(HTTPBIN).run_and_check(50);
+}
+
+#[test]
+fn every_command_on_the_tls_page_works() {
+    Guide::new(TLS).run_and_check(7);
 }
 
 #[test]

@@ -67,10 +67,18 @@ fn public_folder_is_served_under_files() {
         ),
         "{metrics}"
     );
-    assert!(
-        metrics.contains(r#"http_request_duration_seconds_count{route="/files/{path}"} 3"#),
-        "GET data.txt, GET /files/ and the DELETE: {metrics}"
-    );
+    for (series, why) in [
+        (
+            r#"http_request_duration_seconds_count{route="/files/{path}",method="GET",class="2xx"} 2"#,
+            "GET data.txt and GET /files/",
+        ),
+        (
+            r#"http_request_duration_seconds_count{route="/files/{path}",method="DELETE",class="4xx"} 1"#,
+            "the DELETE",
+        ),
+    ] {
+        assert!(metrics.contains(series), "{why}: {metrics}");
+    }
 
     let res = get(addr, "GET", "/files/..%2f..%2fCargo.toml");
     assert!(res.starts_with("HTTP/1.1 4"), "{res}");

@@ -109,6 +109,96 @@ fn ctrl_c_stops_early_and_still_prints_the_summary() {
     assert!(summary.contains("200"), "{summary}");
 }
 
+/// A second ctrl-c cuts the requests in flight: nothing finished, yet the target was
+/// reachable. The summary says so and the exit status is 130, as for one ctrl-c
+/// (it was 1, with "could not be reached: echo mismatch" for an HTTP target).
+#[test]
+fn a_second_ctrl_c_cuts_and_still_exits_130_with_the_summary() {
+    let server = Server::start(&["http"]);
+    let url = format!(
+        "http://{}/slow?delay=3s",
+        server.http.expect("http address")
+    );
+    let mut cmd = command(&["load", &url, "-c", "3", "-d", "60s", "--no-progress"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn load");
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status();
+        assert!(kill.expect("kill").success());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = wait_timeout(&mut child, Duration::from_secs(20)).expect("stops at once");
+    let read = |pipe: &mut dyn std::io::Read| {
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).expect("read");
+        text
+    };
+    let summary = read(&mut child.stdout.take().expect("stdout"));
+    let stderr = read(&mut child.stderr.take().expect("stderr"));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("could not be reached"), "{stderr}");
+    assert!(summary.contains("3 cut by a second ctrl-c"), "{summary}");
+}
+
+/// `--fail-if`: 0 when every condition passes, 99 (k6's code) when one fails, with
+/// each printed as passed or FAILED; 2 for a malformed one, before any request.
+/// `load merge` checks them on the merged runs alike.
+#[test]
+fn thresholds_set_the_exit_status() {
+    let server = Server::start(&["http"]);
+    let url = format!("http://{}/fast", server.http.expect("http address"));
+    let load = |conditions: &[&str]| {
+        let mut args = vec!["load", &url, "-c", "2", "-n", "200", "--no-progress"];
+        for c in conditions {
+            args.extend(["--fail-if", c]);
+        }
+        run(command(&args), T)
+    };
+    let passed = load(&["p99>1h", "errors>0.5%", "rate<1"]);
+    assert_eq!(passed.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&passed.stdout);
+    assert!(text.contains("p99>1h") && text.contains("passed"), "{text}");
+    let failed = load(&["p99>1h", "rate>1"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&failed.stdout),
+        String::from_utf8_lossy(&failed.stderr),
+    );
+    assert_eq!(failed.status.code(), Some(99), "{stderr}");
+    assert!(
+        stdout.contains("FAILED") && stderr.contains("failed: rate>1"),
+        "{stdout}{stderr}"
+    );
+    let malformed = load(&["p99>>1ms"]);
+    assert_eq!(malformed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("--fail-if `p99>>1ms`"));
+
+    let saved = std::env::temp_dir().join(format!("asynclab-cli-{}.json", std::process::id()));
+    let out = run(
+        command(&["load", &url, "-c", "2", "-n", "100", "--json"]),
+        T,
+    );
+    std::fs::write(&saved, &out.stdout).expect("saved");
+    let path = saved.to_string_lossy().to_string();
+    let merge = |condition: &str| {
+        run(
+            command(&["load", "merge", &path, &path, "--fail-if", condition]),
+            T,
+        )
+    };
+    assert_eq!(merge("p99>1h").status.code(), Some(0));
+    let doubled = merge("errors>0");
+    assert_eq!(doubled.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&doubled.stdout).contains("200 in"));
+    assert_eq!(merge("rate>1").status.code(), Some(99));
+    let _ = std::fs::remove_file(saved);
+}
+
 /// `-c` beyond what the process may open is refused before any connection is
 /// tried, with the numbers; within the hard limit, the soft one is raised and the
 /// run goes ahead. (Past the limit every connect would fail at once with EMFILE.)

@@ -13,10 +13,11 @@
 //!   feed (a broadcast channel) that `/events` streams.
 //! - [`listen`]: a listening socket with the configured backlog.
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
+//! - [`weighted`]: weighted choices written as text (`503:5,429:1`), parsed once and
+//!   chosen from with a random number the caller supplies.
+//! - [`template`]: route templates (`/status/{codes}`) matched against paths.
 //! - [`open_files`]: the open-files limit, raised (up to the hard limit) to what a
 //!   run needs.
-//! - [`runtimes`]: N threads with a single-threaded runtime each, for work that never
-//!   needs to move between threads (HTTP connections, load generator connections).
 
 pub mod config;
 pub mod events;
@@ -24,11 +25,12 @@ pub mod listen;
 pub mod metrics;
 pub mod open_files;
 pub mod query;
-pub mod runtimes;
 pub mod sharded;
 pub mod shutdown;
 pub mod stop;
 pub mod telemetry;
+pub mod template;
+pub mod weighted;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use events::{Event, Events};

@@ -49,6 +49,24 @@ impl<'a> Query<'a> {
         Ok(Self { pairs })
     }
 
+    /// Splits `query` keeping every key: for routes that answer what clients of
+    /// other servers send (the httpbin routes take the parameters they know and
+    /// echo or ignore the rest, as httpbin does).
+    pub fn lenient(query: Option<&'a str>) -> Self {
+        let pairs = form_urlencoded::parse(query.unwrap_or("").as_bytes()).collect();
+        Self { pairs }
+    }
+
+    /// Every decoded pair, in the order sent (repeated keys included).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+    }
+
+    /// Every value given for `key`, in the order sent (`?header=a&header=b`).
+    pub fn all(&self, key: &str) -> impl Iterator<Item = &str> {
+        self.pairs().filter(move |(k, _)| *k == key).map(|(_, v)| v)
+    }
+
     /// The decoded value of `key`, if given (the last one wins).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs
@@ -109,7 +127,8 @@ impl<'a> Query<'a> {
     }
 }
 
-fn bad(key: &str, reason: impl Display) -> QueryError {
+/// The error for a bad value of `key`: `bad value for `key`: reason`.
+pub fn bad(key: &str, reason: impl Display) -> QueryError {
     QueryError(format!("bad value for `{key}`: {reason}"))
 }
 

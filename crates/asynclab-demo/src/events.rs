@@ -2,14 +2,15 @@
 //!
 //! Pattern: **a broadcast channel turned into a streaming response body**. Each
 //! subscriber gets its own `broadcast::Receiver`; the body is a stream that, for
-//! every frame, `select!`s between the next event, the shutdown signal, an optional
-//! end time and a heartbeat timer. hyper polls the body only when the socket can
+//! every frame, `select!`s between the next event, the shutdown signal, the
+//! stream's end time and a heartbeat timer. hyper polls the body only when the socket can
 //! take more, so a client that reads slowly simply stops polling its receiver: the
 //! channel keeps the newest `capacity` events, and when this subscriber comes back
 //! it gets `RecvError::Lagged(missed)`, sent on as a `lagged` event. Publishers
 //! never wait for anyone.
 //!
-//! Bounded twice: at most `http.demo.max_subscribers` streams (a semaphore permit
+//! Bounded three times: every stream ends after `?for=` (`http.demo.events_for`
+//! when not given, at most `http.demo.max_events_for`); at most `http.demo.max_subscribers` streams (a semaphore permit
 //! lives inside each stream and is released when the stream is dropped, i.e. when
 //! the client goes away), and each stream ends by itself with a `shutdown` event as
 //! soon as a graceful shutdown is *requested*, so an endless response never holds up
@@ -48,10 +49,7 @@ pub(crate) struct Feed {
 }
 
 /// Opens a stream for one client, or says why not (503 when full).
-pub(crate) fn subscribe(
-    feed: &Feed,
-    end_after: Option<Duration>,
-) -> Result<Response<Body>, DemoError> {
+pub(crate) fn subscribe(feed: &Feed, end_after: Duration) -> Result<Response<Body>, DemoError> {
     // Subscribe before answering, so every event published after this point
     // reaches the client, even one published before it reads the headers.
     let Ticket { rx, slot: permit } = ticket(feed)?;
@@ -61,7 +59,7 @@ pub(crate) fn subscribe(
         rx,
         shutdown: feed.shutdown.clone(),
         heartbeat,
-        end_at: end_after.map(|d| Instant::now() + d),
+        end_at: Instant::now() + end_after,
         _slot: permit,
         state: State::Greeting,
     };
@@ -123,7 +121,7 @@ struct Subscription {
     rx: Subscriber,
     shutdown: Shutdown,
     heartbeat: Interval,
-    end_at: Option<Instant>,
+    end_at: Instant,
     _slot: OwnedSemaphorePermit,
     state: State,
 }
@@ -148,8 +146,8 @@ impl Subscription {
         tokio::select! {
             biased;
             () = self.shutdown.requested.stopped() => Some(self.last(shutdown_frame())),
-            () = until(end_at) => Some(self.last(message("end", &json!({
-                "reason": "the time asked for with ?for= is up",
+            () = tokio::time::sleep_until(end_at) => Some(self.last(message("end", &json!({
+                "reason": "the stream's time (?for=, or http.demo.events_for) is up",
             })))),
             received = self.rx.recv() => match received {
                 Ok(Event::Shutdown) => Some(self.last(shutdown_frame())),
@@ -170,14 +168,6 @@ impl Subscription {
     fn last(&mut self, frame: Bytes) -> Bytes {
         self.state = State::Done;
         frame
-    }
-}
-
-/// Completes at `at`, or never.
-async fn until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

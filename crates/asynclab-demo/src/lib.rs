@@ -170,8 +170,8 @@ const DEFAULT_BLOCK: Duration = Duration::from_millis(200);
 /// The most one `POST /counter?by=` may add.
 const MAX_COUNTER_STEP: u64 = 1000;
 
-/// The config key that caps every wait a request can ask for.
-const MAX_DELAY_KEY: &str = "http.slow.max_delay";
+/// The config key that caps the waits `/fanout`, `/race` and `/timeout` ask for.
+const MAX_DELAY_KEY: &str = "http.demo.max_delay";
 
 /// The demo routes' shared state and settings. Clone it freely.
 #[derive(Debug, Clone)]
@@ -182,25 +182,17 @@ pub struct Demo {
 #[derive(Debug)]
 struct Inner {
     config: DemoConfig,
-    max_delay: Duration,
     compute_jobs: Arc<Semaphore>,
     counter: Counter,
     feed: Feed,
 }
 
 impl Demo {
-    /// Builds the state once; `max_delay` is `http.slow.max_delay`, which caps every
-    /// duration a demo request may ask for.
-    pub fn new(
-        config: &DemoConfig,
-        max_delay: Duration,
-        events: Events,
-        shutdown: Shutdown,
-    ) -> Self {
+    /// Builds the state once; `config` holds every cap a demo request meets.
+    pub fn new(config: &DemoConfig, events: Events, shutdown: Shutdown) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config: config.clone(),
-                max_delay,
                 compute_jobs: Arc::new(Semaphore::new(config.compute_jobs)),
                 counter: Counter::default(),
                 feed: Feed {
@@ -258,7 +250,7 @@ impl Demo {
         query: Option<&str>,
     ) -> Result<Response<Body>, DemoError> {
         let config = &self.inner.config;
-        let max_delay = self.inner.max_delay;
+        let max_delay = config.max_delay;
         let ok = |value: serde_json::Value| reply::json(StatusCode::OK, &value);
         match kind {
             Kind::Fanout => {
@@ -305,7 +297,7 @@ impl Demo {
                     return Err(DemoError::BlockingDisabled);
                 }
                 let q = Query::parse(query, &["ms"])?;
-                let cap = config.max_block.min(max_delay);
+                let cap = config.max_block;
                 let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
                 let default_ms = u64::try_from(DEFAULT_BLOCK.min(cap).as_millis()).unwrap_or(0);
                 let ms = q.number("ms", default_ms, 0, cap_ms, "http.demo.max_block")?;
@@ -322,10 +314,12 @@ impl Demo {
             }
             Kind::Events => {
                 let q = Query::parse(query, &["for"])?;
-                let end_after = match q.get("for") {
-                    Some(_) => Some(q.duration("for", max_delay, max_delay, MAX_DELAY_KEY)?),
-                    None => None,
-                };
+                let end_after = q.duration(
+                    "for",
+                    config.events_for,
+                    config.max_events_for,
+                    "http.demo.max_events_for",
+                )?;
                 events::subscribe(&self.inner.feed, end_after)
             }
         }

@@ -158,11 +158,12 @@ async fn bad_values_unknown_keys_and_wrong_methods_are_refused() {
     let demo = demo();
     for (uri, says) in [
         ("/fanout?delay=soon", "not a duration"),
-        ("/fanout?delay=6s", "http.slow.max_delay"),
+        ("/fanout?delay=6s", "http.demo.max_delay"),
         ("/fanout?mode=parallel", "sequential, join or spawn"),
         ("/fanout?n=0", "below 1"),
         ("/race?a=1s&c=2s", "unknown parameter `c`"),
-        ("/timeout?work=1h", "http.slow.max_delay"),
+        ("/timeout?work=1h", "http.demo.max_delay"),
+        ("/events?for=2h", "http.demo.max_events_for"),
     ] {
         let res = call(&demo, "GET", uri).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{uri}");
@@ -286,5 +287,29 @@ async fn events_stream_sends_heartbeats_and_ends_when_asked() {
     );
     let end = next_chunk(&mut body).await.expect("end");
     assert!(end.starts_with("event: end\n"), "{end}");
+    assert_eq!(next_chunk(&mut body).await, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_stream_without_for_ends_after_events_for() {
+    let demo = demo_with(Events::default(), Shutdown::new(), |c| {
+        c.heartbeat = Duration::from_secs(3);
+        c.events_for = Duration::from_secs(4);
+    });
+    let started = tokio::time::Instant::now();
+    let mut body = call(&demo, "GET", "/events").await.into_body();
+    next_chunk(&mut body).await.expect("greeting");
+    assert_eq!(
+        next_chunk(&mut body).await.as_deref(),
+        Some(": heartbeat\n\n")
+    );
+    let end = next_chunk(&mut body).await.expect("end");
+    assert!(end.starts_with("event: end\n"), "{end}");
+    assert!(end.contains("http.demo.events_for"), "{end}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
     assert_eq!(next_chunk(&mut body).await, None);
 }

@@ -138,7 +138,7 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.shared.metrics.active.dec();
+        self.shared.metrics.open.dec();
     }
 }
 
@@ -164,7 +164,7 @@ fn admit(
         return; // Dropping `stream` closes it.
     };
     shared.metrics.accepted.inc();
-    shared.metrics.active.inc();
+    shared.metrics.open.inc();
     // Built only when someone watches `/events`.
     shared.events.publish_with(|| Event::EchoOpen {
         peer: peer.to_string(),

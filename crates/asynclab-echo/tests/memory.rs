@@ -178,7 +178,7 @@ fn an_idle_connection_costs_far_less_than_a_read_buffer() {
     for _ in 0..200 {
         drop(connect());
     }
-    runtime.block_on(server.wait_for("warm-up connections to end", |m| m.active.get() == 0));
+    runtime.block_on(server.wait_for("warm-up connections to end", |m| m.open.get() == 0));
 
     let before = rss();
     let open: Vec<_> = (0..CONNECTIONS).map(|_| connect()).collect();
@@ -186,7 +186,7 @@ fn an_idle_connection_costs_far_less_than_a_read_buffer() {
     std::thread::sleep(Duration::from_millis(200));
     let per_connection = rss().saturating_sub(before) / CONNECTIONS;
     eprintln!("{per_connection} bytes of RSS per idle connection");
-    assert_eq!(server.metrics.active.get(), CONNECTIONS as i64);
+    assert_eq!(server.metrics.open.get(), CONNECTIONS as i64);
     assert!(
         per_connection < PER_CONNECTION_LIMIT,
         "{per_connection} bytes per idle connection"

@@ -242,7 +242,10 @@ impl Files {
             } else {
                 "GET, HEAD"
             };
-            let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+            let mut res = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("method not allowed (allowed: {allow})"),
+            );
             res.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static(allow));
             res
@@ -305,7 +308,7 @@ impl Files {
                 res
             }
             Ok((Outcome::Missing, _)) => not_found(),
-            Ok((Outcome::Forbidden, _)) => text(StatusCode::FORBIDDEN, "Forbidden"),
+            Ok((Outcome::Forbidden, _)) => text(StatusCode::FORBIDDEN, "forbidden"),
             Err(e) => server_error(&name, &e),
         }
     }
@@ -337,7 +340,7 @@ impl Files {
         };
         let (status, start, len) = match (precondition, span) {
             (Precondition::Failed, _) => {
-                return text(StatusCode::PRECONDITION_FAILED, "Precondition failed");
+                return text(StatusCode::PRECONDITION_FAILED, "precondition failed");
             }
             (Precondition::NotModified, _) => (StatusCode::NOT_MODIFIED, 0, 0),
             (Precondition::Proceed, Span::Whole) => (StatusCode::OK, 0, meta.len),
@@ -345,7 +348,7 @@ impl Files {
                 (StatusCode::PARTIAL_CONTENT, start, len)
             }
             (Precondition::Proceed, Span::Unsatisfiable) => {
-                let mut res = text(StatusCode::RANGE_NOT_SATISFIABLE, "Range not satisfiable");
+                let mut res = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
                 set(&mut res, CONTENT_RANGE, &format!("bytes */{}", meta.len));
                 return res;
             }
@@ -425,27 +428,31 @@ fn full(status: StatusCode, bytes: Bytes, parts: &Parts) -> Response<FilesBody> 
     res
 }
 
-/// A short plain-text answer; `message` is a fixed string, never a server path.
-pub(crate) fn text(status: StatusCode, message: &'static str) -> Response<FilesBody> {
-    let mut res = Response::new(buffered(Bytes::from_static(message.as_bytes())));
+/// A short plain-text answer, one line ending in a newline (the style of every
+/// error answer of asynclab: lowercase, the reason after a colon or in
+/// parentheses); `message` never names a server path.
+pub(crate) fn text(status: StatusCode, message: &str) -> Response<FilesBody> {
+    let message = Bytes::from(format!("{message}\n"));
+    let length = message.len();
+    let mut res = Response::new(buffered(message));
     *res.status_mut() = status;
     let h = res.headers_mut();
     h.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    h.insert(CONTENT_LENGTH, HeaderValue::from(message.len()));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(length));
     res
 }
 
 pub(crate) fn not_found() -> Response<FilesBody> {
-    text(StatusCode::NOT_FOUND, "File not found")
+    text(StatusCode::NOT_FOUND, "file not found")
 }
 
 pub(crate) fn refused(refusal: Refusal) -> Response<FilesBody> {
     match refusal {
-        Refusal::Bad => text(StatusCode::BAD_REQUEST, "Bad request: invalid path"),
-        Refusal::TooLong => text(StatusCode::URI_TOO_LONG, "Path too long"),
+        Refusal::Bad => text(StatusCode::BAD_REQUEST, "bad request: invalid path"),
+        Refusal::TooLong => text(StatusCode::URI_TOO_LONG, "path too long"),
         // Answered exactly like a missing file, so probing for `.env` learns nothing.
         Refusal::Hidden => not_found(),
     }
@@ -455,17 +462,17 @@ pub(crate) fn refused(refusal: Refusal) -> Response<FilesBody> {
 /// root, answered without any detail.
 pub(crate) fn server_error(name: &str, e: &io::Error) -> Response<FilesBody> {
     if e.kind() == io::ErrorKind::PermissionDenied {
-        return text(StatusCode::FORBIDDEN, "Forbidden");
+        return text(StatusCode::FORBIDDEN, "forbidden");
     }
     tracing::error!(file = %name, error = %e, "file request failed");
-    text(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
 }
 
 /// `dir` → `dir/`. The `Location` is relative (`./dir/`), so it is right whatever
 /// prefix the HTTP server mounted us under, and the `./` keeps a name such as
 /// `javascript:x` or `//host` from being read as a scheme or a host.
 fn redirect(last_raw: &str) -> Response<FilesBody> {
-    let mut res = text(StatusCode::MOVED_PERMANENTLY, "Moved permanently");
+    let mut res = text(StatusCode::MOVED_PERMANENTLY, "moved permanently");
     set(&mut res, LOCATION, &format!("./{last_raw}/"));
     res
 }

@@ -77,14 +77,14 @@ where
                     .downcast_ref::<io::Error>()
                     .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut);
                 if timed_out {
-                    let mut res = text(StatusCode::REQUEST_TIMEOUT, "Upload too slow");
+                    let mut res = text(StatusCode::REQUEST_TIMEOUT, "upload too slow");
                     res.headers_mut().insert(
                         http::header::CONNECTION,
                         http::HeaderValue::from_static("close"),
                     );
                     return res;
                 }
-                return text(StatusCode::BAD_REQUEST, "Upload interrupted");
+                return text(StatusCode::BAD_REQUEST, "upload interrupted");
             }
         };
         let Some(data) = frame.data_ref() else {
@@ -116,7 +116,7 @@ where
     // Whatever happened, a cached copy of the old version must not outlive it.
     settings.cache.clear();
     match published {
-        Ok(true) => text(StatusCode::CREATED, "Created"),
+        Ok(true) => text(StatusCode::CREATED, "created"),
         Ok(false) => {
             // A 204 has no body and, per RFC 9110, no Content-Length either.
             let mut res = Response::new(crate::empty());
@@ -128,7 +128,7 @@ where
 }
 
 fn too_large() -> Response<FilesBody> {
-    text(StatusCode::PAYLOAD_TOO_LARGE, "Upload too large")
+    text(StatusCode::PAYLOAD_TOO_LARGE, "upload too large")
 }
 
 /// Checks the target's folder and creates the temporary file beside the target.
@@ -144,7 +144,7 @@ fn prepare(
     let real = match std::fs::canonicalize(folder) {
         Ok(real) => real,
         Err(e) if crate::open::is_absent(&e) => {
-            return Ok(Err(text(StatusCode::CONFLICT, "The folder does not exist")));
+            return Ok(Err(text(StatusCode::CONFLICT, "the folder does not exist")));
         }
         Err(e) => return Err(e),
     };
@@ -153,14 +153,14 @@ fn prepare(
     match real.strip_prefix(root) {
         Ok(inside) if hidden || !path::has_hidden(inside) => {}
         Ok(_) => return Ok(Err(crate::not_found())),
-        Err(_) => return Ok(Err(text(StatusCode::FORBIDDEN, "Forbidden"))),
+        Err(_) => return Ok(Err(text(StatusCode::FORBIDDEN, "forbidden"))),
     }
     if !real.is_dir() {
-        return Ok(Err(text(StatusCode::CONFLICT, "The folder does not exist")));
+        return Ok(Err(text(StatusCode::CONFLICT, "the folder does not exist")));
     }
     let target = real.join(name);
     if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
-        return Ok(Err(text(StatusCode::CONFLICT, "A folder has that name")));
+        return Ok(Err(text(StatusCode::CONFLICT, "a folder has that name")));
     }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let temp = real.join(format!(

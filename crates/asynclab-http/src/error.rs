@@ -4,7 +4,8 @@
 //! [`HttpError::into_response`] turns the error into the answer. The errors of
 //! the kept tower layers (the load shedder's "overloaded") and panics come here
 //! too ([`respond`], [`panicked`]). So every status code, body text and
-//! `Retry-After` header for a failure is decided in this file, and only server
+//! `Retry-After` header for a failure is decided in this file (its format, text
+//! or JSON per `Accept`, in `layers/error_format.rs`), and only server
 //! faults (a panic, a bug) are logged as errors: a client asking for a missing
 //! page is not the server's problem.
 
@@ -17,7 +18,7 @@ use http::{Response, StatusCode};
 use tower::load_shed::error::Overloaded;
 
 use crate::body::{Body, BoxError, text};
-use crate::state::HttpMetrics;
+use crate::counters::HttpMetrics;
 
 /// The server could not be built (bad settings that config validation cannot see).
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +34,7 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// 404: no route has this path.
-    #[error("Not Found")]
+    #[error("not found")]
     NotFound,
     /// 405: the path exists, the method does not; `allow` lists the ones that do.
     #[error("method not allowed (allowed: {allow})")]

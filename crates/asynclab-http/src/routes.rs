@@ -66,12 +66,13 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/fast") => now(Ok(probes::fast())),
             ("GET" | "HEAD", "/slow") => later(slow::slow(state.clone(), req)),
             ("GET" | "HEAD", "/limited") => later(limited::limited(state.clone(), req)),
-            ("POST", "/echo") => later(echo::echo(state.clone(), req)),
+            ("GET" | "HEAD" | "POST", "/echo") => later(echo::echo(state.clone(), req)),
             ("GET" | "HEAD", "/stats") => now(Ok(probes::stats(state))),
             ("GET" | "HEAD", "/info") => now(Ok(probes::info(state))),
+            ("GET" | "HEAD", "/whoami") => now(Ok(probes::whoami(&req))),
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz())),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
-            ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state))),
+            ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state, req.headers()))),
             // The handshake is checked (a HEAD is refused there) and answered
             // 101; the socket is then run by the connection's task (`ws/`).
             ("GET" | "HEAD", "/ws/echo") => now(ws::handshake(state, req, Endpoint::Echo)),
@@ -81,6 +82,10 @@ impl Service<Request<Body>> for Router {
                 "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events",
             )
             | ("POST", "/counter") => later(mounted::demo(state.clone(), req)),
+            // The httpbin routes know which methods each takes (405 with `Allow`).
+            (_, path) if asynclab_httpbin::route(path).is_some() => {
+                later(mounted::httpbin(state.clone(), req))
+            }
             // The file server knows which methods it allows (PUT only when
             // uploads are on), so every method under /files/ goes to it.
             (_, path) if path.starts_with("/files/") => later(mounted::files(state.clone(), req)),
@@ -118,7 +123,8 @@ fn refusal(path: &str) -> HttpError {
 pub struct Route {
     /// The method served (`ANY`: every method reaches the handler, shown as `GET`).
     pub method: Method,
-    /// An exact path (`/fast`), or a prefix ending in `{path}` (`/files/{path}`).
+    /// An exact path (`/fast`), one with parameters (`/status/{codes}`), or a
+    /// prefix ending in `{path}` (`/files/{path}`).
     pub template: &'static str,
     /// Shown by `GET /`.
     pub about: &'static str,
@@ -147,7 +153,16 @@ pub static ROUTES: &[Route] = &[
         "/limited",
         "a semaphore lets ?work=1s run for only a few requests at once",
     ),
-    route(Method::POST, "/echo", "streams the request body back"),
+    route(
+        Method::GET,
+        "/echo",
+        "fortio's echo: ?status=503:5&delay=150ms:10&size=1024&close=5&header=X:y&gzip=true",
+    ),
+    route(
+        Method::POST,
+        "/echo",
+        "streams the request body back (and takes GET's parameters)",
+    ),
     route(
         Method::GET,
         "/stats",
@@ -157,6 +172,11 @@ pub static ROUTES: &[Route] = &[
         Method::GET,
         "/info",
         "JSON: name, version, host, pid, uptime, workers",
+    ),
+    route(
+        Method::GET,
+        "/whoami",
+        "JSON: your address, HTTP version, TLS and client certificate",
     ),
     route(
         Method::GET,
@@ -192,6 +212,144 @@ pub static ROUTES: &[Route] = &[
         FILES,
         "static files from files.root (PUT when files.upload is on)",
     ),
+    // The httpbin-compatible routes (`asynclab-httpbin`, docs/httpbin.md).
+    route(Method::GET, "/get", asynclab_httpbin::about("/get")),
+    route(Method::POST, "/post", asynclab_httpbin::about("/post")),
+    route(Method::PUT, "/put", asynclab_httpbin::about("/put")),
+    route(Method::PATCH, "/patch", asynclab_httpbin::about("/patch")),
+    route(
+        Method::DELETE,
+        "/delete",
+        asynclab_httpbin::about("/delete"),
+    ),
+    route(
+        Method::GET,
+        "/anything",
+        asynclab_httpbin::about("/anything"),
+    ),
+    route(
+        Method::GET,
+        "/anything/{path}",
+        asynclab_httpbin::about("/anything/{path}"),
+    ),
+    route(Method::GET, "/headers", asynclab_httpbin::about("/headers")),
+    route(Method::GET, "/ip", asynclab_httpbin::about("/ip")),
+    route(
+        Method::GET,
+        "/user-agent",
+        asynclab_httpbin::about("/user-agent"),
+    ),
+    route(Method::GET, "/uuid", asynclab_httpbin::about("/uuid")),
+    route(
+        Method::GET,
+        "/status/{codes}",
+        asynclab_httpbin::about("/status/{codes}"),
+    ),
+    route(
+        Method::GET,
+        "/delay/{n}",
+        asynclab_httpbin::about("/delay/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/bytes/{n}",
+        asynclab_httpbin::about("/bytes/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/stream-bytes/{n}",
+        asynclab_httpbin::about("/stream-bytes/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/stream/{n}",
+        asynclab_httpbin::about("/stream/{n}"),
+    ),
+    route(Method::GET, "/drip", asynclab_httpbin::about("/drip")),
+    route(
+        Method::GET,
+        "/range/{n}",
+        asynclab_httpbin::about("/range/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/base64/{value}",
+        asynclab_httpbin::about("/base64/{value}"),
+    ),
+    route(
+        Method::GET,
+        "/redirect/{n}",
+        asynclab_httpbin::about("/redirect/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/relative-redirect/{n}",
+        asynclab_httpbin::about("/relative-redirect/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/absolute-redirect/{n}",
+        asynclab_httpbin::about("/absolute-redirect/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/redirect-to",
+        asynclab_httpbin::about("/redirect-to"),
+    ),
+    route(
+        Method::GET,
+        "/response-headers",
+        asynclab_httpbin::about("/response-headers"),
+    ),
+    route(Method::GET, "/cookies", asynclab_httpbin::about("/cookies")),
+    route(
+        Method::GET,
+        "/cookies/set",
+        asynclab_httpbin::about("/cookies/set"),
+    ),
+    route(
+        Method::GET,
+        "/cookies/delete",
+        asynclab_httpbin::about("/cookies/delete"),
+    ),
+    route(
+        Method::GET,
+        "/basic-auth/{user}/{passwd}",
+        asynclab_httpbin::about("/basic-auth/{user}/{passwd}"),
+    ),
+    route(
+        Method::GET,
+        "/hidden-basic-auth/{user}/{passwd}",
+        asynclab_httpbin::about("/hidden-basic-auth/{user}/{passwd}"),
+    ),
+    route(Method::GET, "/bearer", asynclab_httpbin::about("/bearer")),
+    route(Method::GET, "/cache", asynclab_httpbin::about("/cache")),
+    route(
+        Method::GET,
+        "/cache/{n}",
+        asynclab_httpbin::about("/cache/{n}"),
+    ),
+    route(
+        Method::GET,
+        "/etag/{etag}",
+        asynclab_httpbin::about("/etag/{etag}"),
+    ),
+    route(Method::GET, "/gzip", asynclab_httpbin::about("/gzip")),
+    route(Method::GET, "/deflate", asynclab_httpbin::about("/deflate")),
+    route(Method::GET, "/json", asynclab_httpbin::about("/json")),
+    route(Method::GET, "/html", asynclab_httpbin::about("/html")),
+    route(Method::GET, "/xml", asynclab_httpbin::about("/xml")),
+    route(
+        Method::GET,
+        "/robots.txt",
+        asynclab_httpbin::about("/robots.txt"),
+    ),
+    route(Method::GET, "/deny", asynclab_httpbin::about("/deny")),
+    route(
+        Method::GET,
+        "/encoding/utf8",
+        asynclab_httpbin::about("/encoding/utf8"),
+    ),
 ];
 
 /// The file server's template: every method under it reaches the file server.
@@ -207,7 +365,7 @@ pub fn index(method: &Method, path: &str) -> usize {
         .iter()
         .position(|r| {
             matches(r.template, path)
-                && (r.template == FILES
+                && (every_method(r.template)
                     || r.method == method
                     || (r.method == Method::GET && method == Method::HEAD))
         })
@@ -236,12 +394,16 @@ pub fn allow(template: &str) -> String {
     methods.join(", ")
 }
 
+/// `/files/` itself is the root folder (its index.html): a last `{path}` matches
+/// the rest of the path, even nothing (see `asynclab_core::template`).
 fn matches(template: &str, path: &str) -> bool {
-    match template.strip_suffix("{path}") {
-        // `/files/` itself is the root folder (its index.html).
-        Some(prefix) => path.starts_with(prefix),
-        None => template == path,
-    }
+    asynclab_core::template::matches(template, path)
+}
+
+/// Routes whose handler takes every method: the file server, and the httpbin
+/// routes that do (`/anything`, `/status/{codes}`, ...).
+fn every_method(template: &str) -> bool {
+    template == FILES || asynclab_httpbin::takes_any_method(template)
 }
 
 #[cfg(test)]

@@ -14,9 +14,22 @@ fn router() -> Router {
     Router::new(state)
 }
 
-/// A path the template matches (the file server's with a file name).
+/// A path the template matches (the file server's with a file name, the httpbin
+/// routes' with small, valid parameters).
 fn example(template: &str) -> String {
-    template.replace("{path}", "x.txt")
+    [
+        ("{path}", "x.txt"),
+        ("{codes}", "200"),
+        ("{n}", "0"),
+        ("{user}", "u"),
+        ("{passwd}", "p"),
+        ("{etag}", "e"),
+        ("{value}", "aGk="),
+    ]
+    .iter()
+    .fold(template.to_owned(), |path, (param, value)| {
+        path.replace(param, value)
+    })
 }
 
 #[tokio::test]
@@ -28,6 +41,8 @@ async fn every_route_in_the_table_has_an_arm_in_the_match() {
                 "{}?n=1&delay=1ms&work=1ms&a=1ms&b=1ms&for=1ms",
                 example(route.template)
             ))
+            // `u:p`: `/hidden-basic-auth/u/p` answers 404 to anyone else.
+            .header("authorization", "Basic dTpw")
             .body(crate::body::empty())
             .expect("request");
         let res = router().oneshot(req).await.expect("infallible");
@@ -93,7 +108,37 @@ fn lookup_yields_templates_and_methods() {
         Method::POST
     );
     assert_eq!(allow("/fast"), "GET, HEAD");
-    assert_eq!(allow("/echo"), "POST");
+    assert_eq!(allow("/echo"), "GET, HEAD, POST");
+}
+
+#[test]
+fn httpbin_routes_are_in_the_table_with_their_templates() {
+    for httpbin in asynclab_httpbin::ROUTES {
+        let line = ROUTES
+            .iter()
+            .find(|r| r.template == httpbin.template)
+            .unwrap_or_else(|| panic!("{} is not in ROUTES", httpbin.template));
+        assert_eq!(
+            line.method.as_str(),
+            httpbin.method(),
+            "{}",
+            httpbin.template
+        );
+        assert_eq!(template(&example(httpbin.template)), httpbin.template);
+    }
+    // Labels are templates, never raw paths; every method of `/anything` is its route.
+    assert_eq!(template("/status/503"), "/status/{codes}");
+    assert_eq!(template("/anything/a/b"), "/anything/{path}");
+    assert_eq!(template("/basic-auth/a/b"), "/basic-auth/{user}/{passwd}");
+    assert_eq!(
+        ROUTES[index(&Method::PUT, "/anything")].template,
+        "/anything"
+    );
+    assert_eq!(
+        index(&Method::POST, "/get"),
+        ROUTES.len(),
+        "POST /get is a 405"
+    );
 }
 
 #[test]

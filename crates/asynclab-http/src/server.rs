@@ -10,6 +10,7 @@
 //! Every connection task runs on Tokio's multi-threaded runtime, the one the
 //! whole process shares: idle workers steal tasks from busy ones.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +18,11 @@ use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::drain;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_files::Files;
+use asynclab_tls::{ServerTls, TlsAcceptor};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
@@ -120,6 +122,12 @@ impl Server {
     /// comes. Returns how many in-flight requests finished and how many were
     /// cut (the WebSockets' count: [`AppState::websockets_at_shutdown`]).
     pub async fn run(self, listener: TcpListener) -> DrainReport {
+        self.run_with_tls(listener, None).await
+    }
+
+    /// [`Server::run`], plus an HTTPS listener serving the same application:
+    /// the same stack, clocks, connection slots, metrics and drain.
+    pub async fn run_with_tls(self, listener: TcpListener, https: Option<Https>) -> DrainReport {
         let shutdown = self.state.shutdown.clone();
         let ctx = Arc::new(ConnContext {
             builders: self.builders,
@@ -129,12 +137,16 @@ impl Server {
             shutdown: shutdown.clone(),
             tracker: TaskTracker::new(),
         });
-        accept_loop(&listener, &ctx, self.max_connections).await;
+        let tls = https
+            .as_ref()
+            .map(|https| (&https.listener, https.tls.acceptor().clone()));
+        accept_loop(&listener, tls, &ctx, self.max_connections).await;
 
-        // Closing the listener refuses new connections; the connection tasks
+        // Closing the listeners refuses new connections; the connection tasks
         // saw the `stopping` phase too and are finishing (a WebSocket's task
         // with its close handshake: the drain waits for those too).
         drop(listener);
+        drop(https);
         let http = self.state.http.clone();
         let report = drain(&shutdown, &ctx.tracker, move || http.in_flight_now()).await;
         let ws = self.state.websockets_at_shutdown();
@@ -150,10 +162,22 @@ impl Server {
     }
 }
 
+/// The HTTPS listener and the TLS every connection on it is accepted with.
+#[derive(Debug)]
+pub struct Https {
+    pub listener: TcpListener,
+    pub tls: ServerTls,
+}
+
 /// Accepts connections until the shutdown's `stopping` phase, each into a task
-/// of its own on the context's tracker.
+/// of its own on the context's tracker: from `listener`, and from the HTTPS
+/// listener in `tls`, whose tasks start with the TLS handshake.
+///
+/// One loop for both listeners, so that one set of slots counts every
+/// connection: a loop per listener would each hold a permit while waiting.
 async fn accept_loop<S: HttpService>(
     listener: &TcpListener,
+    tls: Option<(&TcpListener, TlsAcceptor)>,
     ctx: &Arc<ConnContext<S>>,
     max_connections: usize,
 ) {
@@ -171,26 +195,40 @@ async fn accept_loop<S: HttpService>(
                 permit.expect("the connection semaphore is never closed")
             }
         };
-        let (stream, peer) = tokio::select! {
+        let (accepted, acceptor) = tokio::select! {
             biased;
             () = stopping.stopped() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Usually EMFILE or a connection reset before we got to it:
-                    // log, pause briefly, keep serving. Never end the loop.
-                    tracing::warn!(%error, "accept failed; retrying");
-                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                    continue;
-                }
-            },
+            accepted = listener.accept() => (accepted, None),
+            // Only with an HTTPS listener (`select!` skips a branch whose
+            // condition is false, without evaluating it).
+            accepted = accept_tls(&tls), if tls.is_some() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Usually EMFILE or a connection reset before we got to it:
+                // log, pause briefly, keep serving. Never end the loop.
+                tracing::warn!(%error, "accept failed; retrying");
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
         };
         ctx.metrics.connections_accepted.inc();
         ctx.tracker
-            .spawn(conn::serve(stream, peer, ctx.clone(), permit));
+            .spawn(conn::serve(stream, peer, ctx.clone(), permit, acceptor));
     }
 }
 
+/// The next connection on the HTTPS listener, with the acceptor for its handshake.
+async fn accept_tls(
+    tls: &Option<(&TcpListener, TlsAcceptor)>,
+) -> (
+    std::io::Result<(TcpStream, SocketAddr)>,
+    Option<TlsAcceptor>,
+) {
+    let (listener, acceptor) = tls.as_ref().expect("polled only with an HTTPS listener");
+    (listener.accept().await, Some(acceptor.clone()))
+}
 /// The file server for `/files/`. A `files.root` someone configured must exist
 /// (a typo should stop the server, not turn into 404s); the built-in default
 /// (`public/`) may be missing, so `asynclab` still runs from any folder.

@@ -6,17 +6,20 @@
 //! | # | layer | from | what it does |
 //! |---|---|---|---|
 //! | 1 | `SetRequestIdLayer`, `PropagateRequestIdLayer` | tower-http | keep the client's `x-request-id` or make one (`layers/request_id.rs`); put it on the answer |
-//! | 2 | `AccessLogLayer` | ours, `layers/access_log.rs` | a span per request, a log line per answer |
-//! | 3 | `MetricsLayer` | ours, `layers/metrics.rs` | counters, latency, in-flight gauge, live feed |
-//! | 4 | `CatchPanicLayer` | tower-http | a panicking handler is a 500 for that request only |
-//! | 5 | `map_result` | tower | the errors of the layers below become answers (`error.rs`) |
-//! | 6 | `CutLayer` | ours, `layers/cut.rs` | a request still unanswered when the shutdown cuts: 503, `Connection: close` |
-//! | 7 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
-//! | 8 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
-//! | 9 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
-//! | 10 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
+//! | 2 | `ErrorFormatLayer` | ours, `layers/error_format.rs` | every error answer as one line of text, or JSON when `Accept` prefers it |
+//! | 3 | `AccessLogLayer` | ours, `layers/access_log.rs` | a span per request, a log line per answer |
+//! | 4 | `MetricsLayer` | ours, `layers/metrics.rs` | counters, latency, in-flight gauge, live feed |
+//! | 5 | `CatchPanicLayer` | tower-http | a panicking handler is a 500 for that request only |
+//! | 6 | `map_result` | tower | the errors of the layers below become answers (`error.rs`) |
+//! | 7 | `CutLayer` | ours, `layers/cut.rs` | a request still unanswered when the shutdown cuts: 503, `Connection: close` |
+//! | 8 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
+//! | 9 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
+//! | 10 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
+//! | 11 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
 //!
-//! Logging and metrics sit above the panic, shedding and timeout layers so that
+//! The error format sits just below the request ids, so every error answer,
+//! whichever layer or crate made it, passes it (and gets an id). Logging and
+//! metrics sit above the panic, shedding and timeout layers so that
 //! their answers are logged and counted like any other. To add a layer, add one
 //! line where the request should meet it. Every layer is built here once, so
 //! state they share (the in-flight semaphore, the counters) is shared by every
@@ -26,6 +29,7 @@
 
 use bytes::Bytes;
 use http::{Request, Response};
+use http_body_util::{Either, Full};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower::{Service, ServiceBuilder};
@@ -38,6 +42,7 @@ use crate::error;
 use crate::layers::access_log::AccessLogLayer;
 use crate::layers::body_rate::MinRate;
 use crate::layers::cut::CutLayer;
+use crate::layers::error_format::ErrorFormatLayer;
 use crate::layers::host::HostLayer;
 use crate::layers::metrics::MetricsLayer;
 use crate::layers::request_id::RequestIds;
@@ -45,8 +50,12 @@ use crate::layers::timeout::RequestTimeoutLayer;
 use crate::routes::Router;
 use crate::state::AppState;
 
-/// The body of every answer the stack gives: the panic layer boxes bodies.
-pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
+/// The body of the answers below the error format: the panic layer boxes bodies.
+pub type StackBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// The body of every answer the stack gives: the stack's own, or an error
+/// message the error format rewrote (`layers/error_format.rs`).
+pub type ResponseBody = Either<StackBody, Full<Bytes>>;
 
 /// The whole application as a tower `Service`: what a connection serves.
 pub trait HttpService:
@@ -87,6 +96,7 @@ pub fn app(state: AppState) -> impl HttpService {
     ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
         .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(ErrorFormatLayer)
         .layer(AccessLogLayer::new(state.access_log))
         .layer(MetricsLayer::new(state.clone()))
         .layer(CatchPanicLayer::custom(move |panic| {

@@ -13,6 +13,8 @@ use http::Method;
 
 use crate::Error;
 use crate::settings::{EchoMode, Settings, Target};
+use crate::stages::Stages;
+use crate::thresholds::Threshold;
 
 /// Load-test an HTTP server or a TCP echo server.
 ///
@@ -21,12 +23,19 @@ use crate::settings::{EchoMode, Settings, Target};
 ///   asynclab load http://localhost:8080/ -r 2000 -d 30s --latency-plot latency.svg
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
 ///   asynclab load ws://localhost:8080/ws/echo --size 64 --binary -c 50 -d 10s
+///   asynclab load merge a.json b.json -o all.json
 #[derive(Debug, Clone, clap::Args)]
 #[command(verbatim_doc_comment)]
+// `load URL ...` runs; `load merge ...` works on saved runs instead.
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct LoadArgs {
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
+
     /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2), `tcp://HOST:PORT` (echo)
     /// or `ws://HOST:PORT/PATH` (a WebSocket echo).
-    pub target: String,
+    #[arg(required = true)]
+    pub target: Option<String>,
 
     /// Connections open at once, each with one request in flight.
     #[arg(short, long, default_value_t = 50)]
@@ -44,6 +53,12 @@ pub struct LoadArgs {
     /// latency then counts from when each request was due.
     #[arg(short, long)]
     pub rate: Option<f64>,
+
+    /// A stage, `DURATION:TARGET` (repeatable, or a comma list): the target (a rate
+    /// with --rate, else connections) moves linearly to TARGET over DURATION, from
+    /// --rate (or 0 connections) at the start. The stages set the run's length.
+    #[arg(long = "stage", value_name = "DURATION:TARGET")]
+    pub stages: Vec<String>,
 
     /// Run this long first, without counting anything (`1s`).
     #[arg(long, default_value = "0s", value_parser = duration::parse)]
@@ -93,6 +108,11 @@ pub struct LoadArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
+    /// Fail (exit 99) when this holds at the end: `p99>200ms`, `errors>0.5%`,
+    /// `rate<1000` (repeatable).
+    #[arg(long = "fail-if", value_name = "CONDITION")]
+    pub fail_if: Vec<String>,
+
     /// Print the results as one JSON document on stdout (schema in docs/load.md).
     #[arg(long)]
     pub json: bool,
@@ -104,6 +124,43 @@ pub struct LoadArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// What `asynclab load` does with saved runs (`--json` files).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Tool {
+    /// Add up saved runs into one report: exact percentiles (the histograms are
+    /// added), summed counts, the rate over the window the runs span together.
+    Merge(MergeArgs),
+}
+
+/// `asynclab load merge`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// Reports written by `asynclab load --json` (schema 2).
+    #[arg(required = true, value_name = "FILE.json")]
+    pub files: Vec<PathBuf>,
+
+    /// Write the merged report (JSON, the same schema) to this file.
+    #[arg(short, long, value_name = "FILE.json")]
+    pub output: Option<PathBuf>,
+
+    /// Merge runs against different targets or protocols too.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the merged report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Fail (exit 99) when this holds for the merged runs (as `load --fail-if`).
+    #[arg(long = "fail-if", value_name = "CONDITION")]
+    pub fail_if: Vec<String>,
+}
+
+/// Parses `--fail-if` values.
+pub(crate) fn thresholds(values: &[String]) -> Result<Vec<Threshold>, Error> {
+    values.iter().map(|v| Threshold::parse(v)).collect()
 }
 
 impl LoadArgs {
@@ -122,7 +179,8 @@ impl LoadArgs {
 
     /// Builds and checks the run these arguments describe (reading `-b @FILE`).
     pub fn settings(&self) -> Result<Settings, Error> {
-        let mut target: Target = self.target.parse()?;
+        let url = self.target.as_deref().unwrap_or_default();
+        let mut target: Target = url.parse()?;
         match &mut target {
             Target::Http(http) => {
                 http.method = Method::from_bytes(self.method.as_bytes())
@@ -170,17 +228,32 @@ impl LoadArgs {
                 "--binary applies to ws:// targets only".into(),
             ));
         }
+        let stages = (!self.stages.is_empty())
+            .then(|| Stages::parse(&self.stages, self.rate.unwrap_or(0.0)))
+            .transpose()?;
         let settings = Settings {
             target,
-            connections: self.connections,
-            duration: match (self.duration, self.requests) {
-                (None, None) => Some(Duration::from_secs(10)),
-                (duration, _) => duration,
+            // Without --rate the stages' targets are connections: open as many as
+            // the peak needs.
+            connections: match &stages {
+                Some(stages) if self.rate.is_none() => stages.peak().ceil() as usize,
+                _ => self.connections,
+            },
+            duration: match (&stages, self.duration, self.requests) {
+                (Some(_), Some(_), _) => {
+                    return Err(Error::Usage(
+                        "--stage sets the run's length: drop --duration".into(),
+                    ));
+                }
+                (Some(stages), None, _) => Some(stages.total()),
+                (None, None, None) => Some(Duration::from_secs(10)),
+                (None, duration, _) => duration,
             },
             requests: self.requests,
             rate: self.rate,
             warmup: self.warmup,
             timeout: self.timeout,
+            stages,
         };
         settings.check()?;
         Ok(settings)
@@ -232,6 +305,11 @@ mod tests {
             ("load tcp://localhost:7000 --http2", "--http2"),
             ("load http://localhost/ -c 0", "--connections"),
             ("load http://localhost/ -r 0", "--rate"),
+            ("load http://localhost/ --stage 10s", "--stage `10s`"),
+            ("load http://localhost/ --stage 1s:10 -d 5s", "--stage"),
+            ("load http://localhost/ --stage 1s:10 -n 5", "--stage"),
+            ("load http://localhost/ -r 0 --stage 1s:0", "--stage"),
+            ("load http://localhost/ --stage 1s:0.5", "--stage"),
             ("load http://localhost/ -m BAD\"METHOD", "method"),
             (
                 "load http://localhost/ -b @/nonexistent/file",

@@ -15,17 +15,18 @@
 //! in flight finish (so every count stays exact, and the summary is printed); a second
 //! one cuts them. Exit codes: 0 when the run completed and something succeeded, 1 when
 //! nothing succeeded or the target could not be reached (with a one-line reason on
-//! stderr), 2 for bad arguments, 130 when stopped by ctrl-c.
+//! stderr), 2 for bad arguments, 130 when stopped by ctrl-c (once or twice, whatever
+//! had finished by then).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::threads::{self, Runtimes};
 use asynclab_core::open_files;
-use asynclab_core::runtimes::{self, Runtimes};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Control, Error, LoadArgs, Report, run_on};
+use crate::{Control, Error, LoadArgs, MergeArgs, Report, Tool, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
 const EXIT_USAGE: u8 = 2;
@@ -36,8 +37,12 @@ const SPARE_FILES: u64 = 64;
 
 /// Runs `asynclab load` to the end. Call it outside any Tokio runtime.
 pub fn main(args: LoadArgs) -> ExitCode {
-    let settings = match args.settings() {
-        Ok(settings) => settings,
+    if let Some(Tool::Merge(merge)) = &args.tool {
+        return merge_command(merge);
+    }
+    let checks = crate::args::thresholds(&args.fail_if);
+    let (settings, checks) = match checks.and_then(|checks| Ok((args.settings()?, checks))) {
+        Ok(both) => both,
         Err(e) => {
             eprintln!("asynclab load: {e}");
             return ExitCode::from(EXIT_USAGE);
@@ -50,8 +55,8 @@ pub fn main(args: LoadArgs) -> ExitCode {
         eprintln!("asynclab load: -c {}: {e}", settings.connections);
         return ExitCode::from(EXIT_USAGE);
     }
-    let threads = args.threads.unwrap_or_else(runtimes::usable_cores);
-    // The connections run on `threads` runtimes of their own (see `asynclab_core::runtimes`); this
+    let threads = args.threads.unwrap_or_else(threads::usable_cores);
+    // The connections run on `threads` runtimes of their own (see `threads.rs`); this
     // thread's runtime only waits for them, watches ctrl-c and draws the progress bar.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -90,7 +95,10 @@ pub fn main(args: LoadArgs) -> ExitCode {
     workers.stop();
     runtime.shutdown_background();
     match result {
-        Ok(report) => finish(&args, &report),
+        Ok(mut report) => {
+            crate::thresholds::apply(&checks, &mut report);
+            finish(&args, &report)
+        }
         Err(e) => {
             eprintln!("asynclab load: {e}");
             match e {
@@ -103,18 +111,59 @@ pub fn main(args: LoadArgs) -> ExitCode {
     }
 }
 
-/// Prints the report (and the chart), then picks the exit code.
-fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
+/// Prints the report as JSON or text on stdout.
+fn print(report: &Report, json: bool) {
     // `write!` rather than `print!`: a closed stdout (`| head`) is not worth a panic.
     let mut stdout = std::io::stdout().lock();
-    let _ = if args.json {
+    let _ = if json {
         serde_json::to_writer_pretty(&mut stdout, report)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(stdout))
     } else {
         write!(stdout, "{report}")
     };
-    drop(stdout);
+}
+
+/// `asynclab load merge`: exit 2 for files that cannot be merged, 1 when the
+/// result cannot be written.
+fn merge_command(args: &MergeArgs) -> ExitCode {
+    let merged = crate::args::thresholds(&args.fail_if).and_then(|checks| {
+        let runs = args
+            .files
+            .iter()
+            .map(|path| crate::read(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut report = crate::merge(&runs, args.force)?;
+        crate::thresholds::apply(&checks, &mut report);
+        Ok(report)
+    });
+    let report = match merged {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("asynclab load merge: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    print(&report, args.json);
+    if let Some(path) = &args.output {
+        let written = serde_json::to_vec_pretty(&report)
+            .map_err(std::io::Error::from)
+            .and_then(|json| std::fs::write(path, json));
+        if let Err(e) = written {
+            eprintln!(
+                "asynclab load merge: cannot write `{}`: {e}",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        eprintln!("merged report written to {}", path.display());
+    }
+    thresholds_verdict(&report).unwrap_or(ExitCode::SUCCESS)
+}
+
+/// Prints the report (and the chart), then picks the exit code.
+fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
+    print(report, args.json);
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &args.latency_plot {
         match crate::write_svg(report, path) {
@@ -125,14 +174,32 @@ fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
             }
         }
     }
+    // Stopped by ctrl-c: the summary says what was done, whatever it was, and the
+    // exit status says the run was interrupted, not that the target failed (after a
+    // second ctrl-c, nothing may have finished at all).
+    if report.interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
     if let Err(reason) = report.verdict() {
         eprintln!("asynclab load: {reason}");
         return ExitCode::FAILURE;
     }
-    if report.interrupted {
-        return ExitCode::from(EXIT_INTERRUPTED);
+    thresholds_verdict(report).unwrap_or(code)
+}
+
+/// `Some(99)`, with one line on stderr, when a `--fail-if` condition held.
+fn thresholds_verdict(report: &Report) -> Option<ExitCode> {
+    let failed: Vec<&str> = report
+        .thresholds
+        .iter()
+        .filter(|t| t.failed)
+        .map(|t| t.condition.as_str())
+        .collect();
+    if failed.is_empty() {
+        return None;
     }
-    code
+    eprintln!("asynclab load: failed: {}", failed.join(", "));
+    Some(ExitCode::from(crate::EXIT_THRESHOLDS))
 }
 
 /// First ctrl-c: stop; second: cut.

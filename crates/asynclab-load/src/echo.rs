@@ -11,8 +11,13 @@
 //! an answer to an *earlier* message, or one stuck in a buffer, is a mismatch too.
 //! After a mismatch the stream may be out of step with what is expected, so the
 //! connection is dropped and the next message goes over a new one.
+//!
+//! A server that is shutting down says so (`server shutting down`) and closes. That
+//! answer differs from the echo, but it is not a wrong echo: an answer that differs
+//! and is followed by the end of the stream is counted as `closed by server`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -21,6 +26,11 @@ use crate::error::ErrorKind;
 use crate::settings::{EchoMode, EchoTarget};
 use crate::stats::Outcome;
 use crate::worker::Client;
+
+/// After an answer that is not the echo, how long to wait for the end of the stream
+/// that tells a farewell from a wrong echo. A closing server has already sent its
+/// end of stream with the farewell; a wrong echo on a live connection costs this wait.
+const FAREWELL_WAIT: Duration = Duration::from_millis(100);
 
 /// One connection's echo client. The buffers are allocated once and reused.
 pub(crate) struct EchoClient {
@@ -99,14 +109,33 @@ impl EchoClient {
                 }
             }
             EchoMode::Raw => {
+                // `read_exact` by hand, to know what came before an early end.
                 self.answer.resize(self.expected.len(), 0);
-                stream.read_exact(&mut self.answer).await.map_err(io)?;
+                let mut got = 0;
+                while got < self.answer.len() {
+                    match stream.read(&mut self.answer[got..]).await.map_err(io)? {
+                        0 => {
+                            self.answer.truncate(got);
+                            return Err(if self.expected.starts_with(&self.answer) {
+                                // The echo itself, cut short.
+                                ErrorKind::Reset
+                            } else {
+                                ErrorKind::Closed
+                            });
+                        }
+                        n => got += n,
+                    }
+                }
             }
         }
         if self.answer == self.expected {
-            Ok(())
-        } else {
-            Err(ErrorKind::EchoMismatch)
+            return Ok(());
+        }
+        // Something else than the echo: a farewell if the stream ends right after it.
+        let mut probe = [0; 1];
+        match tokio::time::timeout(FAREWELL_WAIT, stream.read(&mut probe)).await {
+            Ok(Ok(0) | Err(_)) => Err(ErrorKind::Closed),
+            Ok(Ok(_)) | Err(_) => Err(ErrorKind::EchoMismatch),
         }
     }
 }

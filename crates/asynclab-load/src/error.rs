@@ -7,7 +7,7 @@
 
 use std::io;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a load run could not start (or could not finish collecting its results).
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,9 @@ pub enum Error {
     /// A connection task panicked, so its counts are lost: a bug, reported as such.
     #[error("a connection task failed: {0}")]
     Task(String),
+    /// A saved report (`merge`) could not be read or used.
+    #[error("`{path}`: {reason}")]
+    Input { path: String, reason: String },
     /// The latency chart could not be written.
     #[error("cannot draw the latency plot `{path}`: {reason}")]
     Plot { path: String, reason: String },
@@ -42,7 +45,7 @@ pub enum Error {
 
 /// The kinds a failed request is counted under. Every kind is always present in the
 /// report (with 0), so the JSON schema does not depend on what happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The target actively refused the connection: nothing listens on that port.
@@ -53,6 +56,10 @@ pub enum ErrorKind {
     Timeout,
     /// The peer closed or reset the connection before the answer was complete.
     Reset,
+    /// The server closed the connection instead of answering: an HTTP connection
+    /// that ended before any byte of the response, or an echo server's farewell
+    /// (`server shutting down`) followed by the end of the stream.
+    Closed,
     /// The answer was not valid HTTP (or HTTP/2 framing).
     Protocol,
     /// The echo server sent back something other than what was sent.
@@ -61,11 +68,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 6] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectFailed,
         ErrorKind::Timeout,
         ErrorKind::Reset,
+        ErrorKind::Closed,
         ErrorKind::Protocol,
         ErrorKind::EchoMismatch,
     ];
@@ -82,6 +90,7 @@ impl ErrorKind {
             ErrorKind::ConnectFailed => "connect failed",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Reset => "reset",
+            ErrorKind::Closed => "closed by server",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::EchoMismatch => "echo mismatch",
         }
@@ -94,6 +103,12 @@ impl ErrorKind {
             io::ErrorKind::TimedOut => ErrorKind::Timeout,
             _ => ErrorKind::ConnectFailed,
         }
+    }
+
+    /// True for the kinds where no connection was made: the next attempt waits a
+    /// little (see `worker.rs`) instead of hammering a port nothing listens on.
+    pub(crate) fn is_connect(self) -> bool {
+        matches!(self, ErrorKind::ConnectRefused | ErrorKind::ConnectFailed)
     }
 
     /// Classifies an I/O error on an established connection.

@@ -114,7 +114,13 @@ impl H1Client {
             if buf.len() > MAX_HEAD {
                 return Err(ErrorKind::Protocol);
             }
-            fill(stream, buf).await?;
+            match fill(stream, buf).await {
+                // Not one byte of an answer: the server closed the connection (an
+                // idle keep-alive connection, a server shutting down) rather than
+                // breaking off a response.
+                Err(ErrorKind::Reset) if buf.is_empty() => return Err(ErrorKind::Closed),
+                result => result?,
+            }
         };
         let received = match head.framing {
             Framing::Empty => 0,

@@ -7,7 +7,7 @@
 //! - `settings.rs`: the validated description of a run; tests build it directly.
 //! - `run.rs`: [`run`], one task per connection in a `JoinSet`, merged at the end.
 //! - `--threads N` runs the connections on N single-threaded runtimes, as wrk uses N
-//!   event loops ([`asynclab_core::runtimes`]).
+//!   event loops (`threads.rs`, [`Runtimes`]).
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
 //! - `ws.rs`: WebSocket echo (`ws://`), handshake times and clean closes counted apart.
@@ -15,6 +15,10 @@
 //!   HTTP/2 with hyper's `client::conn`, and an echo checked byte for byte.
 //! - `stats.rs`: HDR histograms and counters in shards under uncontended std mutexes.
 //! - `report.rs`, `summary.rs`, `plot.rs`: the results as data (`--json`), text and SVG.
+//! - `hdr.rs`, `merge.rs`: the histogram saved losslessly in the JSON, and `load
+//!   merge`, which adds saved runs up exactly.
+//! - `stages.rs`: `--stage` ramps, the schedule as a function of time.
+//! - `thresholds.rs`: `--fail-if` conditions and their exit status.
 //! - `progress.rs`, `command.rs`: the terminal side: progress bar, ctrl-c, exit code.
 //!
 //! Tests and other crates call [`run`] with [`Settings`]; the `asynclab` binary calls
@@ -26,23 +30,32 @@ mod echo;
 mod error;
 mod h1;
 mod h2;
+mod hdr;
+mod merge;
 mod pace;
 mod plot;
 mod progress;
 mod report;
 mod run;
 mod settings;
+mod stages;
 mod stats;
 mod summary;
+mod threads;
+mod thresholds;
 mod worker;
 mod ws;
 
-pub use args::LoadArgs;
+pub use args::{LoadArgs, MergeArgs, Tool};
 pub use error::{Error, ErrorKind};
+pub use merge::{Saved, merge, read};
 pub use plot::write_svg;
 pub use report::{Bucket, Latency, Percentile, Report, Requests, SCHEMA, Transfer};
 pub use run::{Control, resolve, run, run_on};
 pub use settings::{EchoMode, EchoTarget, HttpTarget, Settings, Target};
+pub use stages::{Stage, Stages};
 pub use stats::Live;
 pub use summary::{show_bytes, show_us};
+pub use threads::Runtimes;
+pub use thresholds::{Checked, EXIT_THRESHOLDS, Threshold};
 pub use ws::{WsReport, WsTarget};

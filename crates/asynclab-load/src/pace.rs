@@ -30,6 +30,21 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
+use crate::stages::Stages;
+
+/// When requests go out.
+#[derive(Debug)]
+enum Schedule {
+    /// Closed model: each connection sends as soon as it is answered.
+    Closed,
+    /// Closed model with `--stage`: connection *i* works while the target is at
+    /// least *i + 1*, and waits, disconnected, while it is not.
+    Connections(Stages),
+    /// Open model: one request every `interval_ns` nanoseconds over all connections.
+    Constant { interval_ns: f64 },
+    /// Open model with `--stage`: request *k* is due when the ramp holds *k* requests.
+    Ramp(Stages),
+}
 
 /// The timeline shared by every connection of a run.
 #[derive(Debug)]
@@ -43,9 +58,10 @@ pub(crate) struct Plan {
     budget: Option<AtomicU64>,
     /// Connections `0..reserved` each have one ticket of their own: `min(N, c)`.
     reserved: u64,
-    /// Nanoseconds between two requests over all connections, with `--rate`.
-    interval_ns: Option<f64>,
+    schedule: Schedule,
     connections: u64,
+    /// Measured requests that fell due before the end but were never sent.
+    missed: AtomicU64,
 }
 
 impl Plan {
@@ -59,9 +75,81 @@ impl Plan {
             end: settings.duration.map(|d| measure_from + d),
             budget: settings.requests.map(|n| AtomicU64::new(n - reserved)),
             reserved,
-            interval_ns: settings.rate.map(|r| 1e9 / r),
+            schedule: match (settings.rate, settings.stages.clone()) {
+                (None, None) => Schedule::Closed,
+                (None, Some(stages)) => Schedule::Connections(stages),
+                (Some(rate), None) => Schedule::Constant {
+                    interval_ns: 1e9 / rate,
+                },
+                (Some(_), Some(stages)) => Schedule::Ramp(stages),
+            },
             connections,
+            missed: AtomicU64::new(0),
         }
+    }
+
+    /// When request `k` (over all connections) is due in the open model; `None` in
+    /// the closed model and past the end of a ramp.
+    ///
+    /// Computed from k each time rather than by adding intervals, so rounding never
+    /// drifts: exactly `rate × duration` requests are due.
+    fn due(&self, k: u64) -> Option<Instant> {
+        match &self.schedule {
+            Schedule::Constant { interval_ns } => {
+                Some(self.start + Duration::from_nanos((k as f64 * interval_ns) as u64))
+            }
+            Schedule::Ramp(stages) => stages
+                .time_of(k as f64)
+                .map(|t| self.start + Duration::from_secs_f64(t)),
+            Schedule::Closed | Schedule::Connections(_) => None,
+        }
+    }
+
+    /// How many requests the open-model schedule holds in `span` from its start.
+    fn expected(&self, span: Duration) -> f64 {
+        match &self.schedule {
+            Schedule::Constant { interval_ns } => span.as_nanos() as f64 / interval_ns,
+            Schedule::Ramp(stages) => stages.expected(span.as_secs_f64()),
+            Schedule::Closed | Schedule::Connections(_) => 0.0,
+        }
+    }
+
+    /// How long the schedule takes to hold `n` measured requests, for the rate's
+    /// window (see `Report::new`); zero in the closed model.
+    pub(crate) fn span_of(&self, n: u64) -> Duration {
+        let skipped = self.expected(self.measure_from - self.start).ceil() as u64;
+        let due = self
+            .due(skipped + n)
+            .or(self.end)
+            .unwrap_or(self.measure_from);
+        due.saturating_duration_since(self.measure_from)
+    }
+
+    /// Measured requests that were due but never sent: the connections were all
+    /// still busy when the run ended (`--rate` beyond what they can carry).
+    pub(crate) fn missed(&self) -> u64 {
+        self.missed.load(Ordering::Relaxed)
+    }
+
+    /// Counts the requests `k, k + c, k + 2c, ...` due before the end as missed.
+    fn miss_from(&self, k: u64) {
+        let Some(end) = self.end else { return };
+        let c = self.connections;
+        let before_end = |k| self.due(k).is_some_and(|due| due < end);
+        // The count by arithmetic, then corrected by `due` itself, so a rounding
+        // at the boundary agrees with the check that ended the connection.
+        let last = self.expected(end - self.start).ceil() as u64;
+        let mut n = if k < last { (last - k - 1) / c + 1 } else { 0 };
+        while before_end(k + n * c) {
+            n += 1;
+        }
+        while n > 0 && !before_end(k + (n - 1) * c) {
+            n -= 1;
+        }
+        let warming = (0..n)
+            .take_while(|i| self.due(k + i * c).is_some_and(|d| d < self.measure_from))
+            .count() as u64;
+        self.missed.fetch_add(n - warming, Ordering::Relaxed);
     }
 
     /// Takes one ticket from the shared `-n` budget; false when none is left.
@@ -95,6 +183,8 @@ pub(crate) struct Slot {
 pub(crate) struct Pacer {
     plan: Arc<Plan>,
     stop: CancellationToken,
+    /// This connection's number.
+    index: u64,
     /// The global number of this connection's next request (open model).
     next: u64,
     /// This connection's own `-n` ticket, not yet used.
@@ -108,6 +198,7 @@ impl Pacer {
         Pacer {
             plan,
             stop,
+            index: index as u64,
             next: index as u64,
             own_ticket,
         }
@@ -119,16 +210,14 @@ impl Pacer {
         if self.stop.is_cancelled() {
             return None;
         }
-        let (origin, due) = match plan.interval_ns {
-            None => {
+        let (origin, due) = match plan.schedule {
+            Schedule::Closed | Schedule::Connections(_) => {
                 let now = Instant::now();
                 (now, now)
             }
-            Some(interval_ns) => {
-                // Computed from k each time rather than by adding intervals, so
-                // rounding never drifts: exactly `rate × duration` requests are due.
-                let due =
-                    plan.start + Duration::from_nanos((self.next as f64 * interval_ns) as u64);
+            Schedule::Constant { .. } | Schedule::Ramp(_) => {
+                let k = self.next;
+                let due = plan.due(k)?;
                 self.next += plan.connections;
                 if plan.is_over(due) {
                     return None;
@@ -143,7 +232,8 @@ impl Pacer {
                 } else if plan.is_over(Instant::now()) {
                     // Late, and the run is over: a stalled server has left a backlog
                     // that would keep the run going long after its end. What was due
-                    // but never sent is not counted; the achieved rate shows it.
+                    // but never sent is not started, but counted as missed.
+                    plan.miss_from(k);
                     return None;
                 } else {
                     // Late (the previous answer came after this one was due): send
@@ -160,6 +250,50 @@ impl Pacer {
             return None;
         }
         Some(Slot { origin, measured })
+    }
+
+    /// Sleeps for `wait` (a backoff), but no later than the end of the run or a stop.
+    pub(crate) async fn pause(&self, wait: Duration) {
+        let mut until = Instant::now() + wait;
+        if let Some(end) = self.plan.end {
+            until = until.min(end);
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => {}
+            () = self.stop.cancelled() => {}
+        }
+    }
+
+    /// With `--stage` and no `--rate`: when this connection, not wanted now, is
+    /// wanted again (the end of the run if never). `None` while it is wanted.
+    pub(crate) fn parked_until(&self) -> Option<Instant> {
+        let Schedule::Connections(stages) = &self.plan.schedule else {
+            return None;
+        };
+        let now = Instant::now().saturating_duration_since(self.plan.start);
+        let level = (self.index + 1) as f64;
+        // A hair of tolerance: at the computed wake-up time the value is `level`,
+        // give or take a rounding.
+        if stages.value_at(now.as_secs_f64()) >= level - 1e-9 {
+            return None;
+        }
+        let end = self.plan.end.unwrap_or(self.plan.start);
+        Some(
+            stages
+                .reaches(level, now.as_secs_f64())
+                .map_or(end, |t| self.plan.start + Duration::from_secs_f64(t)),
+        )
+    }
+
+    /// Sleeps until `wake`; false when the run ends or stops first.
+    pub(crate) async fn sleep_until(&self, wake: Instant) -> bool {
+        if self.plan.is_over(wake) {
+            return false;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(wake) => true,
+            () = self.stop.cancelled() => false,
+        }
     }
 
     /// With `-n`: this connection's own ticket first, then a shared one.

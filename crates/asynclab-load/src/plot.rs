@@ -42,7 +42,7 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), Error> {
     // The last percentile is 100%, infinitely far right: end the axis at the finest
     // percentile the number of samples can show (1000 answers: 99.9%).
     let samples = report.hdr.len().max(10) as f64;
-    let x_max = samples.log10().ceil();
+    let x_max = samples.log10().floor();
     let points: Vec<(f64, f64)> = report
         .percentiles
         .iter()
@@ -54,10 +54,10 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), Error> {
     let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
         root.fill(&WHITE)?;
         let caption = format!(
-            "{} ({}, {} connections{})",
+            "{} ({}, {}{})",
             report.target,
             report.protocol,
-            report.connections,
+            crate::summary::connections(report.connections),
             report
                 .target_rate
                 .map(|r| format!(", {r} req/s"))

@@ -2,36 +2,65 @@
 //! `--latency-plot` are three views of it.
 //!
 //! The serde field names below *are* the `--json` schema documented in
-//! `docs/load.md`; `schema` is bumped if one of them ever changes meaning.
+//! `docs/load.md`; `schema` is bumped if one of them ever changes meaning. A report
+//! reads back from its JSON (`asynclab load merge`): the derived fields (latency
+//! summary, buckets, percentiles, rates) are recomputed from the histogram and the
+//! counts, which are what it really carries.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
 use crate::settings::Settings;
+use crate::stages::Stage;
 use crate::stats::Stats;
+use crate::thresholds::Checked;
 use crate::ws::WsReport;
 
-/// The version of the `--json` document.
-pub const SCHEMA: u32 = 1;
+/// The version of the `--json` document: 2 added the lossless histogram, the
+/// start time and the stages, which merging needs.
+pub const SCHEMA: u32 = 2;
+
+/// How a run ended, besides its counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ending {
+    /// From the end of the warmup to the last answer.
+    pub(crate) elapsed: Duration,
+    /// How long the schedule took to hold the measured requests (open model).
+    pub(crate) scheduled: Duration,
+    /// Requests due but never sent (open model).
+    pub(crate) missed: u64,
+    pub(crate) interrupted: bool,
+    /// Wall-clock time at the end of the warmup.
+    pub(crate) measured_from: SystemTime,
+}
 
 /// Everything a run measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema: u32,
-    /// The target as given (`http://...` or `tcp://...`).
+    /// How many runs this report adds up: 1, or N after `asynclab load merge`.
+    pub runs: u64,
+    /// The target as given (`http://...`, `tcp://...` or `ws://...`).
     pub target: String,
-    /// `http/1.1`, `h2`, `echo-line` or `echo-raw`.
+    /// `http/1.1`, `h2`, `echo-line`, `echo-raw`, `websocket-text` or `websocket-binary`.
     pub protocol: String,
     pub connections: usize,
-    /// `--rate`, when the run used the open model.
+    /// `--rate`, when the run used the open model (with `--stage`: the mean rate
+    /// the stages schedule).
     pub target_rate: Option<f64>,
+    /// `--stage`, in order; empty without.
+    pub stages: Vec<Stage>,
+    /// When measuring began (the end of the warmup), in seconds since the Unix
+    /// epoch: what places runs side by side when they are merged.
+    pub started_at: f64,
     /// Seconds of warmup before measuring (not included in anything below).
     pub warmup_s: f64,
-    /// Seconds from the end of the warmup to the last answer.
+    /// Seconds measured: from the end of the warmup to the last answer or, with
+    /// `--rate`, to the end of the schedule if that is later. Rates are per this.
     pub duration_s: f64,
     /// True when ctrl-c stopped the run early.
     pub interrupted: bool,
@@ -50,15 +79,18 @@ pub struct Report {
     /// Latency by percentile, for plotting (HdrHistogram's percentile distribution).
     pub percentiles: Vec<Percentile>,
     /// `ws://` runs: handshake times (not in `latency_us`) and closes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub websocket: Option<WsReport>,
-    /// The merged histogram itself, for `--latency-plot`.
-    #[serde(skip)]
+    /// `--fail-if` conditions, checked at the end; empty without.
+    #[serde(default)]
+    pub thresholds: Vec<Checked>,
+    /// The latency histogram itself, lossless (see `hdr.rs`): what `merge` adds.
+    #[serde(rename = "hdr_histogram", with = "crate::hdr")]
     pub(crate) hdr: Histogram<u64>,
 }
 
 /// Request counts. Always `started = responses + errors + cut`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Requests {
     pub started: u64,
     /// Answered: an HTTP response of any status, or a correct echo.
@@ -68,11 +100,14 @@ pub struct Requests {
     pub errors: u64,
     /// In flight when a second ctrl-c cut the run short; no outcome. Otherwise 0.
     pub cut: u64,
+    /// With `--rate`: due on the schedule before the end, but never sent, because
+    /// every connection was still busy. Not part of `started`.
+    pub missed: u64,
 }
 
 /// Payload bytes: request and response bodies for HTTP (headers not counted),
 /// messages and echoes for TCP.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Transfer {
     pub sent: u64,
     pub received: u64,
@@ -80,7 +115,7 @@ pub struct Transfer {
 }
 
 /// Latency summary, microseconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Latency {
     pub min: u64,
     pub mean: f64,
@@ -95,7 +130,7 @@ pub struct Latency {
 }
 
 /// One histogram bar: answers with latency in `(from_us, to_us]`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bucket {
     pub from_us: u64,
     pub to_us: u64,
@@ -103,7 +138,7 @@ pub struct Bucket {
 }
 
 /// The latency at or below which `percentile` % of answers fell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Percentile {
     pub percentile: f64,
     pub latency_us: u64,
@@ -113,51 +148,56 @@ pub struct Percentile {
 const BUCKETS: usize = 10;
 
 impl Report {
-    pub(crate) fn new(
-        settings: &Settings,
-        stats: Stats,
-        elapsed: Duration,
-        interrupted: bool,
-    ) -> Report {
-        let seconds = elapsed.as_secs_f64();
-        let per_second = |n: u64| {
-            if seconds > 0.0 {
-                n as f64 / seconds
-            } else {
-                0.0
-            }
-        };
+    pub(crate) fn new(settings: &Settings, stats: Stats, end: Ending) -> Report {
+        // With `--rate`, n requests take the schedule some time to fall due (n / rate
+        // at a constant rate), however fast they are answered: the window ends at
+        // the last answer or at the end of the schedule, whichever is later. Ending
+        // it at the last answer made a run look faster than its own schedule (4
+        // requests at 4/s, the last one sent at 0.75 s, answered at once: 5.3 req/s).
+        let seconds = end.elapsed.max(end.scheduled).as_secs_f64();
         let ok: u64 = stats
             .statuses
             .iter()
             .filter(|(status, _)| *status < 400)
             .map(|(_, n)| n)
             .sum();
-        let errors = stats.errors();
-        let hdr = stats.latency;
-        Report {
+        let stages = settings.stages.as_ref();
+        let mut report = Report {
             schema: SCHEMA,
+            runs: 1,
             target: settings.target.url(),
             protocol: settings.target.protocol().to_string(),
             connections: settings.connections,
-            target_rate: settings.rate,
+            target_rate: match (settings.rate, stages) {
+                (Some(_), Some(stages)) => {
+                    let total = stages.total().as_secs_f64();
+                    Some(stages.expected(total) / total)
+                }
+                (rate, _) => rate,
+            },
+            stages: stages.map(|s| s.stages.clone()).unwrap_or_default(),
+            started_at: end
+                .measured_from
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             warmup_s: settings.warmup.as_secs_f64(),
             duration_s: seconds,
-            interrupted,
+            interrupted: end.interrupted,
             requests: Requests {
                 started: stats.started,
                 responses: stats.responses,
                 ok,
-                errors,
+                errors: stats.errors(),
                 cut: stats.cut,
+                missed: end.missed,
             },
-            rate: per_second(stats.responses + errors),
+            rate: 0.0,
             bytes: Transfer {
                 sent: stats.sent,
                 received: stats.received,
-                received_per_s: per_second(stats.received),
+                received_per_s: 0.0,
             },
-            latency_us: latency(&hdr, settings.rate.is_some()),
+            latency_us: None,
             status: stats
                 .statuses
                 .iter()
@@ -168,11 +208,31 @@ impl Report {
                 .iter()
                 .map(|&kind| (kind, stats.errors[kind.index()]))
                 .collect(),
-            histogram: buckets(&hdr),
-            percentiles: percentiles(&hdr),
+            histogram: Vec::new(),
+            percentiles: Vec::new(),
+            thresholds: Vec::new(),
             websocket: None,
-            hdr,
-        }
+            hdr: stats.latency,
+        };
+        report.derive(settings.rate.is_some());
+        report
+    }
+
+    /// Computes what follows from the counts, the window and the histogram: the
+    /// rates, the latency summary, the buckets and the percentiles.
+    pub(crate) fn derive(&mut self, from_schedule: bool) {
+        let per_second = |n: u64| {
+            if self.duration_s > 0.0 {
+                n as f64 / self.duration_s
+            } else {
+                0.0
+            }
+        };
+        self.rate = per_second(self.requests.responses + self.requests.errors);
+        self.bytes.received_per_s = per_second(self.bytes.received);
+        self.latency_us = latency(&self.hdr, from_schedule);
+        self.histogram = buckets(&self.hdr);
+        self.percentiles = percentiles(&self.hdr);
     }
 
     /// `Err(reason)` when the run did not show the target working: nothing
@@ -183,6 +243,12 @@ impl Report {
         }
         if self.requests.started == 0 {
             return Err("no request was sent".into());
+        }
+        if self.requests.responses + self.requests.errors == 0 {
+            return Err(format!(
+                "no request finished: all {} were cut by a second ctrl-c",
+                self.requests.cut
+            ));
         }
         let worst = self.errors.iter().max_by_key(|(_, n)| **n);
         let unreachable = self.requests.responses == 0
@@ -223,22 +289,38 @@ fn latency(hdr: &Histogram<u64>, from_schedule: bool) -> Option<Latency> {
     })
 }
 
-/// Ten bars between min and max on a log scale: a linear scale puts everything in
-/// the first bar as soon as one request is slow.
+/// Latencies whose max is less than this many times their min are "clustered":
+/// their bars are split evenly, not on a log scale.
+const CLUSTERED: u64 = 4;
+
+/// Ten bars between min and max: on a log scale, as a linear one puts everything
+/// in the first bar as soon as one request is slow; evenly when the latencies
+/// cluster (all within [`CLUSTERED`] times the fastest), as log steps between close
+/// values are too thin to read.
+///
+/// Every edge is the top of one of the histogram's own buckets: a bar never splits
+/// a bucket, so no bar is narrower than the histogram can tell apart (at three
+/// significant digits a bucket near 1 s is about a millisecond wide), and no bar is
+/// empty for that reason alone. Clustered latencies may make fewer than ten bars.
 fn buckets(hdr: &Histogram<u64>) -> Vec<Bucket> {
     if hdr.is_empty() {
         return Vec::new();
     }
-    let (min, max) = (hdr.min().max(1), hdr.max().max(1));
-    let ratio = (max as f64 / min as f64).powf(1.0 / BUCKETS as f64);
+    let lo = hdr.lowest_equivalent(hdr.min()).max(1);
+    let hi = hdr.highest_equivalent(hdr.max());
+    let clustered = hi < lo.saturating_mul(CLUSTERED);
+    let ratio = (hi as f64 / lo as f64).powf(1.0 / BUCKETS as f64);
     let mut bars: Vec<Bucket> = Vec::with_capacity(BUCKETS);
-    let mut from = min - 1;
+    let mut from = lo - 1;
     for i in 1..=BUCKETS {
-        let to = if i == BUCKETS {
-            max
+        let edge = if i == BUCKETS {
+            hi
+        } else if clustered {
+            lo + (hi - lo) * i as u64 / BUCKETS as u64
         } else {
-            (min as f64 * ratio.powi(i as i32)).round() as u64
+            (lo as f64 * ratio.powi(i as i32)).round() as u64
         };
+        let to = hdr.highest_equivalent(edge).min(hi);
         if to > from {
             bars.push(Bucket {
                 from_us: from,
@@ -250,7 +332,7 @@ fn buckets(hdr: &Histogram<u64>) -> Vec<Bucket> {
     }
     // Each recorded value goes in exactly one bar, so the bars add up to the total.
     for v in hdr.iter_recorded() {
-        let value = v.value_iterated_to().clamp(min, max);
+        let value = v.value_iterated_to().clamp(lo, hi);
         if let Some(bar) = bars.iter_mut().find(|b| value <= b.to_us) {
             bar.count += v.count_at_value();
         }
@@ -272,4 +354,24 @@ fn percentiles(hdr: &Histogram<u64>) -> Vec<Percentile> {
         .collect();
     points.dedup_by(|b, a| a.percentile == b.percentile);
     points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Latencies between 1.001 s and 1.012 s (as `/fanout?mode=sequential` gives):
+    /// every bar holds answers, none splits a bucket, and they add up.
+    #[test]
+    fn clustered_latencies_fill_their_bars() {
+        let mut hdr = crate::stats::histogram();
+        for us in (1_001_000..=1_012_000).step_by(100) {
+            hdr.record(us).expect("in range");
+        }
+        let bars = buckets(&hdr);
+        assert!(bars.len() > 5, "{bars:?}");
+        assert!(bars.iter().all(|b| b.count > 0), "{bars:?}");
+        assert_eq!(bars.iter().map(|b| b.count).sum::<u64>(), hdr.len());
+        assert!(bars.windows(2).all(|w| w[0].to_us == w[1].from_us));
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! Pattern: **one task per connection, joined with a `JoinSet`**. Each connection is
 //! an independent loop (see `worker.rs`), spawned on one of the runtimes it is given
-//! (the command gives one per thread, see `asynclab_core::runtimes`; tests use their
+//! (the command gives one per thread, see `threads.rs`; tests use their
 //! own) by a task running on that runtime (see [`Launch`] for why). The `JoinSet`s
 //! wait for all of them (and report a panic in one); their counts, kept in shards
 //! (`stats.rs`), are merged once they have all ended.
@@ -14,7 +14,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
@@ -27,7 +27,7 @@ use crate::echo::EchoClient;
 use crate::h1::H1Client;
 use crate::h2::H2Client;
 use crate::pace::{Pacer, Plan};
-use crate::report::Report;
+use crate::report::{Ending, Report};
 use crate::settings::{Settings, Target};
 use crate::stats::{Live, Shards};
 use crate::worker::{self, Context};
@@ -91,7 +91,7 @@ pub async fn run(settings: &Settings, control: &Control) -> Result<Report, Error
 }
 
 /// Like [`run`], with connection *i* on `runtimes[i % runtimes.len()]` (see
-/// [`asynclab_core::runtimes::Runtimes`]).
+/// [`Runtimes`](crate::Runtimes)).
 pub async fn run_on(
     settings: &Settings,
     control: &Control,
@@ -100,6 +100,9 @@ pub async fn run_on(
     settings.check()?;
     let addr = resolve(&settings.target).await?;
     let start = Instant::now();
+    // The wall clock, read once beside the monotonic one: only for the report's
+    // `started_at`, never to measure with.
+    let wall_start = SystemTime::now();
     let plan = Arc::new(Plan::new(settings, start));
     let stats = Shards::new(settings.connections);
     let current = [Handle::current()];
@@ -133,12 +136,16 @@ pub async fn run_on(
         }
     }
     let elapsed = Instant::now().saturating_duration_since(plan.measure_from);
-    let mut report = Report::new(
-        settings,
-        stats.total(),
+    let stats = stats.total();
+    let missed = plan.missed();
+    let end = Ending {
         elapsed,
-        control.stop.is_cancelled(),
-    );
+        scheduled: plan.span_of(stats.started + missed),
+        missed,
+        interrupted: control.stop.is_cancelled(),
+        measured_from: wall_start + settings.warmup,
+    };
+    let mut report = Report::new(settings, stats, end);
     if let Target::Ws(_) = settings.target {
         report.websocket = Some(ws.report());
     }

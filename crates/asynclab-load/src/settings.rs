@@ -6,11 +6,13 @@
 
 use std::time::Duration;
 
+use base64::Engine;
 use bytes::Bytes;
-use http::header::{HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use http::header::{AUTHORIZATION, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use http::{Method, Uri};
 
 use crate::Error;
+use crate::stages::Stages;
 use crate::ws::WsTarget;
 
 /// Everything one run needs.
@@ -31,6 +33,9 @@ pub struct Settings {
     pub warmup: Duration,
     /// The most time one request may take, connecting included.
     pub timeout: Duration,
+    /// `--stage`: the rate (with `rate`) or the connections (without) change
+    /// during the run; the stages set its length.
+    pub stages: Option<Stages>,
 }
 
 impl Settings {
@@ -44,6 +49,7 @@ impl Settings {
             rate: None,
             warmup: Duration::ZERO,
             timeout: Duration::from_secs(5),
+            stages: None,
         }
     }
 
@@ -62,8 +68,30 @@ impl Settings {
         if self.requests == Some(0) {
             return usage("--requests must be at least 1");
         }
-        if self.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        // With stages, `--rate 0` is a ramp's starting point.
+        let least = if self.stages.is_some() {
+            0.0
+        } else {
+            f64::MIN_POSITIVE
+        };
+        if self.rate.is_some_and(|r| !(r.is_finite() && r >= least)) {
             return usage("--rate must be a positive number of requests per second");
+        }
+        if let Some(stages) = &self.stages {
+            if self.requests.is_some() || self.duration != Some(stages.total()) {
+                return usage("--stage sets the run's length: drop --duration and --requests");
+            }
+            if !self.warmup.is_zero() {
+                return usage("--stage replaces --warmup: make the first stage the warmup");
+            }
+            if self.rate.is_some() && stages.expected(stages.total().as_secs_f64()) < 1.0 {
+                return usage("--stage: the stages hold no request at all");
+            }
+            if self.rate.is_none() && stages.peak() < 1.0 {
+                return usage(
+                    "--stage: without --rate the targets are connections; none is 1 or more",
+                );
+            }
         }
         if self.timeout.is_zero() {
             return usage("--timeout must be more than 0s");
@@ -81,6 +109,9 @@ impl Settings {
 }
 
 /// What a run talks to.
+// Built once per run and cloned once per connection, never moved per request:
+// boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Target {
     /// An HTTP server (`http://HOST:PORT/PATH`).
@@ -139,21 +170,43 @@ pub struct HttpTarget {
     pub keepalive: bool,
     /// Speak HTTP/2 with prior knowledge (no upgrade, no TLS).
     pub http2: bool,
+    /// `Authorization: Basic ...` from the URL's `user:password@`, as curl sends it;
+    /// a `-H 'Authorization: ...'` replaces it.
+    pub basic_auth: Option<HeaderValue>,
 }
 
 impl HttpTarget {
-    /// Parses `http://HOST[:PORT][/PATH]`: a GET with no body, keep-alive, HTTP/1.1.
+    /// Parses `http://[USER:PASSWORD@]HOST[:PORT][/PATH]`: a GET with no body,
+    /// keep-alive, HTTP/1.1.
     pub fn parse(url: &str) -> Result<HttpTarget, Error> {
         let bad = |reason: &str| Error::Target {
             target: url.to_string(),
             reason: reason.to_string(),
         };
+        if !url.contains("://") {
+            return Err(bad(&format!(
+                "no scheme: add http:// or tcp:// (http://{url} or tcp://{url})"
+            )));
+        }
         let uri: Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
         match uri.scheme_str() {
             Some("http") => {}
             Some("https") => return Err(bad("HTTPS is not supported; use http://")),
             _ => return Err(bad("use http://HOST:PORT/PATH or tcp://HOST:PORT")),
         }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?.as_str();
+        // The user name and password go into a header, never into `Host` or the
+        // request line (the `http` crate keeps them in the authority).
+        let (basic_auth, host_port) = match authority.rsplit_once('@') {
+            Some((userinfo, host_port)) => (Some(basic_auth(userinfo).map_err(bad)?), host_port),
+            None => (None, authority),
+        };
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        // A bare `http://host:port` has no path; hyper wants at least `/`.
+        let path = if path.is_empty() { "/" } else { path };
+        let uri: Uri = format!("http://{host_port}{path}")
+            .parse()
+            .map_err(|e| bad(&format!("{e}")))?;
         let host = uri.host().ok_or_else(|| bad("no host"))?;
         // `[::1]` in a URL is `::1` to the resolver.
         let host = host
@@ -161,14 +214,6 @@ impl HttpTarget {
             .trim_end_matches(']')
             .to_string();
         let port = uri.port_u16().unwrap_or(80);
-        // A bare `http://host:port` has no path; hyper wants at least `/`.
-        let uri = if uri.path_and_query().is_none() || uri.path().is_empty() {
-            format!("{}/", url.trim_end_matches('/'))
-                .parse()
-                .map_err(|e| bad(&format!("{e}")))?
-        } else {
-            uri
-        };
         Ok(HttpTarget {
             uri,
             host,
@@ -178,6 +223,7 @@ impl HttpTarget {
             body: Bytes::new(),
             keepalive: true,
             http2: false,
+            basic_auth,
         })
     }
 
@@ -205,6 +251,11 @@ impl HttpTarget {
                 headers.insert(HOST, value);
             }
         }
+        if let Some(auth) = &self.basic_auth
+            && !headers.contains_key(AUTHORIZATION)
+        {
+            headers.insert(AUTHORIZATION, auth.clone());
+        }
         if !headers.contains_key(USER_AGENT) {
             headers.insert(
                 USER_AGENT,
@@ -216,6 +267,17 @@ impl HttpTarget {
         }
         headers
     }
+}
+
+/// `Basic base64(user:password)` from a URL's `user:password` (percent-decoded).
+fn basic_auth(userinfo: &str) -> Result<HeaderValue, &'static str> {
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(userinfo).collect();
+    let token = base64::engine::general_purpose::STANDARD.encode(decoded);
+    let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+        .map_err(|_| "the user name or password cannot be sent")?;
+    // Kept out of logs that print headers.
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// The echo server's framing, as in its `echo.mode` setting.
@@ -322,6 +384,8 @@ mod tests {
             ("tcp://localhost", "no port"),
             ("tcp://localhost:99999", "port"),
             ("ftp://x/", "tcp://"),
+            ("127.0.0.1:8080/fast", "add http:// or tcp://"),
+            ("localhost", "http://localhost or tcp://localhost"),
         ] {
             let err = url.parse::<Target>().expect_err(url).to_string();
             assert!(err.contains(why), "{url}: {err}");
@@ -340,5 +404,22 @@ mod tests {
         assert_eq!(wire["x-test"], "1");
         h.add_header("Host: example.com").expect("valid header");
         assert_eq!(h.wire_headers()[HOST], "example.com");
+    }
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth_not_part_of_host() {
+        let Ok(Target::Http(mut h)) = "http://user:p%40ss@127.0.0.1:8080/x".parse::<Target>()
+        else {
+            panic!("http target")
+        };
+        let wire = h.wire_headers();
+        assert_eq!(wire[HOST], "127.0.0.1:8080");
+        // base64("user:p@ss"), as `curl -v http://user:p%40ss@...` sends it.
+        assert_eq!(wire[AUTHORIZATION], "Basic dXNlcjpwQHNz");
+        // Nothing of the password in the report's URL.
+        assert_eq!(h.uri.to_string(), "http://127.0.0.1:8080/x");
+        h.add_header("Authorization: Bearer t")
+            .expect("valid header");
+        assert_eq!(h.wire_headers()[AUTHORIZATION], "Bearer t");
     }
 }

@@ -9,12 +9,42 @@ const BAR_WIDTH: u64 = 40;
 
 /// Shows a latency in microseconds with a unit that keeps three or four digits.
 pub fn show_us(us: f64) -> String {
+    show_us_to(us, 2)
+}
+
+/// [`show_us`] with `decimals` digits after the point for milliseconds and seconds.
+fn show_us_to(us: f64, decimals: usize) -> String {
     if us < 1_000.0 {
         format!("{us:.0}µs")
     } else if us < 1_000_000.0 {
-        format!("{:.2}ms", us / 1e3)
+        format!("{:.decimals$}ms", us / 1e3)
     } else {
-        format!("{:.2}s", us / 1e6)
+        format!("{:.decimals$}s", us / 1e6)
+    }
+}
+
+/// Labels for the histogram's bar edges, with as many decimals as it takes for
+/// neighbours to differ: clustered latencies (1.001 s to 1.012 s) would otherwise
+/// all read `≤1.01s`.
+fn edge_labels(edges: &[u64]) -> Vec<String> {
+    let label = |decimals| -> Vec<String> {
+        edges
+            .iter()
+            .map(|&us| format!("≤{}", show_us_to(us as f64, decimals)))
+            .collect()
+    };
+    (2..6)
+        .map(label)
+        .find(|labels| labels.windows(2).all(|w| w[0] != w[1]))
+        .unwrap_or_else(|| label(6))
+}
+
+/// `1 connection`, `50 connections`.
+pub(crate) fn connections(n: usize) -> String {
+    if n == 1 {
+        "1 connection".into()
+    } else {
+        format!("{n} connections")
     }
 }
 
@@ -43,12 +73,29 @@ impl fmt::Display for Report {
 }
 
 impl Report {
+    /// The advice for missed requests, as wrk2 and vegeta give it: each connection
+    /// carried `rate / c` requests a second, so carrying the schedule takes about
+    /// `c × scheduled / achieved` of them.
+    fn more_connections(&self) -> String {
+        match self.target_rate {
+            Some(target) if self.rate > 0.0 => {
+                let needed = (self.connections as f64 * target / self.rate).ceil();
+                format!(
+                    "raise -c (about {needed:.0} would carry {target:.1} req/s at this latency)"
+                )
+            }
+            _ => "raise -c".into(),
+        }
+    }
+
     fn write(&self, out: &mut String) -> fmt::Result {
         let r = &self.requests;
         write!(
             out,
-            "{} ({}), {} connections",
-            self.target, self.protocol, self.connections
+            "{} ({}), {}",
+            self.target,
+            self.protocol,
+            connections(self.connections)
         )?;
         if self.warmup_s > 0.0 {
             write!(out, ", after a {:.1}s warmup", self.warmup_s)?;
@@ -57,6 +104,14 @@ impl Report {
             out.push_str(", stopped by ctrl-c");
         }
         out.push('\n');
+        if !self.stages.is_empty() {
+            let stages: Vec<String> = self
+                .stages
+                .iter()
+                .map(|s| format!("{}s:{}", s.duration_s, s.target))
+                .collect();
+            writeln!(out, "  stages     {}", stages.join(", "))?;
+        }
         writeln!(
             out,
             "  requests   {} in {:.2}s: {} answered ({} ok), {} errors{}",
@@ -78,6 +133,15 @@ impl Report {
                 self.rate
             )?,
             None => writeln!(out, "  rate       {:.1} req/s", self.rate)?,
+        }
+        if r.missed > 0 {
+            writeln!(
+                out,
+                "  missed     {} requests fell due but were never sent: all {} were busy; {}",
+                r.missed,
+                connections(self.connections),
+                self.more_connections()
+            )?;
         }
         writeln!(
             out,
@@ -141,18 +205,62 @@ impl Report {
         let tallest = self.histogram.iter().map(|b| b.count).max().unwrap_or(0);
         if tallest > 0 {
             out.push_str("histogram\n");
-            for bucket in &self.histogram {
+            let edges: Vec<u64> = self.histogram.iter().map(|b| b.to_us).collect();
+            let labels = edge_labels(&edges);
+            let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+            for (bucket, label) in self.histogram.iter().zip(labels) {
                 let width = (bucket.count * BAR_WIDTH).div_ceil(tallest);
                 writeln!(
                     out,
-                    "  {:>9} {:<width$} {}",
-                    format!("≤{}", show_us(bucket.to_us as f64)),
+                    "  {label:>label_width$} {:<width$} {}",
                     "■".repeat(width as usize),
                     bucket.count,
                     width = BAR_WIDTH as usize
                 )?;
             }
         }
+        // Last, where a CI log's reader looks first.
+        if !self.thresholds.is_empty() {
+            out.push_str("thresholds\n");
+            let width = self
+                .thresholds
+                .iter()
+                .map(|t| t.condition.len())
+                .max()
+                .unwrap_or(0);
+            for checked in &self.thresholds {
+                writeln!(
+                    out,
+                    "  {:<width$}  {}  ({})",
+                    checked.condition,
+                    if checked.failed { "FAILED" } else { "passed" },
+                    crate::Threshold::show(checked)
+                )?;
+            }
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clustered_edges_get_labels_that_differ() {
+        let edges = [1_001_471, 1_002_495, 1_003_519, 1_012_223];
+        assert_eq!(
+            edge_labels(&edges),
+            ["≤1.001s", "≤1.002s", "≤1.004s", "≤1.012s"]
+        );
+        // Spread latencies keep the short form.
+        assert_eq!(
+            edge_labels(&[950, 12_500, 1_500_000]),
+            ["≤950µs", "≤12.50ms", "≤1.50s"]
+        );
+        assert_eq!(
+            (connections(1), connections(2)),
+            ("1 connection".into(), "2 connections".into())
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! One connection's loop, the same for HTTP and echo: wait for the pacer, send one
+//! One connection's loop, the same for HTTP, echo and WebSocket: wait for the pacer, send one
 //! request, record what happened, repeat.
 //!
 //! Pattern: **`select!` between the work and a way out, with a timeout on the
@@ -10,6 +10,12 @@
 //!
 //! What the protocol does (HTTP, echo) sits behind the [`Client`] trait; the loop
 //! owns the pacing, the deadline and the counting, so both protocols count alike.
+//!
+//! A connection that cannot connect (nothing listens, no route) waits before trying
+//! again, twice as long each time up to [`MAX_BACKOFF`], as clients retrying a
+//! refused connection should: without it, a refusal takes microseconds and each
+//! connection would count tens of thousands of them a second, measuring nothing but
+//! the generator's own loop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +27,11 @@ use crate::error::ErrorKind;
 use crate::pace::Pacer;
 use crate::stats::{Live, Outcome, Shards};
 
+/// The first wait after a failed connect.
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+/// The longest wait between two attempts to connect.
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
+
 /// A protocol's side of one connection.
 pub(crate) trait Client {
     /// Sends one request and waits for its complete answer, connecting first when
@@ -31,14 +42,16 @@ pub(crate) trait Client {
     /// request starts on a fresh one.
     fn reset(&mut self);
 
-    /// Before the first request: a protocol whose setup is measured apart
-    /// (the WebSocket handshake) connects here. Nothing by default.
+    /// Before the first request (and the first after a `--stage` ramp parked the
+    /// connection): a protocol whose setup is measured apart (the WebSocket
+    /// handshake) connects here. Nothing by default.
     fn open(&mut self) -> impl Future<Output = ()> + Send {
         async {}
     }
 
-    /// After the last request: a protocol with a closing handshake (WebSocket)
-    /// does it here. Nothing by default.
+    /// After the last request, and when a `--stage` ramp parks the connection:
+    /// a protocol with a closing handshake (WebSocket) does it here. Nothing by
+    /// default.
     fn close(&mut self) -> impl Future<Output = ()> + Send {
         async {}
     }
@@ -65,8 +78,40 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    client.open().await;
-    while let Some(slot) = pacer.next().await {
+    let mut backoff = FIRST_BACKOFF;
+    // Whether `open` ran for the connection now wanted (see `Client::open`).
+    let mut opened = false;
+    loop {
+        // A ramp of connections (`--stage` without `--rate`) that does not want
+        // this one now: close it, as a user leaving would (a WebSocket with its
+        // close handshake), and wait to be wanted.
+        if let Some(wake) = pacer.parked_until() {
+            if opened {
+                tokio::select! {
+                    biased;
+                    () = cx.cut.cancelled() => {}
+                    () = client.close() => {}
+                }
+            }
+            client.reset();
+            opened = false;
+            if pacer.sleep_until(wake).await {
+                continue;
+            }
+            break;
+        }
+        if !opened {
+            opened = true;
+            // Bounded like a request, and abandoned on a cut like one.
+            tokio::select! {
+                biased;
+                () = cx.cut.cancelled() => break,
+                _ = tokio::time::timeout(cx.timeout, client.open()) => {}
+            }
+        }
+        let Some(slot) = pacer.next().await else {
+            break;
+        };
         let deadline = Instant::now() + cx.timeout;
         let outcome = tokio::select! {
             // `biased`: poll in order, so a cut wins over an answer that happens to
@@ -92,6 +137,13 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             if let Some(live) = &cx.live {
                 live.add(&outcome);
             }
+        }
+        match outcome {
+            Outcome::Failed(kind) if kind.is_connect() => {
+                pacer.pause(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            _ => backoff = FIRST_BACKOFF,
         }
     }
     if !cx.cut.is_cancelled() {

@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -99,7 +99,7 @@ impl Default for WsStats {
 }
 
 /// The WebSocket part of a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WsReport {
     /// Handshakes completed (TCP connect + HTTP upgrade).
     pub handshakes: u64,
@@ -107,10 +107,43 @@ pub struct WsReport {
     pub handshake_p50_us: u64,
     pub handshake_p99_us: u64,
     pub handshake_max_us: u64,
-    /// Connections closed at the end with a complete close handshake.
+    /// Connections closed with a complete close handshake (at the end, or when
+    /// a `--stage` ramp let them go).
     pub clean_closes: u64,
     /// Connections whose close handshake failed or timed out.
     pub failed_closes: u64,
+    /// The handshake times, lossless (as the report's `hdr_histogram`): what
+    /// `asynclab load merge` adds.
+    #[serde(rename = "handshake_hdr_histogram", with = "crate::hdr")]
+    pub(crate) hdr: Histogram<u64>,
+}
+
+impl WsReport {
+    fn new(hdr: Histogram<u64>, clean_closes: u64, failed_closes: u64) -> Self {
+        WsReport {
+            handshakes: hdr.len(),
+            handshake_p50_us: hdr.value_at_quantile(0.5),
+            handshake_p99_us: hdr.value_at_quantile(0.99),
+            handshake_max_us: hdr.max(),
+            clean_closes,
+            failed_closes,
+            hdr,
+        }
+    }
+
+    /// Adds another run's handshakes and closes (`asynclab load merge`): the
+    /// histograms are added, and the percentiles computed from the sum.
+    pub(crate) fn add(&mut self, other: &WsReport) -> Result<(), String> {
+        let mut hdr = self.hdr.clone();
+        hdr.add(&other.hdr)
+            .map_err(|e| format!("its handshake histogram cannot be added: {e:?}"))?;
+        *self = WsReport::new(
+            hdr,
+            self.clean_closes + other.clean_closes,
+            self.failed_closes + other.failed_closes,
+        );
+        Ok(())
+    }
 }
 
 impl WsStats {
@@ -122,14 +155,7 @@ impl WsStats {
 
     pub(crate) fn report(&self) -> WsReport {
         let c = self.lock();
-        WsReport {
-            handshakes: c.handshakes.len(),
-            handshake_p50_us: c.handshakes.value_at_quantile(0.5),
-            handshake_p99_us: c.handshakes.value_at_quantile(0.99),
-            handshake_max_us: c.handshakes.max(),
-            clean_closes: c.clean_closes,
-            failed_closes: c.failed_closes,
-        }
+        WsReport::new(c.handshakes.clone(), c.clean_closes, c.failed_closes)
     }
 }
 

@@ -76,8 +76,8 @@ async fn exact_counts_checked_echoes_and_clean_closes_against_ws_echo() {
         assert!(ws.handshake_max_us >= ws.handshake_p50_us && ws.handshake_p50_us > 0);
     }
     // The server saw exactly that: every message, and ten closes with 1000.
-    assert_eq!(state.ws.received.text.get(), 500);
-    assert_eq!(state.ws.received.binary.get(), 500);
+    assert_eq!(state.ws.messages("in", "text"), 500);
+    assert_eq!(state.ws.messages("in", "binary"), 500);
     assert_eq!(state.ws.closes(1000, "client"), 10);
     let json = serde_json::to_value(load(&settings(addr, 10, 1, false)).await).expect("JSON");
     assert_eq!(json["websocket"]["clean_closes"], 1);

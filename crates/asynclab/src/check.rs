@@ -6,17 +6,24 @@
 //! drop. Exit 0 when the target answered correctly, 1 otherwise, with one line
 //! saying why; a target or timeout that cannot be used is a usage error (exit 2,
 //! from clap, which runs [`Target::parse`] and [`timeout`]).
+//!
+//! `https://` and `tls://` run the same probes over TLS: the TLS handshake is
+//! one more await in the block, under the same deadline. The connection is
+//! made by [`connect`], and each probe is generic over the stream it gets.
 
 use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use asynclab_tls::{ClientTls, TlsError};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+use crate::cli::TlsArgs;
 
 /// The most of a response body the one-line result shows.
 const SUMMARY_CHARS: usize = 80;
@@ -24,25 +31,31 @@ const SUMMARY_CHARS: usize = 80;
 /// What to probe.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// `tcp://HOST:PORT`: an echo server.
-    Tcp(String),
-    /// `http://HOST:PORT/PATH`: any 2xx is healthy.
+    /// `tcp://HOST:PORT` (or `tls://`, over TLS): an echo server.
+    Tcp { addr: String, tls: bool },
+    /// `http://HOST:PORT/PATH` or `https://...`: any 2xx is healthy.
     Http(hyper::Uri),
 }
 
 impl Target {
-    /// Parses `tcp://HOST:PORT` or `http://HOST[:PORT]/PATH`.
+    /// Parses `tcp://HOST:PORT`, `tls://HOST:PORT` or `http[s]://HOST[:PORT]/PATH`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        const USE: &str = "use tcp://HOST:PORT or http://HOST:PORT/PATH";
-        if let Some(addr) = text.strip_prefix("tcp://") {
+        const USE: &str = "use tcp://HOST:PORT, tls://HOST:PORT or http[s]://HOST:PORT/PATH";
+        let echo = [("tcp://", false), ("tls://", true)]
+            .into_iter()
+            .find_map(|(scheme, tls)| Some((text.strip_prefix(scheme)?, tls)));
+        if let Some((addr, tls)) = echo {
             let addr = addr.trim_end_matches('/');
             match addr.rsplit_once(':') {
                 Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
-                    Ok(Self::Tcp(addr.to_string()))
+                    Ok(Self::Tcp {
+                        addr: addr.to_string(),
+                        tls,
+                    })
                 }
                 _ => Err(format!("`{text}` has no HOST:PORT ({USE})")),
             }
-        } else if text.starts_with("http://") {
+        } else if text.starts_with("http://") || text.starts_with("https://") {
             let uri: hyper::Uri = text.parse().map_err(|e| format!("bad URL: {e}"))?;
             match uri.host() {
                 Some(_) => Ok(Self::Http(uri)),
@@ -57,7 +70,8 @@ impl Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Self::Tcp { addr, tls: false } => write!(f, "tcp://{addr}"),
+            Self::Tcp { addr, tls: true } => write!(f, "tls://{addr}"),
             Self::Http(uri) => write!(f, "{uri}"),
         }
     }
@@ -71,8 +85,23 @@ pub fn timeout(text: &str) -> Result<Duration, String> {
     }
 }
 
-pub async fn run(target: &Target, timeout: Duration) -> anyhow::Result<ExitCode> {
-    let outcome = match tokio::time::timeout(timeout, probe(target)).await {
+/// The TLS client for `target`, when it speaks TLS. HTTP offers only
+/// `http/1.1` by ALPN: the probe sends one HTTP/1.1 request.
+pub fn tls(target: &Target, args: &TlsArgs) -> Result<Option<ClientTls>, TlsError> {
+    match target {
+        Target::Tcp { tls: false, .. } => Ok(None),
+        Target::Http(uri) if uri.scheme_str() != Some("https") => Ok(None),
+        Target::Tcp { .. } => args.client(&[]).map(Some),
+        Target::Http(_) => args.client(&[asynclab_tls::ALPN_HTTP11]).map(Some),
+    }
+}
+
+pub async fn run(
+    target: &Target,
+    timeout: Duration,
+    tls: Option<&ClientTls>,
+) -> anyhow::Result<ExitCode> {
+    let outcome = match tokio::time::timeout(timeout, probe(target, tls)).await {
         Ok(result) => result,
         Err(_) => Err(anyhow!(
             "no answer within {}",
@@ -91,18 +120,55 @@ pub async fn run(target: &Target, timeout: Duration) -> anyhow::Result<ExitCode>
     })
 }
 
-async fn probe(target: &Target) -> anyhow::Result<String> {
+async fn probe(target: &Target, tls: Option<&ClientTls>) -> anyhow::Result<String> {
     match target {
-        Target::Tcp(addr) => probe_echo(addr).await,
-        Target::Http(uri) => probe_http(uri).await,
+        Target::Tcp { addr, .. } => {
+            let (host, port) = addr.rsplit_once(':').context("HOST:PORT")?;
+            let port = port.parse().context("port")?;
+            match connect(host, port, tls).await? {
+                Stream::Plain(s) => probe_echo(s).await,
+                Stream::Tls(s) => probe_echo(*s).await,
+            }
+        }
+        Target::Http(uri) => {
+            let host = uri.host().context("URL has no host")?;
+            let default_port = if tls.is_some() { 443 } else { 80 };
+            let port = uri.port_u16().unwrap_or(default_port);
+            match connect(host, port, tls).await? {
+                Stream::Plain(s) => probe_http(s, uri).await,
+                Stream::Tls(s) => probe_http(*s, uri).await,
+            }
+        }
     }
 }
 
+/// A connection to the target: TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<asynclab_tls::ClientStream<TcpStream>>),
+}
+
+/// Connects to `host:port`, and with `tls` runs the handshake, checking the
+/// certificate against `host` (unless `--insecure`).
+async fn connect(host: &str, port: u16, tls: Option<&ClientTls>) -> anyhow::Result<Stream> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let stream = TcpStream::connect((bare, port)).await.context("connect")?;
+    let Some(tls) = tls else {
+        return Ok(Stream::Plain(stream));
+    };
+    let name = ClientTls::server_name(host)?;
+    let stream = tls
+        .connector()
+        .connect(name, stream)
+        .await
+        .context("TLS handshake")?;
+    Ok(Stream::Tls(Box::new(stream)))
+}
+
 /// Sends one line and expects it back (with or without the echo prefix).
-async fn probe_echo(addr: &str) -> anyhow::Result<String> {
+async fn probe_echo<S: AsyncRead + AsyncWrite>(stream: S) -> anyhow::Result<String> {
     const PROBE: &str = "asynclab-check";
-    let stream = TcpStream::connect(addr).await.context("connect")?;
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     write
         .write_all(format!("{PROBE}\n").as_bytes())
         .await
@@ -123,12 +189,11 @@ async fn probe_echo(addr: &str) -> anyhow::Result<String> {
 }
 
 /// One HTTP/1.1 GET on a fresh connection; any 2xx is healthy.
-async fn probe_http(uri: &hyper::Uri) -> anyhow::Result<String> {
+async fn probe_http<S>(stream: S, uri: &hyper::Uri) -> anyhow::Result<String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let host = uri.host().context("URL has no host")?.to_string();
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.as_str(), port))
-        .await
-        .context("connect")?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .context("handshake")?;
@@ -197,9 +262,14 @@ mod tests {
     #[test]
     fn targets_and_timeouts_that_cannot_work_are_refused() {
         assert!(
-            matches!(Target::parse("tcp://127.0.0.1:7000/"), Ok(Target::Tcp(a)) if a == "127.0.0.1:7000")
+            matches!(Target::parse("tcp://127.0.0.1:7000/"), Ok(Target::Tcp { addr, tls: false }) if addr == "127.0.0.1:7000")
         );
         assert!(Target::parse("http://127.0.0.1:8080/readyz").is_ok());
+        assert!(Target::parse("https://localhost:8443/readyz").is_ok());
+        assert!(matches!(
+            Target::parse("tls://localhost:7000"),
+            Ok(Target::Tcp { tls: true, .. })
+        ));
         assert!(Target::parse("127.0.0.1:8080").is_err());
         assert!(Target::parse("tcp://127.0.0.1").is_err());
         assert!(Target::parse("ftp://127.0.0.1:21").is_err());

@@ -58,7 +58,8 @@ pub enum Command {
     /// (2 for a target or timeout that cannot be used). Prints one line.
     ///
     /// `tcp://HOST:PORT` sends a line and expects it echoed back;
-    /// `http://HOST:PORT/PATH` expects a 2xx response.
+    /// `http://HOST:PORT/PATH` expects a 2xx response. `tls://` and `https://`
+    /// do the same over TLS (see `--cacert`, `--insecure`, `--cert`/`--key`).
     Check {
         /// What to probe: `tcp://127.0.0.1:7000` or `http://127.0.0.1:8080/readyz`.
         #[arg(value_parser = Target::parse)]
@@ -66,6 +67,8 @@ pub enum Command {
         /// Give up after this long (`500ms`, `2s`; more than zero).
         #[arg(long, default_value = "2s", value_parser = crate::check::timeout)]
         timeout: Duration,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`).
     // Boxed: the load options are far larger than any other variant.
@@ -81,4 +84,37 @@ pub enum Command {
         #[arg(long, conflicts_with = "check")]
         show_origin: bool,
     },
+}
+
+/// The client's TLS flags, for `https://` and `tls://` targets (as curl spells them).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// Accept any server certificate (like `curl -k`): self-signed test servers only.
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+    /// Trust the CA certificates in this PEM file instead of the system's.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+    /// A client certificate (PEM) for servers that ask for one (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The rustls client these flags describe, offering `alpn`.
+    pub fn client(
+        &self,
+        alpn: &[&[u8]],
+    ) -> Result<asynclab_tls::ClientTls, asynclab_tls::TlsError> {
+        asynclab_tls::ClientTls::new(&asynclab_tls::ClientTlsOptions {
+            insecure: self.insecure,
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            alpn: alpn.iter().map(|p| p.to_vec()).collect(),
+        })
+    }
 }

@@ -46,12 +46,21 @@ fn main() -> ExitCode {
             Ok(()) => asynclab_load::command::main(*args),
             Err(code) => code,
         },
-        Command::Check { target, timeout } => match log_only(&overrides) {
+        Command::Check {
+            target,
+            timeout,
+            tls,
+        } => match (log_only(&overrides), check::tls(&target, &tls)) {
             // A probe needs one worker thread, whatever the servers are given.
-            Ok(()) => block_on(&RuntimeConfig { workers: 1 }, async move {
-                check::run(&target, timeout).await
+            (Ok(()), Ok(tls)) => block_on(&RuntimeConfig { workers: 1 }, async move {
+                check::run(&target, timeout, tls.as_ref()).await
             }),
-            Err(code) => code,
+            (Err(code), _) => code,
+            // A TLS flag that cannot work (a missing --cacert file) is a usage error.
+            (_, Err(e)) => {
+                eprintln!("asynclab: {e}");
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
         },
     }
 }
@@ -64,8 +73,13 @@ fn servers(overrides: &Overrides, servers: Servers) -> ExitCode {
         Err(code) => return code,
     };
     start_logging(&loaded.config.log, &loaded.ignored);
+    // After logging starts, so an expiry warning is seen; before anything binds.
+    let tls = match validate::tls(&loaded, servers.http) {
+        Ok(tls) => tls,
+        Err(e) => return bad_config(e),
+    };
     let runtime = loaded.config.runtime.clone();
-    block_on(&runtime, serve::run(loaded, servers))
+    block_on(&runtime, serve::run(loaded, servers, tls))
 }
 
 /// `asynclab config`: print the merged configuration (or each key's origin), or
@@ -75,6 +89,10 @@ fn config(overrides: &Overrides, check: bool, show_origin: bool) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    // `--check` accepts exactly what `serve` accepts: the TLS files too.
+    if let Err(e) = validate::tls(&loaded, true) {
+        return bad_config(e);
+    }
     if show_origin {
         print!("{}", loaded.show_origin());
     } else if !check {

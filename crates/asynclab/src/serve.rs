@@ -8,12 +8,15 @@
 //! own tasks for its connections.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use asynclab_core::Metrics;
 use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::{self, DrainReport, Shutdown};
+use asynclab_http::Https;
+use asynclab_tls::{SelfSigned, ServerTls};
 use tokio::net::TcpListener;
 
 /// Open files wanted besides one per connection: listeners, runtimes, files being
@@ -42,7 +45,13 @@ impl Servers {
     };
 }
 
-pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
+/// Runs the chosen servers until the shutdown; `tls` is the servers' TLS, read
+/// and checked by `validate::tls` (present when `tls.addr` or `echo.tls` is set).
+pub async fn run(
+    loaded: Loaded,
+    servers: Servers,
+    tls: Option<ServerTls>,
+) -> anyhow::Result<ExitCode> {
     let config = loaded.config.clone();
     let metrics = Metrics::new();
     let shutdown = Shutdown::with_grace(config.shutdown.grace);
@@ -103,8 +112,18 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
         Some(_) => Some(bind("echo.addr", config.echo.addr, config.echo.backlog)?),
         None => None,
     };
+    let https_listener = match (&http, &tls, config.tls.addr) {
+        (Some(_), Some(_), Some(addr)) => Some(bind("tls.addr", addr, config.http.backlog)?),
+        _ => None,
+    };
     let http_addr = http_listener.as_ref().map(local_addr).transpose()?;
     let echo_addr = echo_listener.as_ref().map(local_addr).transpose()?;
+    let https_addr = https_listener.as_ref().map(local_addr).transpose()?;
+    // The self-signed certificate, where clients can find it to trust it.
+    let self_signed = match tls.as_ref().and_then(ServerTls::self_signed) {
+        Some(made) => Some(SelfSignedFile::write(made)?),
+        None => None,
+    };
 
     // From here on, ctrl-c and SIGTERM start a graceful shutdown. The handlers are
     // in place before the banner says we are up, so a signal sent the moment a
@@ -114,23 +133,41 @@ pub async fn run(loaded: Loaded, servers: Servers) -> anyhow::Result<ExitCode> {
     // With JSON logs (containers, collectors) the plain banner would mix text
     // into the JSON stream: the `asynclab started` event below carries the same
     // addresses, as one JSON line.
+    let banner = Banner {
+        http: http_addr,
+        https: https_addr,
+        echo: echo_addr,
+        self_signed: self_signed.as_ref(),
+    };
     if !asynclab_core::telemetry::is_json(&config.log) {
-        announce(http_addr, echo_addr);
+        banner.print();
     }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %loaded.sources,
         http = http_addr.map(|a| format!("http://{a}")),
+        https = https_addr.map(|a| format!("https://{a}")),
         echo = echo_addr.map(|a| format!("tcp://{a}")),
+        self_signed_cert = self_signed.as_ref().map(|f| f.path.display().to_string()),
+        self_signed_sha256 = self_signed.as_ref().map(|f| f.fingerprint.clone()),
         open_files,
         "asynclab started"
     );
 
+    // Certificate rotation: SIGHUP, or the files changing on disk, until stopping.
+    if let Some(tls) = &tls {
+        let stop = shutdown.stopping.watch();
+        tokio::spawn(tls.cert().clone().watch(config.tls.reload_interval, stop));
+    }
+
     // Read after the drain, for the stop summary.
     let http_state = http.as_ref().map(|server| server.state().clone());
     let http_run = async {
+        let https = https_listener
+            .zip(tls.clone())
+            .map(|(listener, tls)| Https { listener, tls });
         match (http, http_listener) {
-            (Some(server), Some(listener)) => Some(server.run(listener).await),
+            (Some(server), Some(listener)) => Some(server.run_with_tls(listener, https).await),
             _ => None,
         }
     };
@@ -198,25 +235,73 @@ fn local_addr(listener: &TcpListener) -> anyhow::Result<SocketAddr> {
     listener.local_addr().context("reading the bound address")
 }
 
+/// The self-signed certificate as written for clients, removed at exit.
+#[derive(Debug)]
+struct SelfSignedFile {
+    path: PathBuf,
+    fingerprint: String,
+}
+
+impl SelfSignedFile {
+    /// Writes the certificate (never the key) under the system's temp folder.
+    fn write(made: &SelfSigned) -> anyhow::Result<Self> {
+        let path = made
+            .write(&std::env::temp_dir())
+            .context("writing the self-signed certificate")?;
+        Ok(Self {
+            path,
+            fingerprint: asynclab_tls::fingerprint(&made.chain[0]),
+        })
+    }
+}
+
+impl Drop for SelfSignedFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// The banner on stdout, for people at a terminal: where everything listens and
 /// what to try. Tests read the `listening on` lines (or, with JSON logs, the
 /// `asynclab started` event) to find ports chosen with port 0.
-fn announce(http: Option<SocketAddr>, echo: Option<SocketAddr>) {
-    println!("asynclab {}", env!("CARGO_PKG_VERSION"));
-    if let Some(a) = http {
-        println!("  http listening on http://{a}");
+struct Banner<'a> {
+    http: Option<SocketAddr>,
+    https: Option<SocketAddr>,
+    echo: Option<SocketAddr>,
+    self_signed: Option<&'a SelfSignedFile>,
+}
+
+impl Banner<'_> {
+    fn print(&self) {
+        println!("asynclab {}", env!("CARGO_PKG_VERSION"));
+        if let Some(a) = self.http {
+            println!("  http listening on http://{a}");
+        }
+        if let Some(a) = self.https {
+            println!("  https listening on https://{a}");
+        }
+        if let Some(a) = self.echo {
+            println!("  echo listening on tcp://{a}");
+        }
+        if let Some(cert) = self.self_signed {
+            println!("  self-signed certificate: {}", cert.path.display());
+            println!("  certificate sha256: {}", cert.fingerprint);
+        }
+        println!("try:");
+        if let Some(a) = self.http {
+            println!("  curl http://{a}/");
+            println!("  curl 'http://{a}/slow?delay=500ms'");
+            println!("  curl http://{a}/metrics");
+        }
+        if let Some(a) = self.https {
+            match self.self_signed {
+                Some(cert) => println!("  curl --cacert {} https://{a}/", cert.path.display()),
+                None => println!("  curl https://{a}/"),
+            }
+        }
+        if let Some(a) = self.echo {
+            println!("  nc {} {}", a.ip(), a.port());
+        }
+        println!("stop with ctrl-c or SIGTERM (twice to exit at once)");
     }
-    if let Some(a) = echo {
-        println!("  echo listening on tcp://{a}");
-    }
-    println!("try:");
-    if let Some(a) = http {
-        println!("  curl http://{a}/");
-        println!("  curl 'http://{a}/slow?delay=500ms'");
-        println!("  curl http://{a}/metrics");
-    }
-    if let Some(a) = echo {
-        println!("  nc {} {}", a.ip(), a.port());
-    }
-    println!("stop with ctrl-c or SIGTERM (twice to exit at once)");
 }

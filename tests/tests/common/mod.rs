@@ -136,14 +136,27 @@ pub struct Server {
     child: Child,
     pub http: Option<SocketAddr>,
     pub echo: Option<SocketAddr>,
+    /// The HTTPS listener, when `tls.addr` is set.
+    pub https: Option<SocketAddr>,
+    /// The self-signed certificate's file, when the server made one.
+    pub cert: Option<PathBuf>,
     logs: Arc<Mutex<String>>,
     /// Disconnected once the stderr reader has read everything (the pipe closed).
     logs_done: mpsc::Receiver<()>,
     output: Arc<Mutex<String>>,
 }
 
+/// What a JSON `asynclab started` log line says: http, echo and https
+/// addresses, and the self-signed certificate's path.
+type Started = (
+    Option<SocketAddr>,
+    Option<SocketAddr>,
+    Option<SocketAddr>,
+    Option<PathBuf>,
+);
+
 /// The addresses in a JSON `asynclab started` log line, if `line` is one.
-fn started_event(line: &str) -> Option<(Option<SocketAddr>, Option<SocketAddr>)> {
+fn started_event(line: &str) -> Option<Started> {
     let event: serde_json::Value = serde_json::from_str(line).ok()?;
     if event["message"] != "asynclab started" {
         return None;
@@ -155,7 +168,12 @@ fn started_event(line: &str) -> Option<(Option<SocketAddr>, Option<SocketAddr>)>
                 .expect("a socket address in the started event")
         })
     };
-    Some((addr("http", "http://"), addr("echo", "tcp://")))
+    Some((
+        addr("http", "http://"),
+        addr("echo", "tcp://"),
+        addr("https", "https://"),
+        event["self_signed_cert"].as_str().map(PathBuf::from),
+    ))
 }
 
 impl Server {
@@ -210,7 +228,7 @@ impl Server {
             }
         });
 
-        let (mut http, mut echo) = (None, None);
+        let (mut http, mut echo, mut https, mut cert) = (None, None, None, None);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -222,11 +240,17 @@ impl Server {
                     if let Some(rest) = line.split("listening on tcp://").nth(1) {
                         echo = Some(rest.trim().parse().expect("echo address"));
                     }
+                    if let Some(rest) = line.split("listening on https://").nth(1) {
+                        https = Some(rest.trim().parse().expect("https address"));
+                    }
+                    if let Some(rest) = line.split("self-signed certificate: ").nth(1) {
+                        cert = Some(PathBuf::from(rest.trim()));
+                    }
                     if line.starts_with("stop with") {
                         break;
                     }
                     if let Some(started) = started_event(&line) {
-                        (http, echo) = started;
+                        (http, echo, https, cert) = started;
                         break;
                     }
                 }
@@ -243,6 +267,8 @@ impl Server {
             child,
             http,
             echo,
+            https,
+            cert,
             logs,
             logs_done,
             output,

@@ -1,8 +1,8 @@
 //! `[http.demo]`: the live async-pattern endpoints (`/fanout`, `/race`, `/timeout`,
 //! `/compute`, `/block`, `/counter`, `/events`). See the `asynclab-demo` crate.
 //!
-//! Every wait a demo route takes from its query string is also capped by
-//! `http.slow.max_delay`; the keys here bound what only the demos do.
+//! Each cap here bounds what a demo request may ask for in its query string;
+//! a value over one gets a 400 naming the key.
 
 use std::time::Duration;
 
@@ -17,6 +17,10 @@ use super::{Check, at_least, nonzero, shorter};
 pub struct DemoConfig {
     /// Turns on `GET /block`, which blocks a runtime worker thread on purpose.
     pub allow_blocking: bool,
+    /// The longest wait `/fanout?delay=`, `/race?a=&b=` and `/timeout?work=&limit=`
+    /// may ask for.
+    #[serde(with = "units::duration")]
+    pub max_delay: Duration,
     /// The longest `GET /block?ms=` may block a worker.
     #[serde(with = "units::duration")]
     pub max_block: Duration,
@@ -28,6 +32,13 @@ pub struct DemoConfig {
     pub max_fanout: usize,
     /// `GET /events` streams open at once; more get 503.
     pub max_subscribers: usize,
+    /// How long a `GET /events` stream lasts without `?for=`: a stream nobody
+    /// asked to keep open does not run forever.
+    #[serde(with = "units::duration")]
+    pub events_for: Duration,
+    /// The longest `GET /events?for=` may ask for.
+    #[serde(with = "units::duration")]
+    pub max_events_for: Duration,
     /// An idle `/events` stream sends a comment this often, so proxies keep it open;
     /// it must stay below `http.idle_timeout`, which closes a silent connection.
     #[serde(with = "units::duration")]
@@ -37,11 +48,19 @@ pub struct DemoConfig {
 impl DemoConfig {
     /// `idle_timeout` is `http.idle_timeout`: a stream silent that long is closed.
     pub(super) fn check(&self, idle_timeout: Duration) -> Check {
+        nonzero("http.demo.max_delay", self.max_delay)?;
         nonzero("http.demo.max_block", self.max_block)?;
         at_least("http.demo.max_compute", self.max_compute, 2)?;
         at_least("http.demo.compute_jobs", self.compute_jobs, 1)?;
         at_least("http.demo.max_fanout", self.max_fanout, 1)?;
         at_least("http.demo.max_subscribers", self.max_subscribers, 1)?;
+        nonzero("http.demo.events_for", self.events_for)?;
+        shorter(
+            ("http.demo.events_for", self.events_for),
+            ("http.demo.max_events_for", self.max_events_for),
+            true,
+            "",
+        )?;
         nonzero("http.demo.heartbeat", self.heartbeat)?;
         shorter(
             ("http.demo.heartbeat", self.heartbeat),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::demo::DemoConfig;
+use super::httpbin::HttpbinConfig;
 use super::units::{self, Size};
 use super::ws::WsConfig;
 use super::{Check, at_least, invalid, nonzero, shorter};
@@ -66,6 +67,8 @@ pub struct HttpConfig {
     pub demo: DemoConfig,
     /// The WebSocket endpoints (`/ws/echo`, `/ws/events`).
     pub ws: WsConfig,
+    /// The httpbin-compatible routes (`/get`, `/status/{codes}`, `/bytes/{n}`, ...).
+    pub httpbin: HttpbinConfig,
 }
 
 /// `[http.slow]`.
@@ -75,7 +78,7 @@ pub struct SlowConfig {
     /// How long `/slow` waits when no `?delay=` is given.
     #[serde(with = "units::duration")]
     pub delay: Duration,
-    /// The longest wait any request may ask for (`/slow`, `/limited`, the demos).
+    /// The longest `GET /slow?delay=` may ask for.
     #[serde(with = "units::duration")]
     pub max_delay: Duration,
 }
@@ -89,6 +92,9 @@ pub struct LimitedConfig {
     /// How long each request holds its permit when no `?work=` is given.
     #[serde(with = "units::duration")]
     pub work: Duration,
+    /// The longest `?work=` a request may ask for.
+    #[serde(with = "units::duration")]
+    pub max_work: Duration,
     /// Requests allowed to wait for a permit; more get 503 at once.
     pub max_waiters: usize,
     /// The longest a request waits for a permit before it gets 503.
@@ -120,17 +126,23 @@ impl HttpConfig {
         at_least("http.max_headers", self.max_headers, 1)?;
         at_least("http.echo_buffers", self.echo_buffers, 1)?;
         nonzero("http.slow.max_delay", self.slow.max_delay)?;
-        let max_delay = ("http.slow.max_delay", self.slow.max_delay);
-        shorter(("http.slow.delay", self.slow.delay), max_delay, true, "")?;
+        shorter(
+            ("http.slow.delay", self.slow.delay),
+            ("http.slow.max_delay", self.slow.max_delay),
+            true,
+            "",
+        )?;
         at_least("http.limited.permits", self.limited.permits, 1)?;
+        nonzero("http.limited.max_work", self.limited.max_work)?;
         shorter(
             ("http.limited.work", self.limited.work),
-            max_delay,
+            ("http.limited.max_work", self.limited.max_work),
             true,
             "",
         )?;
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
         self.ws.check()?;
-        self.demo.check(self.idle_timeout)
+        self.demo.check(self.idle_timeout)?;
+        self.httpbin.check(self.slow.max_delay)
     }
 }

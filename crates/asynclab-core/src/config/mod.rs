@@ -18,11 +18,13 @@ mod echo;
 mod error;
 mod files;
 mod http;
+mod httpbin;
 mod layers;
 mod log;
 mod runtime;
 mod show;
 mod shutdown;
+mod tls;
 pub mod units;
 mod ws;
 
@@ -39,9 +41,11 @@ pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
 pub use files::FilesConfig;
 pub use http::{HttpConfig, LimitedConfig, SlowConfig};
+pub use httpbin::HttpbinConfig;
 pub use log::{LogConfig, LogFormat, check_filter};
 pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
+pub use tls::{ClientAuth, TlsConfig};
 pub use units::Size;
 pub use ws::WsConfig;
 
@@ -67,6 +71,7 @@ pub struct Config {
     pub echo: EchoConfig,
     pub http: HttpConfig,
     pub files: FilesConfig,
+    pub tls: TlsConfig,
 }
 
 /// What the command line adds on top of the file and the environment.
@@ -195,7 +200,8 @@ impl Config {
         self.runtime.check()?;
         self.echo.check()?;
         self.http.check()?;
-        self.files.check()
+        self.files.check()?;
+        self.tls.check()
     }
 }
 

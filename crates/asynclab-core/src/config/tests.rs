@@ -170,6 +170,23 @@ fn a_rule_between_two_keys_blames_the_one_that_was_set() {
         "{msg}"
     );
 
+    let msg = load(None, &["http.limited.work=40s"])
+        .expect_err("longer than the /limited cap (30s)")
+        .to_string();
+    assert!(
+        msg.contains("`http.limited.work` in --set http.limited.work=40s")
+            && msg.contains("raise `http.limited.max_work`"),
+        "{msg}"
+    );
+    let msg = load(None, &["http.demo.max_events_for=1m"])
+        .expect_err("shorter than the default /events duration (5m)")
+        .to_string();
+    assert!(
+        msg.contains("`http.demo.max_events_for` in --set http.demo.max_events_for=1m")
+            && msg.contains("at least as long as `http.demo.events_for`"),
+        "{msg}"
+    );
+
     let msg = load(None, &["http.slow.max_delay=500ms"])
         .expect_err("the default /slow delay (2s) is longer")
         .to_string();
@@ -209,7 +226,7 @@ fn log_only_loading_ignores_server_settings() {
     };
     let (log, _) = Config::load_log(&overrides(&[
         "http.idle_timout=5s",
-        "http.workers=5000",
+        "runtime.workers=5000",
         "log.level=debug",
     ]))
     .expect("server settings are not read");

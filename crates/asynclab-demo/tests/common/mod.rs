@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-/// `http.slow.max_delay` in the tests.
+/// `http.demo.max_delay` in the tests.
 pub const MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// The built-in `[http.demo]` settings, changed by `tweak`.
@@ -27,8 +27,9 @@ pub fn demo_with(
     tweak: impl FnOnce(&mut asynclab_core::config::DemoConfig),
 ) -> Demo {
     let mut config = Config::builtin().http.demo;
+    config.max_delay = MAX_DELAY;
     tweak(&mut config);
-    Demo::new(&config, MAX_DELAY, events, shutdown)
+    Demo::new(&config, events, shutdown)
 }
 
 pub fn demo() -> Demo {

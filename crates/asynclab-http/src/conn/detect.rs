@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::io::TimedIo;
@@ -71,12 +72,12 @@ impl Builders {
     }
 
     /// The hyper connection for `protocol`, serving `service` over `io`.
-    pub fn serve<S: HttpService>(
+    pub fn serve<S: HttpService, I: Stream>(
         &self,
         protocol: Protocol,
-        io: TimedIo,
+        io: TimedIo<I>,
         service: ConnService<S>,
-    ) -> Conn<'_, S> {
+    ) -> Conn<'_, S, I> {
         let io = TokioIo::new(io);
         // `with_upgrades`: a request answered 101 (a WebSocket handshake) ends
         // hyper's part, and the socket goes to the request's `OnUpgrade`.
@@ -99,16 +100,20 @@ impl Builders {
     clippy::large_enum_variant,
     reason = "on purpose: the common variant inline, the rare one boxed"
 )]
-pub enum Conn<'b, S: HttpService> {
-    H1(http1::UpgradeableConnection<TokioIo<TimedIo>, ConnService<S>>),
-    Auto(Pin<Box<AutoConnection<'b, S>>>),
+pub enum Conn<'b, S: HttpService, I: Stream> {
+    H1(http1::UpgradeableConnection<TokioIo<TimedIo<I>>, ConnService<S>>),
+    Auto(Pin<Box<AutoConnection<'b, S, I>>>),
 }
 
 /// hyper-util's connection that serves HTTP/2, or works the protocol out.
-type AutoConnection<'b, S> =
-    auto::UpgradeableConnection<'b, TokioIo<TimedIo>, ConnService<S>, TokioExecutor>;
+type AutoConnection<'b, S, I> =
+    auto::UpgradeableConnection<'b, TokioIo<TimedIo<I>>, ConnService<S>, TokioExecutor>;
 
-impl<S: HttpService> Conn<'_, S> {
+/// A connection's byte stream: a `TcpStream`, or a TLS stream over one.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+impl<S: HttpService, I: Stream> Conn<'_, S, I> {
     /// HTTP/1: finish the current response with `Connection: close` (an idle
     /// connection closes at once); HTTP/2: send GOAWAY and finish open streams.
     pub fn graceful_shutdown(&mut self) {
@@ -119,7 +124,7 @@ impl<S: HttpService> Conn<'_, S> {
     }
 }
 
-impl<S: HttpService> Future for Conn<'_, S> {
+impl<S: HttpService, I: Stream> Future for Conn<'_, S, I> {
     type Output = Result<(), BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -6,6 +6,10 @@
 //! (`clock.rs`) cover that. A write that makes no progress for
 //! `http.write_timeout` fails, so a client that stops reading cannot pin a task
 //! and its buffers.
+//!
+//! Generic over the stream: a `TcpStream` on the cleartext port, a rustls
+//! `TlsStream` over one on the HTTPS port (then reads are noted once
+//! decrypted, and a write waits on the TLS stream, which waits on the socket).
 
 use std::future::Future;
 use std::io;
@@ -15,24 +19,23 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use super::clock::Activity;
 use super::joined_writes::poll_write_joined;
 
-/// A `TcpStream` with a write timeout, reporting reads to its connection.
+/// A stream with a write timeout, reporting reads to its connection.
 #[derive(Debug)]
-pub struct TimedIo {
-    inner: TcpStream,
+pub struct TimedIo<T> {
+    inner: T,
     write_timeout: Duration,
     /// Armed when a write returns `Pending`, disarmed when one makes progress.
     write_deadline: Option<Pin<Box<Sleep>>>,
     activity: Arc<Activity>,
 }
 
-impl TimedIo {
-    pub fn new(inner: TcpStream, write_timeout: Duration, activity: Arc<Activity>) -> Self {
+impl<T> TimedIo<T> {
+    pub fn new(inner: T, write_timeout: Duration, activity: Arc<Activity>) -> Self {
         Self {
             inner,
             write_timeout,
@@ -43,7 +46,7 @@ impl TimedIo {
 
     /// Wraps one write-side poll: progress disarms the clock, `Pending` arms it,
     /// and a clock that runs out turns `Pending` into a `TimedOut` error.
-    fn timed<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn timed<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
         match poll {
             Poll::Ready(result) => {
                 self.write_deadline = None;
@@ -66,7 +69,7 @@ impl TimedIo {
     }
 }
 
-impl AsyncRead for TimedIo {
+impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -81,7 +84,7 @@ impl AsyncRead for TimedIo {
     }
 }
 
-impl AsyncWrite for TimedIo {
+impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

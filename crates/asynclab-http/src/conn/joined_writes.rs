@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
-use tokio::net::TcpStream;
 
 /// Buffers adding up to at most this many bytes are joined: a response head
 /// and a small body.
@@ -30,9 +29,10 @@ thread_local! {
 /// but buffers adding up to at most [`JOIN_LIMIT`] bytes are copied into one
 /// and sent with one `send` (see the module doc for why). If the kernel takes
 /// only part, the count says how far into the buffers it got, which is all
-/// the caller needs to go on from there.
-pub fn poll_write_joined(
-    stream: Pin<&mut TcpStream>,
+/// the caller needs to go on from there. Over TLS, the joined buffer becomes
+/// one TLS record instead of two.
+pub fn poll_write_joined<W: AsyncWrite + ?Sized>(
+    stream: Pin<&mut W>,
     cx: &mut Context<'_>,
     bufs: &[io::IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {

@@ -7,7 +7,8 @@
 //! bookkeeping: the request is noted as busy on the connection's [`Activity`]
 //! from its arrival until its response body has been sent whole (or dropped),
 //! and the client's address goes into the request's extensions as
-//! [`ClientAddr`] for the layers that log it.
+//! [`ClientAddr`] for the layers that log it (with [`TlsInfo`] on the HTTPS
+//! port: the client certificate's subject under mutual TLS).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +30,15 @@ use crate::{HttpService, ResponseBody};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// The TLS side of the connection a request came on (a request extension,
+/// present only on the HTTPS port).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// The subject of the certificate the client showed (mutual TLS), such as
+    /// `CN=alice, O=Example`.
+    pub client_subject: Option<Arc<str>>,
+}
+
 /// The tower stack, bound to one connection. The stack answers every error
 /// itself (`error.rs`); an `Err` reaching hyper would close the connection.
 #[derive(Debug, Clone)]
@@ -36,14 +46,16 @@ pub struct ConnService<S> {
     app: S,
     activity: Arc<Activity>,
     peer: ClientAddr,
+    tls: Option<TlsInfo>,
 }
 
 impl<S> ConnService<S> {
-    pub fn new(app: S, activity: Arc<Activity>, peer: SocketAddr) -> Self {
+    pub fn new(app: S, activity: Arc<Activity>, peer: SocketAddr, tls: Option<TlsInfo>) -> Self {
         Self {
             app,
             activity,
             peer: ClientAddr(peer),
+            tls,
         }
     }
 }
@@ -57,6 +69,9 @@ impl<S: HttpService> hyper::service::Service<Request<Incoming>> for ConnService<
         let exchange = Exchange::start(&self.activity);
         let mut req = req.map(Body::from);
         req.extensions_mut().insert(self.peer);
+        if let Some(tls) = &self.tls {
+            req.extensions_mut().insert(tls.clone());
+        }
         ResponseFuture {
             // `oneshot` polls the stack ready, then calls it. The stack never
             // makes a request wait to be taken: over its limit it answers 503.

@@ -10,8 +10,9 @@ use http::{Request, Response, StatusCode};
 use tokio::time::Instant;
 
 use crate::body::{Body, text};
+use crate::counters::ReasonLabels;
 use crate::error::HttpError;
-use crate::state::{AppState, ReasonLabels};
+use crate::state::AppState;
 
 type Result<T = Response<Body>> = std::result::Result<T, HttpError>;
 
@@ -27,8 +28,8 @@ pub async fn limited(state: AppState, req: Request<Body>) -> Result {
     let work = Query::parse(req.uri().query(), &["work"])?.duration(
         "work",
         cfg.work,
-        state.config.slow.max_delay,
-        "http.slow.max_delay",
+        cfg.max_work,
+        "http.limited.max_work",
     )?;
     let lim = &state.limited;
     let queued = Instant::now();

@@ -1,11 +1,15 @@
 //! The routes answered by other crates: the async-pattern demos
-//! (`asynclab-demo`) and the file server (`asynclab-files`).
+//! (`asynclab-demo`), the httpbin-compatible routes (`asynclab-httpbin`) and the
+//! file server (`asynclab-files`).
 
 use http::header::CONTENT_TYPE;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 
+use http_body::Body as _;
+
 use crate::body::{self, Body, text};
+use crate::conn::ClientAddr;
 use crate::error::HttpError;
 use crate::layers::metrics::InFlight;
 use crate::state::AppState;
@@ -26,7 +30,16 @@ pub async fn demo(state: AppState, req: Request<Body>) -> Result {
         .headers()
         .get(CONTENT_TYPE)
         .is_some_and(|t| t == "text/event-stream");
-    Ok(res.map(|stream| match streaming {
+    Ok(res.map(|stream| held_while_open(&state, stream, streaming)))
+}
+
+/// `body` boxed; when `streaming`, it holds a place in the in-flight count for as
+/// long as it is open, so the drain waits for it like for a request still running.
+fn held_while_open<B>(state: &AppState, stream: B, streaming: bool) -> Body
+where
+    B: http_body::Body<Data = bytes::Bytes, Error = std::io::Error> + Send + 'static,
+{
+    match streaming {
         true => {
             let held = InFlight::enter(&state.http);
             // The closure owns the guard, so it lives exactly as long as the body.
@@ -36,7 +49,23 @@ pub async fn demo(state: AppState, req: Request<Body>) -> Result {
             }))
         }
         false => body::boxed(stream),
-    }))
+    }
+}
+
+/// The httpbin-compatible routes (`/get`, `/status/{codes}`, `/drip`, ...),
+/// answered by the `asynclab-httpbin` crate (see `docs/httpbin.md`). It reads the
+/// body itself when the route wants one, bounded by `http.max_body`. A streamed
+/// answer (`/drip`, `/stream/{n}`) counts as in flight until its body ends, as
+/// `/events` does.
+pub async fn httpbin(state: AppState, req: Request<Body>) -> Result {
+    let peer = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    let res = state
+        .httpbin
+        .handle(req, peer)
+        .await
+        .ok_or(HttpError::NotFound)?;
+    let streaming = res.body().size_hint().exact().is_none();
+    Ok(res.map(|stream| held_while_open(&state, stream, streaming)))
 }
 
 /// `/files/{path}`: static files, answered by the `asynclab-files` crate (see
@@ -46,7 +75,7 @@ pub async fn files(state: AppState, req: Request<Body>) -> Result {
     let Some(files) = &state.files else {
         return Ok(text(
             StatusCode::NOT_FOUND,
-            "File not found (file serving is off: files.root does not exist)\n",
+            "file not found (file serving is off: files.root does not exist)\n",
         ));
     };
     let path = req

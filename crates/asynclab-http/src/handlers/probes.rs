@@ -4,11 +4,14 @@
 
 use std::sync::atomic::Ordering;
 
+use asynclab_core::metrics::Format;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::json;
 
+use crate::accept;
 use crate::body::{self, Body, text};
+use crate::conn::{ClientAddr, TlsInfo};
 use crate::routes::{ROUTES, UNMATCHED};
 use crate::state::AppState;
 
@@ -59,7 +62,7 @@ pub fn stats(state: &AppState) -> Response<Body> {
     let lim = &state.limited;
     let echo = state.metrics.echo_if_running().map(|e| {
         json!({
-            "connections_open": e.active.get(),
+            "connections_open": e.open.get(),
             "connections_accepted": e.accepted.get(),
             "connections_rejected": e.rejected.get(),
         })
@@ -105,6 +108,23 @@ pub fn info(state: &AppState) -> Response<Body> {
     }))
 }
 
+/// `GET /whoami`: what the server knows about this client and its connection
+/// (as traefik/whoami shows): its address, the HTTP version, and on the HTTPS
+/// port whether TLS was used and, under mutual TLS, the client certificate's subject.
+pub fn whoami<B>(req: &Request<B>) -> Response<Body> {
+    let peer = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|c| c.0.to_string());
+    let tls = req.extensions().get::<TlsInfo>();
+    body::json(&json!({
+        "client": peer,
+        "version": format!("{:?}", req.version()),
+        "tls": tls.is_some(),
+        "client_cert": tls.and_then(|t| t.client_subject.as_deref()),
+    }))
+}
+
 /// The kernel's host name (the pod name in Kubernetes), without a libc call.
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -128,12 +148,20 @@ pub fn readyz(state: &AppState) -> Response<Body> {
     }
 }
 
-/// `GET /metrics`: every counter in the process, Prometheus/OpenMetrics text.
-pub fn metrics(state: &AppState) -> Response<Body> {
-    let mut res = text(StatusCode::OK, state.metrics.encode());
+/// `GET /metrics`: every metric in the process (`docs/metrics.md`), in
+/// Prometheus text format 0.0.4, or in OpenMetrics for a scraper whose `Accept`
+/// prefers `application/openmetrics-text` (Prometheus itself does). 0.0.4 is
+/// the default, as in Prometheus's own client libraries: every scraper reads
+/// it, and a client with no `Accept` (or `*/*`, as curl sends) gets it.
+pub fn metrics(state: &AppState, headers: &HeaderMap) -> Response<Body> {
+    let format = match accept::prefers(headers, "application/openmetrics-text", "text/plain") {
+        true => Format::OpenMetrics,
+        false => Format::Prometheus,
+    };
+    let mut res = text(StatusCode::OK, state.metrics.encode(format));
     res.headers_mut().insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        HeaderValue::from_static(format.content_type()),
     );
     res
 }

@@ -25,9 +25,9 @@ use tower::{Layer, Service};
 use tracing::{Level, Span};
 
 use super::request_id::X_REQUEST_ID;
-use crate::conn::ClientAddr;
+use crate::conn::{ClientAddr, TlsInfo};
+use crate::counters::method_label;
 use crate::routes;
-use crate::state::method_label;
 
 /// The longest path written to a log line; longer ones are cut.
 const MAX_LOGGED_PATH: usize = 256;
@@ -84,11 +84,21 @@ where
             all: self.all,
         };
         let peer = req.extensions().get::<ClientAddr>().map(|c| c.0);
+        // Under mutual TLS, who the client certificate says the client is.
+        let client_cert = req
+            .extensions()
+            .get::<TlsInfo>()
+            .and_then(|t| t.client_subject.clone());
+        let client_cert = client_cert.as_deref();
         let (method, route, id) = (request.method, request.route, request.id());
         // `tracing`'s macros need the level at compile time, hence two spans.
         let span = match self.all {
-            true => tracing::info_span!("request", method, route, request_id = id, peer = ?peer),
-            false => tracing::debug_span!("request", method, route, request_id = id, peer = ?peer),
+            true => {
+                tracing::info_span!("request", method, route, request_id = id, peer = ?peer, client_cert)
+            }
+            false => {
+                tracing::debug_span!("request", method, route, request_id = id, peer = ?peer, client_cert)
+            }
         };
         let inner = span.in_scope(|| self.inner.call(req));
         ResponseFuture {
@@ -118,16 +128,26 @@ impl Logged {
             .unwrap_or("")
     }
 
-    /// The path, bounded and with control characters escaped, for the log.
+    /// The path for the log: at most [`MAX_LOGGED_PATH`] characters (then `…`),
+    /// with what a terminal would not show as it is escaped (`\u{202e}`, a
+    /// right-to-left override that could disguise the line). Quotes and
+    /// backslashes stay readable: the JSON format escapes them itself.
     fn path(&self) -> String {
         let Some(uri) = &self.uri else {
             return String::new();
         };
-        let mut path: String = uri.path().chars().take(MAX_LOGGED_PATH).collect();
-        if path.len() < uri.path().len() {
-            path.push('…');
+        let path = uri.path();
+        let mut out = String::with_capacity(path.len().min(MAX_LOGGED_PATH) + 4);
+        for c in path.chars().take(MAX_LOGGED_PATH) {
+            match c {
+                '"' | '\\' | '\'' => out.push(c),
+                c => out.extend(c.escape_debug()),
+            }
         }
-        path.escape_default().to_string()
+        if path.chars().nth(MAX_LOGGED_PATH).is_some() {
+            out.push('…');
+        }
+        out
     }
 
     fn log(&self, status: u16, started: Instant) {

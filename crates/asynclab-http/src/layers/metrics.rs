@@ -22,8 +22,9 @@ use http::{Request, Response, StatusCode};
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
+use crate::counters::{HttpMetrics, method_label};
 use crate::routes::{self, ROUTES};
-use crate::state::{AppState, HttpMetrics, RequestLabels, method_label};
+use crate::state::AppState;
 
 /// Counts and times every request (see the module doc).
 #[derive(Debug, Clone)]
@@ -96,26 +97,14 @@ struct Counted {
 
 impl Counted {
     fn finish(self, state: &AppState, status: StatusCode) {
-        let m = &state.http;
         let latency = self.started.elapsed();
-        let counters = &m.by_route[self.index];
-        counters.total.inc();
-        counters.latency.observe(latency.as_secs_f64());
-        // The common case without a lookup: the route's own method and 200.
-        let ok = (status == StatusCode::OK && self.method == counters.method)
-            .then_some(counters.ok.as_ref())
-            .flatten();
-        if let Some(ok) = ok {
-            ok.inc();
-        } else {
-            m.requests
-                .get_or_create(&RequestLabels {
-                    route: self.route,
-                    method: self.method,
-                    status: status.as_u16(),
-                })
-                .inc();
-        }
+        state.http.answered(
+            self.index,
+            self.route,
+            self.method,
+            status,
+            latency.as_secs_f64(),
+        );
         // The event is built only when someone is subscribed to the live feed.
         state.metrics.events().publish_with(|| Event::Request {
             method: self.method.to_string(),

@@ -5,6 +5,7 @@
 //! | file | layer |
 //! |---|---|
 //! | `request_id.rs` | the ids tower-http's request-id layers set |
+//! | `error_format.rs` | one format for every error answer: text, or JSON per `Accept` |
 //! | `access_log.rs` | a span per request and one log line per answer |
 //! | `metrics.rs` | counters and latency by route template, the in-flight gauge, the live feed |
 //! | `cut.rs` | a 503 for requests still unanswered when the shutdown cuts |
@@ -15,6 +16,7 @@
 pub mod access_log;
 pub mod body_rate;
 pub mod cut;
+pub mod error_format;
 pub mod host;
 pub mod metrics;
 pub mod request_id;

@@ -2,9 +2,13 @@
 //! by code, and what a shutdown did to the sockets it found open.
 //!
 //! Registered like the HTTP metrics in `state.rs`, in the same registry, so
-//! `GET /metrics` lists them. Labels are a fixed set (a close code a client
-//! invents is counted under its range, not as a label of its own), so no client
-//! can create unbounded time series.
+//! `GET /metrics` lists them (`docs/metrics.md`). Labels are a fixed set (a
+//! close code a client invents is counted under its range, not as a label of
+//! its own), so no client can create unbounded time series. As for the HTTP
+//! counters (`counters.rs`), a labelled series appears when it first moves; the
+//! message series are then kept, so counting a message is one atomic add.
+
+use std::sync::OnceLock;
 
 use asynclab_core::Metrics;
 use asynclab_core::sharded::ShardedCounter as Counter;
@@ -31,12 +35,24 @@ pub struct CloseLabels {
     pub by: &'static str,
 }
 
-/// A direction's counters, looked up once so counting is one atomic add.
-#[derive(Debug, Clone, Default)]
+/// A direction's series, each looked up on its first message and kept.
+#[derive(Debug)]
 pub struct Way {
-    pub text: Counter,
-    pub binary: Counter,
-    pub bytes: Counter,
+    direction: &'static str,
+    text: OnceLock<Counter>,
+    binary: OnceLock<Counter>,
+    bytes: OnceLock<Counter>,
+}
+
+impl Way {
+    fn new(direction: &'static str) -> Self {
+        Self {
+            direction,
+            text: OnceLock::new(),
+            binary: OnceLock::new(),
+            bytes: OnceLock::new(),
+        }
+    }
 }
 
 /// Every WebSocket counter of the server.
@@ -62,33 +78,12 @@ pub struct WsMetrics {
 
 impl Default for WsMetrics {
     fn default() -> Self {
-        let messages = Family::<MessageLabels, Counter>::default();
-        let bytes = Family::<DirectionLabels, Counter>::default();
-        // One statement per lookup: `get_or_create` hands back a read guard on
-        // the family, and a second lookup in the same expression would wait
-        // for it forever.
-        let way = |direction| {
-            let series = |kind| {
-                messages
-                    .get_or_create(&MessageLabels { direction, kind })
-                    .clone()
-            };
-            let text = series("text");
-            let binary = series("binary");
-            let bytes = bytes.get_or_create(&DirectionLabels { direction }).clone();
-            Way {
-                text,
-                binary,
-                bytes,
-            }
-        };
-        let (received, sent) = (way("in"), way("out"));
         Self {
-            messages,
-            bytes,
+            messages: Family::default(),
+            bytes: Family::default(),
             closes: Family::default(),
-            received,
-            sent,
+            received: Way::new("in"),
+            sent: Way::new("out"),
             open: Gauge::default(),
             opened: Counter::default(),
             closed_at_shutdown: Counter::default(),
@@ -131,6 +126,44 @@ impl WsMetrics {
         );
     }
 
+    /// Counts a data message of `len` payload bytes going `way`.
+    pub fn message(&self, way: &Way, binary: bool, len: usize) {
+        let direction = way.direction;
+        let (slot, kind) = match binary {
+            true => (&way.binary, "binary"),
+            false => (&way.text, "text"),
+        };
+        // One `get_or_create` at a time: it hands back a read guard on the
+        // family, and a second lookup in the same expression would wait for it.
+        slot.get_or_init(|| {
+            self.messages
+                .get_or_create(&MessageLabels { direction, kind })
+                .clone()
+        })
+        .inc();
+        way.bytes
+            .get_or_init(|| {
+                self.bytes
+                    .get_or_create(&DirectionLabels { direction })
+                    .clone()
+            })
+            .inc_by(len as u64);
+    }
+
+    /// Messages of `kind` (`text`, `binary`) counted going `direction` (`in`, `out`).
+    pub fn messages(&self, direction: &'static str, kind: &'static str) -> u64 {
+        self.messages
+            .get(&MessageLabels { direction, kind })
+            .map_or(0, |c| c.get())
+    }
+
+    /// Payload bytes counted going `direction` (`in`, `out`).
+    pub fn message_bytes(&self, direction: &'static str) -> u64 {
+        self.bytes
+            .get(&DirectionLabels { direction })
+            .map_or(0, |c| c.get())
+    }
+
     /// Counts a WebSocket's end: `code` is `None` when it ended without a close frame.
     pub fn closed(&self, code: Option<u16>, by: &'static str) {
         let labels = match code {
@@ -148,12 +181,13 @@ impl WsMetrics {
 
     /// WebSockets closed with `code`, first sent by `by` (`client`, `server`).
     pub fn closes(&self, code: u16, by: &'static str) -> u64 {
+        // `get`, not `get_or_create`: reading must not make a series.
         self.closes
-            .get_or_create(&CloseLabels {
+            .get(&CloseLabels {
                 code: code_label(code),
                 by,
             })
-            .get()
+            .map_or(0, |c| c.get())
     }
 
     /// What the shutdown did to the WebSockets it found open.

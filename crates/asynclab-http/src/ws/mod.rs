@@ -1,5 +1,6 @@
 //! WebSocket (RFC 6455): `GET /ws/echo` and `GET /ws/events`, on a socket that
-//! has left hyper.
+//! has left hyper: TCP, or TLS on the HTTPS port (`wss://`), the same to this
+//! module since hyper hands the upgraded stream back type-erased.
 //!
 //! The protocol itself (frames, masking, fragments, UTF-8, control frames, the
 //! close handshake) is tungstenite's, through tokio-tungstenite; what is ours

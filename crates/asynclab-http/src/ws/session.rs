@@ -70,7 +70,7 @@ pub(super) async fn run(mut ws: Socket, feed: Feed, mut cx: Context<'_>) {
                     pinged = false;
                     match message {
                         Message::Text(_) | Message::Binary(_) => {
-                            count(&cx.metrics.received, &message);
+                            count(cx.metrics, &cx.metrics.received, &message);
                             if echo && let Some(end) = send(&mut ws, message, &mut cx).await {
                                 break end;
                             }
@@ -111,7 +111,7 @@ pub(super) async fn run(mut ws: Socket, feed: Feed, mut cx: Context<'_>) {
 /// Sends one message and waits until it is written. `Some(end)` when the
 /// session is over: the socket failed, or the shutdown's cut came first.
 async fn send(ws: &mut Socket, message: Message, cx: &mut Context<'_>) -> Option<End> {
-    count(&cx.metrics.sent, &message);
+    count(cx.metrics, &cx.metrics.sent, &message);
     tokio::select! {
         biased;
         // A client that does not read can hold a write here: the cut ends it.
@@ -127,14 +127,12 @@ async fn send(ws: &mut Socket, message: Message, cx: &mut Context<'_>) -> Option
 }
 
 /// Counts a data message going one way (control frames are not counted).
-fn count(way: &Way, message: &Message) {
-    let (counter, len) = match message {
-        Message::Text(text) => (&way.text, text.len()),
-        Message::Binary(bytes) => (&way.binary, bytes.len()),
-        _ => return,
-    };
-    counter.inc();
-    way.bytes.inc_by(len as u64);
+fn count(metrics: &WsMetrics, way: &Way, message: &Message) {
+    match message {
+        Message::Text(text) => metrics.message(way, false, text.len()),
+        Message::Binary(bytes) => metrics.message(way, true, bytes.len()),
+        _ => {}
+    }
 }
 
 /// The next event of the feed, or never (for `/ws/echo`).

@@ -8,11 +8,18 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod echo_params;
+mod errors;
+mod httpbin;
+mod httpbin_more;
 mod metrics;
+mod metrics_docs;
+mod metrics_format;
 mod protocol;
 mod routes;
 mod shutdown;
 mod timers;
+mod tls;
 mod websocket;
 mod websocket_life;
 

@@ -21,7 +21,7 @@ async fn routes_answer_as_documented() {
     let missing = get(s.addr, "/nope").await;
     assert_eq!(
         (missing.status, missing.body.as_str()),
-        (StatusCode::NOT_FOUND, "Not Found\n")
+        (StatusCode::NOT_FOUND, "not found\n")
     );
     // Reserved for the file server; nothing mounted yet.
     assert_eq!(
@@ -32,8 +32,8 @@ async fn routes_answer_as_documented() {
     let wrong = send(&client(), request("DELETE", s.addr, "/fast")).await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
-    let wrong = send(&client(), request("GET", s.addr, "/echo")).await;
-    assert_eq!(wrong.header("allow"), Some("POST"));
+    let wrong = send(&client(), request("PUT", s.addr, "/echo")).await;
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD, POST"));
 
     let head = send(&client(), request("HEAD", s.addr, "/fast")).await;
     assert_eq!(head.status, StatusCode::OK);
@@ -118,9 +118,17 @@ async fn slow_delay_is_validated() {
     let bad = get(s.addr, "/slow?delay=soon").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("not a duration"), "{}", bad.body);
-    let long = get(s.addr, "/slow?delay=31s").await;
-    assert_eq!(long.status, StatusCode::BAD_REQUEST);
-    assert!(long.body.contains("http.slow.max_delay"), "{}", long.body);
+    // Each route's cap is its own key, named in the 400.
+    for (uri, key) in [
+        ("/slow?delay=31s", "http.slow.max_delay"),
+        ("/limited?work=31s", "http.limited.max_work"),
+        ("/fanout?delay=31s", "http.demo.max_delay"),
+        ("/events?for=2h", "http.demo.max_events_for"),
+    ] {
+        let long = get(s.addr, uri).await;
+        assert_eq!(long.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(long.body.contains(key), "{uri}: {}", long.body);
+    }
     // A typo must not fall back to the 2 s default in silence.
     let typo = get(s.addr, "/slow?dealy=10ms").await;
     assert_eq!(typo.status, StatusCode::BAD_REQUEST);

@@ -25,9 +25,9 @@ async fn text_and_binary_messages_come_back_as_the_same_type_and_are_counted() {
     while let Ok(Some(Ok(_))) = tokio::time::timeout(STEP, ws.next()).await {}
 
     let ws_metrics = &s.state.ws;
-    assert_eq!(ws_metrics.received.text.get(), 1);
-    assert_eq!(ws_metrics.received.binary.get(), 1);
-    assert_eq!(ws_metrics.sent.bytes.get(), "héllo".len() as u64 + 3);
+    assert_eq!(ws_metrics.messages("in", "text"), 1);
+    assert_eq!(ws_metrics.messages("in", "binary"), 1);
+    assert_eq!(ws_metrics.message_bytes("out"), "héllo".len() as u64 + 3);
     assert_eq!(
         ws_metrics.closes(1005, "client"),
         1,

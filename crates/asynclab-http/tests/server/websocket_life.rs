@@ -85,7 +85,7 @@ async fn a_client_that_sends_without_reading_is_slowed_down_not_buffered() {
         sent_all.is_err(),
         "the server took 64 MiB from a client that reads nothing"
     );
-    let received = s.state.ws.received.binary.get() as usize;
+    let received = s.state.ws.messages("in", "binary") as usize;
     assert!(
         received * MESSAGE < 32 << 20,
         "the server read {received} messages while none of its echoes were taken"

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test uses a different subset
 
+pub mod tls;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -30,6 +32,8 @@ pub const STEP: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The HTTPS listener's address, for a server started by `tls::spawn_tls`.
+    pub https: Option<SocketAddr>,
     pub state: AppState,
     pub shutdown: Shutdown,
     pub run: JoinHandle<DrainReport>,
@@ -51,6 +55,7 @@ pub async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let run = tokio::spawn(server.run(listener));
     TestServer {
         addr,
+        https: None,
         state,
         shutdown,
         run,
@@ -101,7 +106,7 @@ pub async fn send(
         .expect("answer within STEP")
 }
 
-async fn read_answer(res: http::Response<hyper::body::Incoming>) -> Answer {
+pub async fn read_answer(res: http::Response<hyper::body::Incoming>) -> Answer {
     let (parts, body) = res.into_parts();
     let body = body.collect().await.expect("body").to_bytes();
     Answer {

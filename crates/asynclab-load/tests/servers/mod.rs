@@ -5,10 +5,12 @@
 //! their tasks). None of them is meant to be fast or complete: each shows one
 //! behaviour the load generator must measure correctly.
 
+#![allow(dead_code)] // each test binary uses a different subset
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -31,6 +33,8 @@ pub struct Seen {
     /// HTTP: how many requests had arrived when the last connection to be heard
     /// from sent its first one (at least the number of connections).
     pub before_last_first: AtomicU64,
+    /// HTTP: when each request arrived, in order.
+    pub arrivals: Mutex<Vec<Instant>>,
 }
 
 impl Seen {
@@ -42,6 +46,14 @@ impl Seen {
     }
     pub fn before_last_first(&self) -> u64 {
         self.before_last_first.load(Ordering::SeqCst)
+    }
+    /// Arrival times, in seconds after `origin`.
+    pub fn arrivals_since(&self, origin: Instant) -> Vec<f64> {
+        let arrivals = self.arrivals.lock().expect("not poisoned");
+        arrivals
+            .iter()
+            .map(|t| t.saturating_duration_since(origin).as_secs_f64())
+            .collect()
     }
 }
 
@@ -80,8 +92,17 @@ pub const BIG: usize = 1 << 20;
 pub const STALL_FROM: Duration = Duration::from_millis(500);
 pub const STALL_UNTIL: Duration = Duration::from_millis(1500);
 
+/// How long `/slow` takes to answer.
+pub const SLOW: Duration = Duration::from_millis(50);
+/// The `Authorization` header `/auth` wants: `user:pw` in Basic auth.
+pub const AUTH: &str = "Basic dXNlcjpwdw==";
+
 /// An HTTP/1.1 + HTTP/2 (prior knowledge) server:
 /// - `/` answers `Hello, world!` (13 bytes);
+/// - `/slow` answers the same after [`SLOW`], `/mixed` only every 13th request
+///   (counted over all paths), the others at once;
+/// - `/auth` answers 200 with the [`AUTH`] header, 401 without it, and 400 when
+///   `Host` is not a plain `host:port` (credentials in it, as a naive client sends);
 /// - `/alternate` answers 200 and 500 in turn;
 /// - `/chunked` answers [`CHUNKS`] with chunked encoding, `/big` [`BIG`] bytes;
 /// - `/stall` answers at once, except that requests arriving between
@@ -91,6 +112,10 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
     serve(move |stream, seen| async move {
         let heard = AtomicBool::new(false);
         let service = service_fn(move |request: Request<Incoming>| {
+            seen.arrivals
+                .lock()
+                .expect("not poisoned")
+                .push(Instant::now());
             let n = seen.requests.fetch_add(1, Ordering::SeqCst);
             if !heard.swap(true, Ordering::SeqCst) {
                 seen.before_last_first.fetch_max(n + 1, Ordering::SeqCst);
@@ -98,6 +123,24 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
             async move {
                 let status = match request.uri().path() {
                     "/alternate" if n % 2 == 1 => StatusCode::INTERNAL_SERVER_ERROR,
+                    "/mixed" if n % 13 == 0 => {
+                        tokio::time::sleep(SLOW).await;
+                        StatusCode::OK
+                    }
+                    "/slow" => {
+                        tokio::time::sleep(SLOW).await;
+                        StatusCode::OK
+                    }
+                    "/auth" => {
+                        let header = |name| request.headers().get(name).map(|v| v.as_bytes());
+                        if header(http::header::HOST).is_some_and(|h| h.contains(&b'@')) {
+                            StatusCode::BAD_REQUEST
+                        } else if header(http::header::AUTHORIZATION) == Some(AUTH.as_bytes()) {
+                            StatusCode::OK
+                        } else {
+                            StatusCode::UNAUTHORIZED
+                        }
+                    }
                     "/stall" => {
                         let now = started.elapsed();
                         if now >= STALL_FROM && now < STALL_UNTIL {

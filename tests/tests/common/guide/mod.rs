@@ -9,7 +9,8 @@
 //!   server, on free ports, for the rest of its block; its `--set http.addr=` and
 //!   `--set echo.addr=` ports are rewritten to the real ones, as are `:8080` and
 //!   `:7000` everywhere else (on `127.0.0.1` or `localhost`: the page's default
-//!   server, started with [`Guide::server`]);
+//!   server, started with [`Guide::server`]); likewise `--set tls.addr=` and
+//!   `:8443` for HTTPS, and `$CERT` becomes the self-signed certificate's path;
 //! - other lines (`kill`, `nc`, `docker`, ...) are for people at a terminal and are
 //!   skipped;
 //! - `-d`/`--duration` above 1s is shortened to 1s; nothing else is changed;
@@ -39,6 +40,7 @@ const STATUS_MARK: &str = "guide-test: HTTP status ";
 /// The default addresses the guide uses.
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 const DEFAULT_ECHO: &str = "127.0.0.1:7000";
+const DEFAULT_HTTPS: &str = "127.0.0.1:8443";
 
 /// The folder the repository (and its `public/`) is in.
 pub fn repo_root() -> PathBuf {
@@ -51,7 +53,11 @@ pub fn repo_root() -> PathBuf {
 /// `asynclab <args>` on free ports, from `dir` (where `files.root = "public"`
 /// points), as someone following the page would run it.
 pub fn start_server(dir: &Path, env: &[(String, String)], args: &[String]) -> super::Server {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // An HTTPS listener the page turns on goes to a free port too.
+    if args.iter().any(|a| a.starts_with("tls.addr=")) {
+        args.extend(["--set", "tls.addr=127.0.0.1:0"]);
+    }
     let mut cmd = super::command(&args);
     cmd.current_dir(dir);
     for (k, v) in env {
@@ -74,6 +80,13 @@ fn rewrites(server: &super::Server, args: &[String]) -> Vec<(String, String)> {
     }
     if let Some(echo) = server.echo {
         map.push((set("echo.addr", DEFAULT_ECHO), echo.to_string()));
+    }
+    if let Some(https) = server.https {
+        map.push((set("tls.addr", DEFAULT_HTTPS), https.to_string()));
+    }
+    // `$CERT` on a page: the self-signed certificate the banner printed.
+    if let Some(cert) = &server.cert {
+        map.push(("$CERT".into(), cert.display().to_string()));
     }
     // `localhost:8080` is the same server (the containers page writes it so).
     let aliases: Vec<_> = map

@@ -1,7 +1,7 @@
 //! N threads, each running its own single-threaded Tokio runtime: the shape of
-//! nginx's workers and wrk's event loops, built from Tokio parts. The HTTP server
-//! deals its connections out to them (`http.runtime = "per-core"`), and
-//! `asynclab load --threads N` runs its connections on them.
+//! wrk's event loops, built from Tokio parts. `asynclab load --threads N` runs its
+//! connections on them, so a comparison with `wrk -t N` gives both tools the same
+//! number of threads.
 //!
 //! Pattern: **thread-per-core runtimes instead of work stealing**. Tokio's
 //! multi-threaded runtime shares one I/O driver and lets idle workers steal tasks,
@@ -15,8 +15,7 @@
 //! One caveat: a task spawned from another thread waits in the runtime's queue
 //! for remote work, which a busy runtime takes one task from only every 31 polls
 //! of its own tasks (`global_queue_interval`). To place many tasks, send one task
-//! over and let it spawn the rest from inside: the load generator's `Launch` and
-//! the HTTP server's `intake` do that.
+//! over and let it spawn the rest from inside, as `Launch` in `run.rs` does.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -25,8 +24,7 @@ use tokio::runtime::{Builder, Handle};
 use tokio_util::sync::CancellationToken;
 
 /// One thread per CPU core this process may use (it follows a container's CPU
-/// quota and affinity); 1 if that cannot be known. The default thread count of
-/// both the HTTP server's workers and the load generator.
+/// quota and affinity); 1 if that cannot be known. The default of `--threads`.
 pub fn usable_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -1,5 +1,8 @@
 //! The shared metrics registry: every server in the process registers its counters
-//! here, and the HTTP server's `/metrics` encodes them all in Prometheus text format.
+//! here, and the HTTP server's `/metrics` encodes them all, in Prometheus text
+//! format 0.0.4 or OpenMetrics ([`Format`], `format.rs`). Beside the counters:
+//! `asynclab_build_info`, and what is read at scrape time (`collect.rs`: the
+//! process and the Tokio runtime). `docs/metrics.md` lists every metric.
 //! The handle also carries the live event feed ([`Metrics::events`]), so every server
 //! that can count can also publish what happened.
 //!
@@ -10,13 +13,19 @@
 //! behind a std `Mutex` because it is touched only at start-up (registration)
 //! and once per scrape (encoding), never across an `.await`.
 
+mod collect;
+mod format;
+
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Metric, Registry};
+
+pub use format::{Format, to_prometheus};
 
 use crate::events::Events;
 use crate::sharded;
@@ -37,10 +46,21 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// An empty registry; every metric name gets the `asynclab_` prefix.
+    /// A registry with the build info, the process's and the runtime's metrics;
+    /// every metric registered with [`Metrics::register`] gets the `asynclab_`
+    /// prefix. (Not `Registry::with_prefix`: the process metrics have the names
+    /// every client library gives them, without a prefix.)
     pub fn new() -> Self {
+        let mut registry = Registry::default();
+        registry.register(
+            "asynclab_build",
+            "The running build: 1, labelled with the version",
+            Info::new([("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        registry.register_collector(Box::new(collect::ProcessCollector));
+        registry.register_collector(Box::new(collect::RuntimeCollector));
         Self {
-            registry: Arc::new(Mutex::new(Registry::with_prefix("asynclab"))),
+            registry: Arc::new(Mutex::new(registry)),
             events: Events::default(),
             echo: Arc::new(OnceLock::new()),
             started: Instant::now(),
@@ -52,18 +72,24 @@ impl Metrics {
         self.registry
             .lock()
             .expect("metrics registry lock is never held across a panic")
-            .register(name, help, metric);
+            .register(format!("asynclab_{name}"), help, metric);
     }
 
-    /// Everything registered, in Prometheus text format.
-    pub fn encode(&self) -> String {
+    /// Everything registered, in `format`. The lock is held while the text is
+    /// written (no `.await` in between), never while it is sent.
+    pub fn encode(&self, format: Format) -> String {
         let mut out = String::new();
-        let registry = self
-            .registry
-            .lock()
-            .expect("metrics registry lock is never poisoned");
-        encode(&mut out, &registry).expect("writing to a String cannot fail");
-        out
+        {
+            let registry = self
+                .registry
+                .lock()
+                .expect("metrics registry lock is never poisoned");
+            encode(&mut out, &registry).expect("writing to a String cannot fail");
+        }
+        match format {
+            Format::OpenMetrics => out,
+            Format::Prometheus => to_prometheus(&out),
+        }
     }
 
     /// The live event feed every server publishes to (see [`crate::events`]).
@@ -101,7 +127,7 @@ impl Metrics {
 pub struct EchoMetrics {
     pub accepted: Counter,
     pub rejected: Counter,
-    pub active: Gauge,
+    pub open: Gauge,
     pub bytes_in: sharded::ShardedCounter,
     pub bytes_out: sharded::ShardedCounter,
     pub lines: sharded::ShardedCounter,
@@ -120,9 +146,9 @@ impl EchoMetrics {
             self.rejected.clone(),
         );
         metrics.register(
-            "echo_connections_active",
+            "echo_connections_open",
             "Echo connections open now",
-            self.active.clone(),
+            self.open.clone(),
         );
         metrics.register(
             "echo_bytes_received",
@@ -150,11 +176,11 @@ mod tests {
     fn echo_counters_appear_once_registered() {
         let metrics = Metrics::new();
         assert!(metrics.echo_if_running().is_none());
-        assert!(!metrics.encode().contains("echo"));
+        assert!(!metrics.encode(Format::OpenMetrics).contains("echo"));
         let echo = metrics.echo();
         echo.accepted.inc();
         echo.accepted.inc();
-        let text = metrics.encode();
+        let text = metrics.encode(Format::OpenMetrics);
         assert!(
             text.contains("asynclab_echo_connections_accepted_total 2"),
             "{text}"
