@@ -335,6 +335,7 @@ async fn the_report_reads_as_text_json_and_svg() {
             "status",
             "target",
             "target_rate",
+            "thresholds",
             "warmup_s"
         ]
     );
