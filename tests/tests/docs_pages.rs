@@ -53,8 +53,8 @@ fn every_command_on_the_tls_page_works() {
 
 #[test]
 fn every_command_on_the_websocket_page_works() {
-    // The handshake, its refusals, `load ws://` and the metrics.
-    Guide::new(WEBSOCKET).run_and_check(7);
+    // The handshake (over TLS too), its refusals, `load ws://` and the metrics.
+    Guide::new(WEBSOCKET).run_and_check(8);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `asynclab load ws://`: exact counts, every echo checked byte for byte and by
-//! type, handshakes and clean closes counted apart, against the real HTTP
+//! type, handshakes and clean closes counted apart (also when a `--stage` ramp
+//! lets connections go, and across `load merge`), against the real HTTP
 //! server's `/ws/echo` and against a WebSocket server that corrupts echoes.
 
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use asynclab_core::config::{Config, Loaded};
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_http::{AppState, Server};
-use asynclab_load::{Control, ErrorKind, Report, Settings, Target, run};
+use asynclab_load::{Control, ErrorKind, Report, Settings, Stages, Target, run};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
@@ -81,6 +82,56 @@ async fn exact_counts_checked_echoes_and_clean_closes_against_ws_echo() {
     assert_eq!(state.ws.closes(1000, "client"), 10);
     let json = serde_json::to_value(load(&settings(addr, 10, 1, false)).await).expect("JSON");
     assert_eq!(json["websocket"]["clean_closes"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_ramp_closes_the_connections_it_lets_go_with_a_handshake() {
+    let (addr, state) = http_server().await;
+    // Up to 2 connections, held, then down to none: each one the ramp lets go
+    // closes as a user leaving would, with a close handshake.
+    let stages = Stages::parse(&["400ms:2,400ms:2,400ms:0".into()], 0.0).expect("valid stages");
+    let mut settings = settings(addr, 0, 2, false);
+    settings.requests = None;
+    settings.duration = Some(stages.total());
+    settings.stages = Some(stages);
+    let report = load(&settings).await;
+    assert!(report.requests.ok > 0, "{:?}", report.requests);
+    assert_eq!(report.requests.errors, 0);
+    let ws = report.websocket.expect("a ws:// report has its handshakes");
+    assert!(ws.handshakes >= 2, "{ws:?}");
+    assert_eq!((ws.clean_closes, ws.failed_closes), (ws.handshakes, 0));
+    assert_eq!(state.ws.closes(1000, "client"), ws.handshakes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_runs_add_their_handshakes_and_closes() {
+    let (addr, _) = http_server().await;
+    let (small, large) = (settings(addr, 40, 2, false), settings(addr, 60, 3, false));
+    let (a, b) = tokio::join!(load(&small), load(&large));
+    let dir = std::env::temp_dir();
+    let saved: Vec<_> = [("a", &a), ("b", &b)]
+        .into_iter()
+        .map(|(name, report)| {
+            let path = dir.join(format!(
+                "asynclab-ws-merge-{}-{name}.json",
+                std::process::id()
+            ));
+            std::fs::write(&path, serde_json::to_vec(report).expect("serialises"))
+                .expect("written");
+            asynclab_load::read(&path).expect("reads back")
+        })
+        .collect();
+    let merged = asynclab_load::merge(&saved, false).expect("same target and protocol");
+    let ws = merged.websocket.expect("the merged runs' handshakes");
+    assert_eq!(
+        (ws.handshakes, ws.clean_closes, ws.failed_closes),
+        (5, 5, 0)
+    );
+    let (wa, wb) = (a.websocket.expect("a's"), b.websocket.expect("b's"));
+    assert_eq!(
+        ws.handshake_max_us,
+        wa.handshake_max_us.max(wb.handshake_max_us)
+    );
 }
 
 /// A WebSocket echo server that changes one byte of every `every`-th message,
