@@ -17,7 +17,9 @@
 #    flight (they must get 200 and the container must exit 0 well before the stop
 #    timeout), and the compose file is brought up (`docker compose up --wait`,
 #    Docker Compose's own CLI talking to podman's Docker-compatible API), loaded
-#    by service name with the one-shot loadtest service, stopped and torn down.
+#    by service name with the one-shot loadtest service, then by three of them at
+#    once (`--scale loadtest=3`) whose JSON reports `asynclab load merge` adds up
+#    (total = sum of the parts, percentiles within theirs), stopped and torn down.
 #
 # Installs what it needs (Debian packages, pinned PyPI tools) and is idempotent:
 # the base images and the build's dependency layer (crates downloaded and
@@ -107,6 +109,8 @@ static_checks() {
   kubernetes-validate --strict --quiet "${resources[@]}" || fail "kubernetes-validate on deploy/k8s"
   kubectl kustomize deploy/k8s >"$WORK/rendered.yaml" || fail "kubectl kustomize deploy/k8s"
   kubernetes-validate --strict --quiet "$WORK/rendered.yaml" || fail "kubernetes-validate on the kustomize output"
+  kubectl kustomize deploy/k8s/loadtest >"$WORK/loadtest.yaml" || fail "kubectl kustomize deploy/k8s/loadtest"
+  kubernetes-validate --strict --quiet "$WORK/loadtest.yaml" || fail "kubernetes-validate on the load-test Job"
   ok "deploy/k8s: ${#resources[@]} manifests and the kustomize output are valid"
 
   say "validate the compose file (docker compose config)"
@@ -408,8 +412,10 @@ compose_tests() {
   ok "/fast on the published port $ASYNCLAB_HTTP_PORT"
   timeout 120 "${compose[@]}" --profile load run --rm loadtest >"$WORK/compose-load.log" 2>&1 ||
     { cat "$WORK/compose-load.log"; fail "compose run loadtest"; }
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["requests"]["ok"] > 0, r["requests"]; print("    %d requests, %.0f req/s" % (r["requests"]["started"], r["rate"]))' \
+    "$WORK/compose-load.log" || { cat "$WORK/compose-load.log"; fail "compose run loadtest: no JSON report with successes"; }
   ok "compose run loadtest: asynclab load http://asynclab:8080/fast by service name"
-  grep -A2 '^http://asynclab' "$WORK/compose-load.log" | sed 's/^/    /'
+  compose_scale_test
   t0=$SECONDS
   "${compose[@]}" stop -t "$STOP_TIMEOUT" >"$WORK/compose-down.log" 2>&1 ||
     { cat "$WORK/compose-down.log"; fail "compose stop"; }
@@ -421,6 +427,47 @@ compose_tests() {
     { cat "$WORK/compose-down.log"; fail "compose down"; }
   COMPOSE_UP=
   ok "compose down"
+}
+
+# Three load generators at once (`--scale loadtest=3`), their reports collected from
+# the logs and merged by the image's own `asynclab load merge`: the merged total must
+# be the sum of the parts, and the merged percentiles must lie within the parts'.
+compose_scale_test() {
+  say "compose: three load generators at once (--scale loadtest=3), merged"
+  local compose=(docker-compose -p "$PROJECT" -f deploy/compose.yaml --profile load)
+  timeout 120 "${compose[@]}" up -d --no-build --scale loadtest=3 loadtest >"$WORK/compose-scale.log" 2>&1 ||
+    { cat "$WORK/compose-scale.log"; fail "compose up --scale loadtest=3"; }
+  local ids=() parts=() id code n=0
+  mapfile -t ids < <("${compose[@]}" ps -a -q loadtest)
+  [ "${#ids[@]}" = 3 ] || fail "compose --scale loadtest=3 made ${#ids[@]} containers"
+  mkdir -p "$WORK/parts"
+  for id in "${ids[@]}"; do
+    code=$(timeout 120 podman wait "$id") || fail "waiting for load generator $id"
+    [ "$code" = 0 ] || { podman logs "$id" | tail -5; fail "load generator $id exited $code"; }
+    n=$((n + 1))
+    podman logs "$id" >"$WORK/parts/part-$n.json" 2>/dev/null
+    parts+=("/parts/part-$n.json")
+  done
+  chmod -R a+rX "$WORK/parts"
+  podman run --rm --network=none -v "$WORK/parts:/parts:ro" "$IMAGE" load merge "${parts[@]}" --json \
+    >"$WORK/merged.json" 2>"$WORK/merge.log" || { cat "$WORK/merge.log"; fail "asynclab load merge"; }
+  python3 - "$WORK/merged.json" "$WORK"/parts/part-*.json <<'PY' || fail "the merged report does not add up"
+import json, sys
+merged, parts = json.load(open(sys.argv[1])), [json.load(open(p)) for p in sys.argv[2:]]
+assert merged["runs"] == len(parts) == 3, merged["runs"]
+for key in ("started", "responses", "ok", "errors"):
+    total = sum(p["requests"][key] for p in parts)
+    assert merged["requests"][key] == total, (key, merged["requests"][key], total)
+for key in ("p50", "p90", "p99", "p99_9"):
+    values = [p["latency_us"][key] for p in parts]
+    assert min(values) <= merged["latency_us"][key] <= max(values), (key, merged["latency_us"][key], values)
+print("    %d runs, %d requests (%s), p99 %d µs (parts %s)" % (
+    merged["runs"], merged["requests"]["started"],
+    " + ".join(str(p["requests"]["started"]) for p in parts),
+    merged["latency_us"]["p99"], [p["latency_us"]["p99"] for p in parts]))
+PY
+  ok "three generators merged: the total is the sum of the parts, the percentiles within theirs"
+  "${compose[@]}" rm -f -s loadtest >/dev/null 2>&1 || true
 }
 
 # --- main --------------------------------------------------------------------

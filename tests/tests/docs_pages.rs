@@ -1,4 +1,4 @@
-//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md` and `docs/containers.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -16,6 +16,7 @@ const HTTP: &str = include_str!("../../docs/http.md");
 const METRICS: &str = include_str!("../../docs/metrics.md");
 const FILES: &str = include_str!("../../docs/files.md");
 const CONTAINERS: &str = include_str!("../../docs/containers.md");
+const CONTROL: &str = include_str!("../../docs/control.md");
 const HTTPBIN: &str = include_str!("../../docs/httpbin.md");
 const TLS: &str = include_str!("../../docs/tls.md");
 const WEBSOCKET: &str = include_str!("../../docs/websocket.md");
@@ -67,6 +68,20 @@ fn every_command_on_the_containers_page_works_against_the_container_config() {
         ..Guide::new(CONTAINERS)
     };
     guide.run_and_check(3);
+}
+
+#[test]
+fn every_command_on_the_control_page_works_with_its_token() {
+    // The page's `export` gives the server and every command the token.
+    let guide = Guide::new(CONTROL);
+    assert!(
+        guide
+            .env
+            .iter()
+            .any(|(k, _)| k == "ASYNCLAB_CONTROL__TOKEN"),
+        "the page exports the token"
+    );
+    guide.run_and_check(15);
 }
 
 /// The texts the page quotes from the logs: the backticked spans starting with `"`

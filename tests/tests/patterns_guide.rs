@@ -33,9 +33,9 @@ fn the_guide_reader_finds_servers_backgrounds_and_expected_statuses() {
         matches!(&steps[0], Step::Serve { env, args } if env == &[("TOKIO_WORKER_THREADS".to_string(), "1".to_string())] && args[0] == "serve")
     );
     assert!(
-        matches!(&steps[1], Step::Run(r) if r.expect == Some(403) && r.expect_text.as_deref() == Some("forbidden") && !r.background)
+        matches!(&steps[1], Step::Run(r) if r.expect == [403] && r.expect_text.as_deref() == Some("forbidden") && !r.background)
     );
-    assert!(matches!(&steps[2], Step::Run(r) if r.background && r.expect.is_none()));
+    assert!(matches!(&steps[2], Step::Run(r) if r.background && r.expect.is_empty()));
     assert!(matches!(steps[3], Step::Wait), "kill is skipped: {steps:?}");
     let prepared = prepare(
         "asynclab load http://127.0.0.1:8080/fast -d 10s -c 10",

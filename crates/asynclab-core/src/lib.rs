@@ -14,7 +14,8 @@
 //! - [`listen`]: a listening socket with the configured backlog.
 //! - [`query`]: one reader of query strings for every route, with caps and 400-ready errors.
 //! - [`weighted`]: weighted choices written as text (`503:5,429:1`), parsed once and
-//!   chosen from with a random number the caller supplies.
+//!   chosen from with a random number the caller supplies (`/echo`, `/status/{codes}`,
+//!   `[http.faults]`).
 //! - [`template`]: route templates (`/status/{codes}`) matched against paths.
 //! - [`open_files`]: the open-files limit, raised (up to the hard limit) to what a
 //!   run needs.

@@ -14,8 +14,19 @@
 //!   (`delay=250ms`) means 100%.
 //! - [`Weighted::relative`] (httpbin): weights are shares of their sum; a bare value
 //!   weighs 1, so `/status/200,503` is a fair coin. Something is always chosen.
+//!
+//! In configuration (`[http.faults]`, the control API) a list is a string in the
+//! percent reading: a value type that knows how to read and write itself
+//! ([`Choice`]) gets `FromStr`, `Display` and serde for free, the empty string
+//! meaning "never" ([`Weighted::default`]).
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+use crate::config::units::duration;
 
 /// A list that could not be read; the message is meant for the client (the
 /// caller adds which parameter or key it came from).
@@ -116,6 +127,103 @@ impl<T> Weighted<T> {
     /// The largest value, for checking a list against a cap at parse time.
     pub fn max_by_key<K: Ord>(&self, key: impl Fn(&T) -> K) -> Option<&T> {
         self.choices.iter().map(|(v, _)| v).max_by_key(|v| key(v))
+    }
+
+    /// True when nothing is ever picked (the empty list, or every share zero).
+    pub fn is_empty(&self) -> bool {
+        !self.always && self.choices.iter().all(|(_, share)| *share == 0.0)
+    }
+}
+
+/// The empty percent list: nothing is ever picked (a fault that is off).
+impl<T> Default for Weighted<T> {
+    fn default() -> Self {
+        Self {
+            choices: Vec::new(),
+            always: false,
+        }
+    }
+}
+
+/// A status code a route or an injected fault may answer with: 200 to 599 (a 1xx
+/// is not a final answer, hyper would not end the exchange with it).
+pub fn final_status(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(n) if (200..=599).contains(&n) => Ok(n),
+        Ok(n) if (100..200).contains(&n) => Err(format!(
+            "`{text}` is informational: a 1xx cannot be a final answer"
+        )),
+        _ => Err(format!("`{text}` is not a status code (200 to 599)")),
+    }
+}
+
+/// A value a weighted list in configuration can hold: it reads and writes itself,
+/// so the list can be a string in a TOML file or a control API request.
+pub trait Choice: Sized {
+    /// Reads one value (`503`, `150ms`); the error says what is expected.
+    fn parse(text: &str) -> Result<Self, String>;
+    /// Writes it back in the form [`Choice::parse`] reads.
+    fn show(&self) -> String;
+}
+
+/// A final HTTP status code ([`final_status`]).
+impl Choice for u16 {
+    fn parse(text: &str) -> Result<Self, String> {
+        final_status(text)
+    }
+
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// A duration (`250ms`, `2s`).
+impl Choice for Duration {
+    fn parse(text: &str) -> Result<Self, String> {
+        duration::parse(text)
+    }
+
+    fn show(&self) -> String {
+        duration::show(*self)
+    }
+}
+
+/// The percent reading; `""` is the empty list.
+impl<T: Choice> FromStr for Weighted<T> {
+    type Err = WeightError;
+
+    fn from_str(text: &str) -> Result<Self, WeightError> {
+        match text.trim() {
+            "" => Ok(Self::default()),
+            text => Self::percent(text, T::parse),
+        }
+    }
+}
+
+/// `value:percent,...`, which [`FromStr`] reads back to the same list.
+impl<T: Choice> Display for Weighted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (value, share)) in self.choices.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            // Rounded so that `5` comes back as `5`, not `5.000000000000001`.
+            let percent = (share * 100.0 * 1e9).round() / 1e9;
+            write!(f, "{}:{percent}", value.show())?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Choice> Serialize for Weighted<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de, T: Choice> Deserialize<'de> for Weighted<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
     }
 }
 

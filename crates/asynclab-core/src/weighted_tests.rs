@@ -76,3 +76,36 @@ fn the_largest_value_can_be_checked_against_a_cap() {
     assert_eq!(list.max_by_key(|v| *v), Some(&300));
     assert_eq!(list.choices().len(), 3);
 }
+
+#[test]
+fn config_lists_read_and_write_the_same_text() {
+    let w: Weighted<u16> = "503:5, 429:1".parse().expect("valid");
+    assert_eq!(w.to_string(), "503:5,429:1");
+    assert_eq!(w.to_string().parse::<Weighted<u16>>().as_ref(), Ok(&w));
+    let delays: Weighted<Duration> = "150ms:10,2s:0.5".parse().expect("valid");
+    assert_eq!(delays.to_string(), "150ms:10,2s:0.5");
+    let always: Weighted<Duration> = "250ms".parse().expect("valid");
+    assert_eq!(always.to_string(), "250ms:100");
+    assert!(always.is_certain());
+    let off: Weighted<u16> = "".parse().expect("empty is valid");
+    assert!(off.is_empty());
+    assert_eq!(off.pick(0.0), None);
+    assert_eq!(off.to_string(), "");
+    assert!(!w.is_empty());
+    assert!("503:0".parse::<Weighted<u16>>().expect("valid").is_empty());
+}
+
+#[test]
+fn config_lists_refuse_what_cannot_be_answered() {
+    for (text, why) in [
+        ("503:150", "not a weight"),
+        ("700:5", "not a status code (200 to 599)"),
+        ("101:5", "a 1xx cannot be a final answer"),
+        ("503:60,500:50", "more than 100%"),
+    ] {
+        let err = text.parse::<Weighted<u16>>().expect_err(text);
+        assert!(err.to_string().contains(why), "{text}: {err}");
+    }
+    let err = "soon:5".parse::<Weighted<Duration>>().expect_err("bad");
+    assert!(err.to_string().contains("not a duration"), "{err}");
+}

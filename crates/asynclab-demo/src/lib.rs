@@ -11,6 +11,7 @@
 //! | `GET /block` | blocking a worker (the mistake) | `block.rs` |
 //! | `GET`/`POST /counter` | shared state, std `Mutex` in an `Arc` | `counter.rs` |
 //! | `GET /events` | broadcast channel → SSE stream | `events.rs` |
+//! | `GET /retry` | `tower::retry`: backoff, jitter, max attempts, a budget | `retry.rs` |
 //!
 //! The HTTP server mounts all of it with two calls: [`ROUTES`] for its index page,
 //! route templates and `405`/`Allow`, and [`Demo::handle`], which answers any demo
@@ -26,6 +27,7 @@ mod fanout;
 mod guard;
 mod race;
 mod reply;
+mod retry;
 mod timeout;
 
 use std::future::Future;
@@ -42,7 +44,7 @@ pub use error::DemoError;
 pub use events::Ticket;
 pub use reply::Body;
 
-use asynclab_core::query::Query;
+use asynclab_core::query::{Query, QueryError};
 use counter::Counter;
 use events::Feed;
 use fanout::Mode;
@@ -70,6 +72,7 @@ enum Kind {
     Block,
     Counter,
     Events,
+    Retry,
 }
 
 impl Route {
@@ -123,6 +126,12 @@ pub const ROUTES: &[Route] = &[
         allow: "GET, HEAD",
         about: "live Server-Sent Events from a broadcast channel (?for=10s ends the stream)",
     },
+    Route {
+        path: "/retry",
+        kind: Kind::Retry,
+        allow: "GET, HEAD",
+        about: "a flaky call retried by tower::retry: backoff, jitter, budget (?fail=2&attempts=4&base=100ms)",
+    },
 ];
 
 /// The demo route at `path`, if any.
@@ -167,6 +176,10 @@ const DEFAULT_WORK: Duration = Duration::from_secs(2);
 const DEFAULT_LIMIT: Duration = Duration::from_millis(500);
 const DEFAULT_COMPUTE_N: u64 = 1_000_000;
 const DEFAULT_BLOCK: Duration = Duration::from_millis(200);
+/// `/retry`: attempts, the longest backoff and each attempt's work by default.
+const DEFAULT_ATTEMPTS: u32 = 4;
+const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(2);
+const DEFAULT_RETRY_WORK: Duration = Duration::from_millis(10);
 /// The most one `POST /counter?by=` may add.
 const MAX_COUNTER_STEP: u64 = 1000;
 
@@ -185,6 +198,8 @@ struct Inner {
     compute_jobs: Arc<Semaphore>,
     counter: Counter,
     feed: Feed,
+    /// `/retry`'s retry budget, shared by every request.
+    retry_budget: Arc<tower::retry::budget::TpsBudget>,
 }
 
 impl Demo {
@@ -195,6 +210,10 @@ impl Demo {
                 config: config.clone(),
                 compute_jobs: Arc::new(Semaphore::new(config.compute_jobs)),
                 counter: Counter::default(),
+                retry_budget: retry::budget(
+                    config.retry_budget_percent,
+                    config.retry_budget_min_per_sec,
+                ),
                 feed: Feed {
                     events,
                     shutdown,
@@ -322,6 +341,52 @@ impl Demo {
                 )?;
                 events::subscribe(&self.inner.feed, end_after)
             }
+            Kind::Retry => {
+                let params = self.retry_params(query)?;
+                let (status, value) = retry::retry(params, self.inner.retry_budget.clone()).await;
+                Ok(reply::json(status, &value))
+            }
         }
+    }
+
+    /// `/retry`'s query: every count and duration within its cap.
+    fn retry_params(&self, query: Option<&str>) -> Result<retry::Params, DemoError> {
+        let q = Query::parse(
+            query,
+            &[
+                "fail",
+                "chance",
+                "attempts",
+                "base",
+                "max_backoff",
+                "jitter",
+                "work",
+            ],
+        )?;
+        let config = &self.inner.config;
+        let (max, max_delay) = (config.max_attempts, config.max_delay);
+        let base = q.duration("base", DEFAULT_WAIT, max_delay, MAX_DELAY_KEY)?;
+        let max_backoff =
+            q.duration("max_backoff", DEFAULT_MAX_BACKOFF, max_delay, MAX_DELAY_KEY)?;
+        if max_backoff < base || base.is_zero() {
+            return Err(
+                QueryError("`base` must be above zero and at most `max_backoff`".into()).into(),
+            );
+        }
+        Ok(retry::Params {
+            fail: q.number("fail", 2, 0, max, "http.demo.max_attempts")?,
+            chance: q.number("chance", 0, 0, 100, "100 percent")?,
+            attempts: q.number(
+                "attempts",
+                DEFAULT_ATTEMPTS.min(max),
+                1,
+                max,
+                "http.demo.max_attempts",
+            )?,
+            base,
+            max_backoff,
+            jitter: q.number("jitter", 0.5, 0.0, 1.0, "1 (the whole backoff)")?,
+            work: q.duration("work", DEFAULT_RETRY_WORK, max_delay, MAX_DELAY_KEY)?,
+        })
     }
 }

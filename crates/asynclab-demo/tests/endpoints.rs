@@ -163,6 +163,13 @@ async fn bad_values_unknown_keys_and_wrong_methods_are_refused() {
         ("/fanout?n=0", "below 1"),
         ("/race?a=1s&c=2s", "unknown parameter `c`"),
         ("/timeout?work=1h", "http.demo.max_delay"),
+        ("/retry?attempts=11", "http.demo.max_attempts"),
+        ("/retry?attempts=0", "below 1"),
+        ("/retry?chance=101", "100 percent"),
+        ("/retry?jitter=2", "the whole backoff"),
+        ("/retry?base=3s&max_backoff=1s", "at most `max_backoff`"),
+        ("/retry?base=1h", "http.demo.max_delay"),
+        ("/retry?tries=3", "unknown parameter `tries`"),
         ("/events?for=2h", "http.demo.max_events_for"),
     ] {
         let res = call(&demo, "GET", uri).await;
@@ -180,6 +187,17 @@ async fn bad_values_unknown_keys_and_wrong_methods_are_refused() {
         "other paths are left to the caller"
     );
     assert!(ROUTES.iter().all(|r| r.allows(&http::Method::GET)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_answers_every_attempt_as_json() {
+    let res = call(&demo(), "GET", "/retry?fail=1&attempts=3&base=50ms").await;
+    let (status, body) = json(res).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["stopped"], "succeeded");
+    assert_eq!(body["attempts"].as_array().map(Vec::len), Some(2));
+    let res = call(&demo(), "GET", "/retry?fail=5&attempts=2").await;
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
 }
 
 /// The next chunk of an event stream, as text (bounded: a stalled stream fails).

@@ -13,12 +13,15 @@ use std::any::Any;
 use std::time::Duration;
 
 use asynclab_core::query::QueryError;
-use http::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER, SEC_WEBSOCKET_VERSION, UPGRADE};
+use http::header::{
+    ALLOW, CONNECTION, HeaderValue, RETRY_AFTER, SEC_WEBSOCKET_VERSION, UPGRADE, WWW_AUTHENTICATE,
+};
 use http::{Response, StatusCode};
 use tower::load_shed::error::Overloaded;
 
 use crate::body::{Body, BoxError, text};
 use crate::counters::HttpMetrics;
+use crate::layers::faults::Aborted;
 
 /// The server could not be built (bad settings that config validation cannot see).
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,12 @@ pub enum HttpError {
     /// endpoint asked for without the upgrade, or for a version not spoken.
     #[error("{0}")]
     UpgradeRequired(&'static str),
+    /// 401: the control API wants `Authorization: Bearer <token>`.
+    #[error("the control API needs Authorization: Bearer <control.token>")]
+    Unauthorized,
+    /// 403: the control API was given a wrong token.
+    #[error("wrong token for the control API")]
+    Forbidden,
     /// 413: the body is larger than `http.max_body`.
     #[error("request body larger than http.max_body ({limit} bytes)")]
     PayloadTooLarge { limit: u64 },
@@ -89,6 +98,8 @@ impl HttpError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::Busy { .. } | Self::Timeout(_) | Self::ShuttingDown => {
@@ -114,6 +125,13 @@ impl HttpError {
                 // Retry-After is in whole seconds; never say 0 (that invites a storm).
                 let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
                 headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+            }
+            // RFC 6750: a 401 names the scheme it wants.
+            Self::Unauthorized => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"asynclab control\""),
+                );
             }
             Self::Timeout(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -150,12 +168,16 @@ impl HttpError {
 }
 
 /// The answer for an error of a tower layer (`ServiceBuilder::map_result` in
-/// `stack.rs`): the load shedder's "overloaded" is a 503 at once, counted.
+/// `stack.rs`): the load shedder's "overloaded" is a 503 at once, counted. And
+/// the one error made here: an answer the fault layer marked [`Aborted`]
+/// becomes that error, which hyper answers by closing the connection.
 pub fn respond(
     metrics: &HttpMetrics,
     result: Result<Response<Body>, BoxError>,
 ) -> Result<Response<Body>, BoxError> {
     let error = match result {
+        // An answer the fault layer marked: the connection closes unanswered.
+        Ok(res) if res.extensions().get::<Aborted>().is_some() => return Err(Box::new(Aborted)),
         Ok(res) => return Ok(res),
         Err(error) => error,
     };

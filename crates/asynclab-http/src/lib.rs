@@ -13,6 +13,7 @@
 //! | `handlers/` | the handlers: `async fn`s for the routes that wait, plain functions for the rest |
 //! | `error.rs` | every failure turned into its answer, in one place (its format: `layers/error_format.rs`) |
 //! | `state.rs` | the shared state: one `Arc` |
+//! | `control.rs` | what the control API and `SIGHUP` change at run time |
 //! | `counters.rs` | the counters behind `/metrics` and `/stats` |
 //! | `body.rs` | the one body type the handlers answer with |
 //! | `ws/` | WebSocket: the handshake, then a socket that has left hyper, run by its connection's task |
@@ -26,6 +27,7 @@
 mod accept;
 pub mod body;
 mod conn;
+pub mod control;
 mod counters;
 mod error;
 mod handlers;

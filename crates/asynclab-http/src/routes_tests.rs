@@ -10,7 +10,16 @@ fn router() -> Router {
     let mut config = Config::builtin();
     // `/block` answers 403 while off; any answer but 404/405 shows the arm exists.
     config.http.demo.allow_blocking = false;
-    let state = AppState::new(config.http, false, Metrics::new(), None, Shutdown::new());
+    // With a token the control routes exist (401 without it: not 404).
+    config.control.token = "a-token-for-the-route-table".into();
+    let state = AppState::new(
+        config.http.clone(),
+        false,
+        Metrics::new(),
+        None,
+        Shutdown::new(),
+    );
+    state.control.configure(&config);
     Router::new(state)
 }
 

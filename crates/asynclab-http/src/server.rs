@@ -104,6 +104,7 @@ impl Server {
             files(loaded)?,
             shutdown,
         );
+        state.control.configure(&loaded.config);
         Ok(Self {
             state,
             builders: Builders::new(h1, builder),

@@ -15,12 +15,19 @@
 //! | 8 | `LoadShedLayer` + `GlobalConcurrencyLimitLayer` | tower | over `http.max_in_flight` in flight: 503 at once, never queued |
 //! | 9 | `RequestTimeoutLayer` | ours, `layers/timeout.rs` | 503 after `http.request_timeout`; a request body below `http.body_min_rate`: 408 |
 //! | 10 | `HostLayer` | ours, `layers/host.rs` | a missing, repeated or malformed `Host`: 400 |
-//! | 11 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
+//! | 11 | `FaultLayer` | ours, `layers/faults.rs` | `[http.faults]`: injected errors, delays, aborted connections (off: one atomic load) |
+//! | 12 | `Router` | ours, `routes.rs` | a `match` on method and path calls the handler |
 //!
 //! The error format sits just below the request ids, so every error answer,
 //! whichever layer or crate made it, passes it (and gets an id). Logging and
 //! metrics sit above the panic, shedding and timeout layers so that
-//! their answers are logged and counted like any other. To add a layer, add one
+//! their answers are logged and counted like any other. The fault layer sits
+//! just above the router, so its injected answers and delays meet every layer
+//! a real handler's do (counted, timed, held to the in-flight limit and the
+//! request timeout), and so that with faults off it wraps only the router's
+//! small future (a layer higher up would move the whole stack's future once
+//! more per request). `map_result` lets its "abort" error through to hyper,
+//! which closes the connection without an answer. To add a layer, add one
 //! line where the request should meet it. Every layer is built here once, so
 //! state they share (the in-flight semaphore, the counters) is shared by every
 //! connection: a limit layer built per connection would limit nothing.
@@ -43,6 +50,7 @@ use crate::layers::access_log::AccessLogLayer;
 use crate::layers::body_rate::MinRate;
 use crate::layers::cut::CutLayer;
 use crate::layers::error_format::ErrorFormatLayer;
+use crate::layers::faults::FaultLayer;
 use crate::layers::host::HostLayer;
 use crate::layers::metrics::MetricsLayer;
 use crate::layers::request_id::RequestIds;
@@ -110,5 +118,6 @@ pub fn app(state: AppState) -> impl HttpService {
         ))
         .layer(RequestTimeoutLayer::new(config.request_timeout, rate))
         .layer(HostLayer)
+        .layer(FaultLayer::new(state.faults.clone()))
         .service(Router::new(state.clone()))
 }

@@ -21,7 +21,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 
+use crate::control::Control;
 use crate::counters::{HttpMetrics, ReasonLabels};
+use crate::layers::faults::Faults;
 use crate::ws::WsMetrics;
 
 /// Everything a handler may need. It is a single `Arc`, so a clone costs one
@@ -69,6 +71,10 @@ pub struct StateInner {
     pub admission: Arc<Semaphore>,
     /// The process's shutdown: `/readyz` turns 503 once it is requested.
     pub shutdown: Shutdown,
+    /// The faults injected on purpose (`[http.faults]`, `layers/faults.rs`).
+    pub faults: Arc<Faults>,
+    /// What the control API changes (`control.rs`).
+    pub control: Control,
 }
 
 impl AppState {
@@ -92,6 +98,11 @@ impl AppState {
         let demo = Demo::new(&config.demo, metrics.events().clone(), shutdown.clone());
         let httpbin = Httpbin::new(&config.httpbin, config.max_body.bytes());
         let echo_buffers = Arc::new(Semaphore::new(config.echo_buffers));
+        let faults = Arc::new(Faults::new(
+            config.faults.clone(),
+            config.slow.max_delay,
+            &metrics,
+        ));
         let admission = Arc::new(Semaphore::new(
             config.max_in_flight.min(Semaphore::MAX_PERMITS),
         ));
@@ -108,6 +119,8 @@ impl AppState {
             httpbin,
             admission,
             shutdown,
+            faults,
+            control: Control::default(),
         }))
     }
 
@@ -127,7 +140,9 @@ impl AppState {
 pub struct LimitedState {
     /// One shared semaphore: a permit is the right to be inside the work section.
     pub semaphore: Semaphore,
-    pub permits: usize,
+    /// The permits wanted now: `http.limited.permits`, or what the control API
+    /// set (see `handlers/limited.rs`, `resize`).
+    pub permits: AtomicUsize,
     /// Requests waiting for a permit now (bounded by `http.limited.max_waiters`).
     pub waiting: AtomicUsize,
     /// The most requests ever inside the work section at once: the proof that the
@@ -139,10 +154,10 @@ pub struct LimitedState {
 }
 
 impl LimitedState {
-    fn new(permits: usize) -> Self {
+    pub(crate) fn new(permits: usize) -> Self {
         Self {
             semaphore: Semaphore::new(permits),
-            permits,
+            permits: AtomicUsize::new(permits),
             waiting: AtomicUsize::new(0),
             in_use_max: AtomicUsize::new(0),
             in_use_gauge: Gauge::default(),
@@ -169,10 +184,10 @@ impl LimitedState {
         );
     }
 
-    /// Permits held now.
+    /// Requests inside the work section now. (Not `permits - available`: while
+    /// a shrink waits for busy permits, that difference is not what is in use.)
     pub fn in_use(&self) -> usize {
-        self.permits
-            .saturating_sub(self.semaphore.available_permits())
+        usize::try_from(self.in_use_gauge.get()).unwrap_or(0)
     }
 
     /// Total rejections, both reasons. (`get`, not `get_or_create`: reading

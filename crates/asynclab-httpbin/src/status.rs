@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use asynclab_core::config::units::duration;
-use asynclab_core::weighted::Weighted;
+use asynclab_core::weighted::{self, Weighted};
 use http::header::{HeaderValue, LOCATION, PROXY_AUTHENTICATE, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use serde_json::Value;
@@ -23,17 +23,10 @@ use crate::{Call, inspect};
 pub(crate) const MAX_DELAY_KEY: &str = "http.httpbin.max_delay";
 
 /// A status code a route may answer with: 200 to 599 (a 1xx is not a final
-/// answer). Also what `/echo?status=` accepts.
+/// answer). Also what `/echo?status=` accepts; `[http.faults]` reads the same.
 pub fn code(text: &str) -> Result<StatusCode, String> {
-    match text.parse::<u16>() {
-        Ok(n) if (200..=599).contains(&n) => {
-            StatusCode::from_u16(n).map_err(|e| format!("`{text}`: {e}"))
-        }
-        Ok(n) if (100..200).contains(&n) => Err(format!(
-            "`{text}` is informational: a 1xx cannot be a final answer"
-        )),
-        _ => Err(format!("`{text}` is not a status code (200 to 599)")),
-    }
+    let n = weighted::final_status(text)?;
+    StatusCode::from_u16(n).map_err(|e| format!("`{text}`: {e}"))
 }
 
 /// `/status/{codes}`: one code, or a weighted choice; `roll` is uniform in `0..1`.

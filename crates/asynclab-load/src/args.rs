@@ -12,9 +12,13 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::Error;
-use crate::settings::{EchoMode, Settings, Target};
+use crate::breakpoint::Search;
+use crate::scenario::{Order, Scenario};
+use crate::settings::Settings;
 use crate::stages::Stages;
+use crate::target::{EchoMode, Target};
 use crate::thresholds::Threshold;
+use crate::tools::Tool;
 
 /// Load-test an HTTP server or a TCP echo server.
 ///
@@ -24,6 +28,7 @@ use crate::thresholds::Threshold;
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
 ///   asynclab load ws://localhost:8080/ws/echo --size 64 --binary -c 50 -d 10s
 ///   asynclab load merge a.json b.json -o all.json
+///   asynclab load report a.json b.json -o compare.html
 #[derive(Debug, Clone, clap::Args)]
 #[command(verbatim_doc_comment)]
 // `load URL ...` runs; `load merge ...` works on saved runs instead.
@@ -34,8 +39,20 @@ pub struct LoadArgs {
 
     /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2), `tcp://HOST:PORT` (echo)
     /// or `ws://HOST:PORT/PATH` (a WebSocket echo).
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = ["scenario", "urls"])]
     pub target: Option<String>,
+
+    /// Several named, weighted, templated requests from a TOML file (docs/load.md).
+    #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["target", "urls"])]
+    pub scenario: Option<PathBuf>,
+
+    /// One URL per line, sent in turn (or at random with --urls-random).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub urls: Option<PathBuf>,
+
+    /// --urls: pick each request's URL at random instead of in turn.
+    #[arg(long, requires = "urls")]
+    pub urls_random: bool,
 
     /// Connections open at once, each with one request in flight.
     #[arg(short, long, default_value_t = 50)]
@@ -108,14 +125,40 @@ pub struct LoadArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
+    /// Find the highest rate that holds: from -r, --step-rate more every -d, until
+    /// an --until condition holds.
+    #[arg(long)]
+    pub breakpoint: bool,
+
+    /// --breakpoint: the condition that means broken (`p99>200ms`, `errors>1%`;
+    /// repeatable, any one breaks).
+    #[arg(long, value_name = "CONDITION")]
+    pub until: Vec<String>,
+
+    /// --breakpoint: how much faster each step is [default: the -r rate].
+    #[arg(long, value_name = "RATE")]
+    pub step_rate: Option<f64>,
+
+    /// --breakpoint: the most steps tried.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub steps: usize,
+
     /// Fail (exit 99) when this holds at the end: `p99>200ms`, `errors>0.5%`,
     /// `rate<1000` (repeatable).
     #[arg(long = "fail-if", value_name = "CONDITION")]
     pub fail_if: Vec<String>,
 
+    /// The timeline's interval: rate, errors and percentiles per interval.
+    #[arg(long, default_value = "1s", value_parser = duration::parse)]
+    pub interval: Duration,
+
     /// Print the results as one JSON document on stdout (schema in docs/load.md).
     #[arg(long)]
     pub json: bool,
+
+    /// Also write a self-contained HTML report: summary, timeline and latency charts.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 
     /// Also draw latency by percentile as an SVG chart.
     #[arg(long, value_name = "FILE.svg")]
@@ -126,36 +169,38 @@ pub struct LoadArgs {
     pub no_progress: bool,
 }
 
-/// What `asynclab load` does with saved runs (`--json` files).
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum Tool {
-    /// Add up saved runs into one report: exact percentiles (the histograms are
-    /// added), summed counts, the rate over the window the runs span together.
-    Merge(MergeArgs),
-}
-
-/// `asynclab load merge`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MergeArgs {
-    /// Reports written by `asynclab load --json` (schema 2).
-    #[arg(required = true, value_name = "FILE.json")]
-    pub files: Vec<PathBuf>,
-
-    /// Write the merged report (JSON, the same schema) to this file.
-    #[arg(short, long, value_name = "FILE.json")]
-    pub output: Option<PathBuf>,
-
-    /// Merge runs against different targets or protocols too.
-    #[arg(long)]
-    pub force: bool,
-
-    /// Print the merged report as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Fail (exit 99) when this holds for the merged runs (as `load --fail-if`).
-    #[arg(long = "fail-if", value_name = "CONDITION")]
-    pub fail_if: Vec<String>,
+impl LoadArgs {
+    /// `--breakpoint`'s search, when asked for; refuses what cannot be searched.
+    pub fn search(&self) -> Result<Option<Search>, Error> {
+        let usage = |m: &str| Err(Error::Usage(m.to_string()));
+        if !self.breakpoint {
+            if !self.until.is_empty() || self.step_rate.is_some() {
+                return usage("--until and --step-rate go with --breakpoint");
+            }
+            return Ok(None);
+        }
+        let Some(start) = self.rate else {
+            return usage("--breakpoint starts from a rate: give -r");
+        };
+        if self.until.is_empty() {
+            return usage("--breakpoint needs an --until condition, as in --until 'p99>200ms'");
+        }
+        if !self.stages.is_empty() || self.requests.is_some() {
+            return usage("--breakpoint runs -d per step: drop --stage and --requests");
+        }
+        let step = self.step_rate.unwrap_or(start);
+        if !(step.is_finite() && step > 0.0) || self.steps == 0 {
+            return usage("--step-rate and --steps must be more than 0");
+        }
+        let until = thresholds(&self.until)
+            .map_err(|e| Error::Usage(e.to_string().replacen("--fail-if", "--until", 1)))?;
+        Ok(Some(Search {
+            start,
+            step,
+            steps: self.steps,
+            until,
+        }))
+    }
 }
 
 /// Parses `--fail-if` values.
@@ -179,7 +224,27 @@ impl LoadArgs {
 
     /// Builds and checks the run these arguments describe (reading `-b @FILE`).
     pub fn settings(&self) -> Result<Settings, Error> {
-        let url = self.target.as_deref().unwrap_or_default();
+        let scenario = match (&self.scenario, &self.urls) {
+            (Some(path), _) => Some(Scenario::read(path)?),
+            (None, Some(path)) => {
+                let order = if self.urls_random {
+                    Order::Weighted
+                } else {
+                    Order::RoundRobin
+                };
+                Some(Scenario::read_urls(path, order)?)
+            }
+            (None, None) => None,
+        };
+        if scenario.is_some() && self.http2 {
+            return Err(Error::Usage(
+                "--scenario and --urls are HTTP/1.1 only for now: drop --http2".into(),
+            ));
+        }
+        let url = match &scenario {
+            Some(scenario) => format!("{}/", scenario.base),
+            None => self.target.clone().unwrap_or_default(),
+        };
         let mut target: Target = url.parse()?;
         match &mut target {
             Target::Http(http) => {
@@ -254,6 +319,8 @@ impl LoadArgs {
             warmup: self.warmup,
             timeout: self.timeout,
             stages,
+            interval: self.interval,
+            scenario: scenario.map(std::sync::Arc::new),
         };
         settings.check()?;
         Ok(settings)
@@ -274,6 +341,7 @@ mod tests {
 
     fn settings(line: &str) -> Result<Settings, Error> {
         let cli = Cli::try_parse_from(line.split_whitespace()).expect("parses");
+        cli.args.search()?;
         cli.args.settings()
     }
 
@@ -310,6 +378,13 @@ mod tests {
             ("load http://localhost/ --stage 1s:10 -n 5", "--stage"),
             ("load http://localhost/ -r 0 --stage 1s:0", "--stage"),
             ("load http://localhost/ --stage 1s:0.5", "--stage"),
+            ("load http://localhost/ --breakpoint --until p99>1s", "-r"),
+            ("load http://localhost/ --breakpoint -r 10", "--until"),
+            (
+                "load http://localhost/ --breakpoint -r 10 --until p99",
+                "--until `p99`",
+            ),
+            ("load http://localhost/ --until p99>1s", "--breakpoint"),
             ("load http://localhost/ -m BAD\"METHOD", "method"),
             (
                 "load http://localhost/ -b @/nonexistent/file",

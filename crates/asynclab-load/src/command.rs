@@ -22,14 +22,16 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::threads::{self, Runtimes};
 use asynclab_core::open_files;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Control, Error, LoadArgs, MergeArgs, Report, Tool, run_on};
+use crate::progress::Display;
+use crate::threads::{self, Runtimes};
+use crate::tools::{self, Tool};
+use crate::{Control, Error, LoadArgs, Report, run_on};
 
 /// Exit status for arguments that cannot be used (as clap uses).
-const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit status after ctrl-c, as shells report a process ended by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 /// Open files needed besides the connections' sockets.
@@ -37,12 +39,15 @@ const SPARE_FILES: u64 = 64;
 
 /// Runs `asynclab load` to the end. Call it outside any Tokio runtime.
 pub fn main(args: LoadArgs) -> ExitCode {
-    if let Some(Tool::Merge(merge)) = &args.tool {
-        return merge_command(merge);
+    match &args.tool {
+        Some(Tool::Merge(merge)) => return tools::merge(merge),
+        Some(Tool::Report(report)) => return tools::report(report),
+        None => {}
     }
     let checks = crate::args::thresholds(&args.fail_if);
-    let (settings, checks) = match checks.and_then(|checks| Ok((args.settings()?, checks))) {
-        Ok(both) => both,
+    let parsed = checks.and_then(|checks| Ok((args.settings()?, checks, args.search()?)));
+    let (settings, checks, search) = match parsed {
+        Ok(all) => all,
         Err(e) => {
             eprintln!("asynclab load: {e}");
             return ExitCode::from(EXIT_USAGE);
@@ -75,15 +80,32 @@ pub fn main(args: LoadArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let show_progress = !args.no_progress && std::io::stderr().is_terminal();
+    if let Some(search) = search {
+        let found = runtime.block_on(async {
+            let control = Control::default();
+            tokio::spawn(on_ctrl_c(control.stop.clone(), control.cut.clone()));
+            let on_step = |step: &crate::Step| eprintln!("{}", step.line());
+            crate::search(&settings, &search, &control, workers.handles(), on_step).await
+        });
+        workers.stop();
+        runtime.shutdown_background();
+        return finish_search(&args, found);
+    }
+    let display = match (args.no_progress, std::io::stderr().is_terminal()) {
+        (true, _) => None,
+        (false, true) => Some(Display::Bar),
+        (false, false) => Some(Display::Lines),
+    };
     let result = runtime.block_on(async {
         let mut control = Control::default();
         tokio::spawn(on_ctrl_c(control.stop.clone(), control.cut.clone()));
-        let progress = show_progress.then(|| {
+        let progress = display.map(|display| {
             let live = Arc::new(crate::Live::default());
             control.live = Some(live.clone());
             let done = CancellationToken::new();
-            (crate::progress::spawn(&settings, live, done.clone()), done)
+            let ticks = control.ticks.clone();
+            let task = crate::progress::spawn(display, &settings, live, ticks, done.clone());
+            (task, done)
         });
         let report = run_on(&settings, &control, workers.handles()).await;
         if let Some((task, done)) = progress {
@@ -111,8 +133,8 @@ pub fn main(args: LoadArgs) -> ExitCode {
     }
 }
 
-/// Prints the report as JSON or text on stdout.
-fn print(report: &Report, json: bool) {
+/// Prints a report (or a breakpoint) as JSON or text on stdout.
+pub(crate) fn print<T: serde::Serialize + std::fmt::Display>(report: &T, json: bool) {
     // `write!` rather than `print!`: a closed stdout (`| head`) is not worth a panic.
     let mut stdout = std::io::stdout().lock();
     let _ = if json {
@@ -124,47 +146,35 @@ fn print(report: &Report, json: bool) {
     };
 }
 
-/// `asynclab load merge`: exit 2 for files that cannot be merged, 1 when the
-/// result cannot be written.
-fn merge_command(args: &MergeArgs) -> ExitCode {
-    let merged = crate::args::thresholds(&args.fail_if).and_then(|checks| {
-        let runs = args
-            .files
-            .iter()
-            .map(|path| crate::read(path))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut report = crate::merge(&runs, args.force)?;
-        crate::thresholds::apply(&checks, &mut report);
-        Ok(report)
-    });
-    let report = match merged {
-        Ok(report) => report,
+/// Prints the breakpoint found: 0, or 130 when ctrl-c ended the search.
+fn finish_search(args: &LoadArgs, found: Result<crate::Breakpoint, Error>) -> ExitCode {
+    let found = match found {
+        Ok(found) => found,
         Err(e) => {
-            eprintln!("asynclab load merge: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    print(&report, args.json);
-    if let Some(path) = &args.output {
-        let written = serde_json::to_vec_pretty(&report)
-            .map_err(std::io::Error::from)
-            .and_then(|json| std::fs::write(path, json));
-        if let Err(e) = written {
-            eprintln!(
-                "asynclab load merge: cannot write `{}`: {e}",
-                path.display()
-            );
+            eprintln!("asynclab load: {e}");
             return ExitCode::FAILURE;
         }
-        eprintln!("merged report written to {}", path.display());
+    };
+    print(&found, args.json);
+    if found.interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
     }
-    thresholds_verdict(&report).unwrap_or(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// Prints the report (and the chart), then picks the exit code.
 fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
     print(report, args.json);
     let mut code = ExitCode::SUCCESS;
+    if let Some(path) = &args.report {
+        match crate::write_html(&[(report.target.clone(), report)], path) {
+            Ok(()) => eprintln!("report written to {}", path.display()),
+            Err(e) => {
+                eprintln!("asynclab load: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
     if let Some(path) = &args.latency_plot {
         match crate::write_svg(report, path) {
             Ok(()) => eprintln!("latency plot written to {}", path.display()),
@@ -188,7 +198,7 @@ fn finish(args: &LoadArgs, report: &Report) -> ExitCode {
 }
 
 /// `Some(99)`, with one line on stderr, when a `--fail-if` condition held.
-fn thresholds_verdict(report: &Report) -> Option<ExitCode> {
+pub(crate) fn thresholds_verdict(report: &Report) -> Option<ExitCode> {
     let failed: Vec<&str> = report
         .thresholds
         .iter()

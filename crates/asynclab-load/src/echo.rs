@@ -23,8 +23,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
-use crate::settings::{EchoMode, EchoTarget};
 use crate::stats::Outcome;
+use crate::target::{EchoMode, EchoTarget};
 use crate::worker::Client;
 
 /// After an answer that is not the echo, how long to wait for the end of the stream

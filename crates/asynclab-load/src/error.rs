@@ -38,8 +38,8 @@ pub enum Error {
     /// A saved report (`merge`) could not be read or used.
     #[error("`{path}`: {reason}")]
     Input { path: String, reason: String },
-    /// The latency chart could not be written.
-    #[error("cannot draw the latency plot `{path}`: {reason}")]
+    /// The latency chart or the HTML report could not be written.
+    #[error("cannot write `{path}`: {reason}")]
     Plot { path: String, reason: String },
 }
 

@@ -25,8 +25,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
-use crate::settings::HttpTarget;
+use crate::scenario::Picker;
 use crate::stats::Outcome;
+use crate::target::HttpTarget;
 use crate::worker::Client;
 
 /// Bytes asked of the socket per read.
@@ -71,10 +72,16 @@ pub(crate) struct H1Client {
     expect_body: bool,
     stream: Option<TcpStream>,
     buf: BytesMut,
+    /// With a scenario: the requests to pick from (see `scenario.rs`).
+    scenario: Option<Picker>,
 }
 
 impl H1Client {
-    pub(crate) fn new(target: &HttpTarget, addr: SocketAddr) -> H1Client {
+    pub(crate) fn new(
+        target: &HttpTarget,
+        addr: SocketAddr,
+        scenario: Option<std::sync::Arc<crate::Scenario>>,
+    ) -> H1Client {
         H1Client {
             addr,
             request: serialise(target),
@@ -83,6 +90,7 @@ impl H1Client {
             expect_body: target.method != Method::HEAD,
             stream: None,
             buf: BytesMut::with_capacity(READ_CHUNK),
+            scenario: scenario.map(|scenario| Picker::new(scenario, common_headers(target))),
         }
     }
 
@@ -98,8 +106,16 @@ impl H1Client {
         }
         let stream = self.stream.as_mut().expect("connected just above");
         let buf = &mut self.buf;
+        let request: &[u8] = match &mut self.scenario {
+            None => &self.request,
+            Some(picker) => {
+                let (request, body_len) = picker.next();
+                self.body_len = body_len;
+                request
+            }
+        };
         stream
-            .write_all(&self.request)
+            .write_all(request)
             .await
             .map_err(|e| ErrorKind::io(&e))?;
         let head = loop {
@@ -155,6 +171,22 @@ impl Client for H1Client {
         // Whatever was left belongs to the dropped connection.
         self.buf.clear();
     }
+
+    fn picked(&self) -> Option<usize> {
+        self.scenario.as_ref().map(Picker::picked)
+    }
+}
+
+/// The headers every request carries (`Host`, `User-Agent`, ...), serialised.
+fn common_headers(target: &HttpTarget) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in &target.wire_headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
 }
 
 /// The request as it goes on the wire, built once per connection.
@@ -166,12 +198,7 @@ fn serialise(target: &HttpTarget) -> Bytes {
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let headers = target.wire_headers();
-    for (name, value) in &headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    out.extend_from_slice(&common_headers(target));
     let sends_body = !target.body.is_empty()
         || matches!(target.method, Method::POST | Method::PUT | Method::PATCH);
     if sends_body && !headers.contains_key(CONTENT_LENGTH) {

@@ -20,8 +20,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
-use crate::settings::HttpTarget;
 use crate::stats::Outcome;
+use crate::target::HttpTarget;
 use crate::worker::Client;
 
 type Driver = http2::Connection<TokioIo<TcpStream>, Full<Bytes>, TokioExecutor>;

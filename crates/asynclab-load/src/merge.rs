@@ -114,6 +114,20 @@ pub fn merge(runs: &[Saved], force: bool) -> Result<Report, Error> {
         }
     }
     total.duration_s = end - total.started_at;
+    let timelines: Vec<(f64, &[crate::Tick])> = runs
+        .iter()
+        .map(|run| (run.report.started_at, run.report.timeline.as_slice()))
+        .collect();
+    total.timeline = crate::timeline::merge(&timelines).map_err(|reason| Error::Input {
+        path: first.path.display().to_string(),
+        reason: format!("a timeline histogram cannot be read: {reason}"),
+    })?;
+    let breakdowns: Vec<&[crate::Named]> =
+        runs.iter().map(|r| r.report.by_name.as_slice()).collect();
+    total.by_name = crate::Named::merge(&breakdowns).map_err(|reason| Error::Input {
+        path: first.path.display().to_string(),
+        reason: format!("a request's histogram cannot be read: {reason}"),
+    })?;
     // The parts' thresholds judged the parts; the merge's own are checked anew.
     total.thresholds.clear();
     let from_schedule = runs.iter().any(|run| {

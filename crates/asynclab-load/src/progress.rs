@@ -1,5 +1,7 @@
-//! The progress bar shown on a terminal while a run goes: elapsed time, requests
-//! done, the current rate and the errors so far.
+//! What the run shows while it goes: on a terminal, a progress bar with the
+//! elapsed time, requests done, the current rate and the errors so far, and the
+//! last interval of the timeline (p50, p99); elsewhere (a CI log, a pipe), one plain
+//! line per interval of the timeline, which a log keeps readable.
 //!
 //! Pattern: **a side task that samples, never touches the hot path**. The bar is
 //! redrawn by its own task ten times a second from the relaxed counters in
@@ -16,14 +18,60 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
 use crate::stats::Live;
+use crate::timeline::Ticks;
+
+/// How the run is shown as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Display {
+    /// A progress bar redrawn in place (a terminal).
+    Bar,
+    /// One line per timeline interval (not a terminal).
+    Lines,
+}
+
+/// Starts the display on stderr; stop it by cancelling `done` and awaiting the handle.
+pub(crate) fn spawn(
+    display: Display,
+    settings: &Settings,
+    live: Arc<Live>,
+    ticks: Ticks,
+    done: CancellationToken,
+) -> JoinHandle<()> {
+    match display {
+        Display::Bar => bar(settings, live, ticks, done),
+        Display::Lines => tokio::spawn(lines(ticks, done)),
+    }
+}
+
+/// Prints each new interval of the timeline as one line, the last ones too.
+async fn lines(ticks: Ticks, done: CancellationToken) {
+    let mut printed = 0;
+    let print_new = |printed: &mut usize| {
+        let ticks = ticks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for tick in &ticks[*printed..] {
+            eprintln!("{}", tick.line());
+        }
+        *printed = ticks.len();
+    };
+    let mut ticker = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => print_new(&mut printed),
+            () = done.cancelled() => break,
+        }
+    }
+    print_new(&mut printed);
+}
 
 /// How often the bar is redrawn.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Starts the bar on stderr; stop it by cancelling `done` and awaiting the handle.
-pub(crate) fn spawn(
+fn bar(
     settings: &Settings,
     live: Arc<Live>,
+    ticks: Ticks,
     done: CancellationToken,
 ) -> JoinHandle<()> {
     // The bar's length is the measured time in milliseconds, or the request count.
@@ -61,7 +109,24 @@ pub(crate) fn spawn(
             } else {
                 requests
             });
-            bar.set_message(format!("{requests} requests, {rate:.0}/s, {errors} errors"));
+            let last = ticks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .last()
+                .map(|t| {
+                    let show =
+                        |v: Option<u64>| v.map_or("-".into(), |us| crate::show_us(us as f64));
+                    format!(
+                        "; last {:.0}s: p50 {} p99 {}",
+                        t.interval_s,
+                        show(t.p50_us),
+                        show(t.p99_us)
+                    )
+                })
+                .unwrap_or_default();
+            bar.set_message(format!(
+                "{requests} requests, {rate:.0}/s, {errors} errors{last}"
+            ));
         }
         bar.finish_and_clear();
     })

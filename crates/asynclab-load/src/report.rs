@@ -18,6 +18,7 @@ use crate::settings::Settings;
 use crate::stages::Stage;
 use crate::stats::Stats;
 use crate::thresholds::Checked;
+use crate::timeline::{Named, Tick};
 use crate::ws::WsReport;
 
 /// The version of the `--json` document: 2 added the lossless histogram, the
@@ -25,7 +26,7 @@ use crate::ws::WsReport;
 pub const SCHEMA: u32 = 2;
 
 /// How a run ended, besides its counts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ending {
     /// From the end of the warmup to the last answer.
     pub(crate) elapsed: Duration,
@@ -36,6 +37,7 @@ pub(crate) struct Ending {
     pub(crate) interrupted: bool,
     /// Wall-clock time at the end of the warmup.
     pub(crate) measured_from: SystemTime,
+    pub(crate) timeline: Vec<Tick>,
 }
 
 /// Everything a run measured.
@@ -78,6 +80,12 @@ pub struct Report {
     pub histogram: Vec<Bucket>,
     /// Latency by percentile, for plotting (HdrHistogram's percentile distribution).
     pub percentiles: Vec<Percentile>,
+    /// With `--scenario` or `--urls`: each request's counts and percentiles.
+    #[serde(default)]
+    pub by_name: Vec<Named>,
+    /// Per interval: rate, errors by kind, p50/p90/p99 (see `timeline.rs`).
+    #[serde(default)]
+    pub timeline: Vec<Tick>,
     /// `ws://` runs: handshake times (not in `latency_us`) and closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub websocket: Option<WsReport>,
@@ -149,6 +157,7 @@ const BUCKETS: usize = 10;
 
 impl Report {
     pub(crate) fn new(settings: &Settings, stats: Stats, end: Ending) -> Report {
+        let Ending { timeline, .. } = end;
         // With `--rate`, n requests take the schedule some time to fall due (n / rate
         // at a constant rate), however fast they are answered: the window ends at
         // the last answer or at the end of the schedule, whichever is later. Ending
@@ -210,6 +219,22 @@ impl Report {
                 .collect(),
             histogram: Vec::new(),
             percentiles: Vec::new(),
+            by_name: settings
+                .scenario
+                .as_ref()
+                .map_or_else(Vec::new, |scenario| {
+                    let empty = crate::timeline::Window::new();
+                    scenario
+                        .requests
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            let window = stats.by_name.get(i).unwrap_or(&empty);
+                            Named::new(r.name.clone(), r.weight, window)
+                        })
+                        .collect()
+                }),
+            timeline,
             thresholds: Vec::new(),
             websocket: None,
             hdr: stats.latency,

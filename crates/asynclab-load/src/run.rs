@@ -28,8 +28,10 @@ use crate::h1::H1Client;
 use crate::h2::H2Client;
 use crate::pace::{Pacer, Plan};
 use crate::report::{Ending, Report};
-use crate::settings::{Settings, Target};
+use crate::settings::Settings;
 use crate::stats::{Live, Shards};
+use crate::target::Target;
+use crate::timeline::{self, Ticks};
 use crate::worker::{self, Context};
 use crate::ws::{WsClient, WsStats};
 
@@ -42,6 +44,8 @@ pub struct Control {
     pub cut: CancellationToken,
     /// Running totals for a progress display, when wanted.
     pub live: Option<Arc<Live>>,
+    /// The timeline as it grows, for a live display; the report gets a copy.
+    pub ticks: Ticks,
 }
 
 /// How long [`resolve`] waits for each address it tries.
@@ -129,6 +133,16 @@ pub async fn run_on(
         };
         launchers.push(runtime.spawn(launch.spawn_connections()));
     }
+    // The timeline's sampler, on this runtime: it only locks each shard briefly
+    // once per interval.
+    let sampled = CancellationToken::new();
+    let sampler = tokio::spawn(timeline::sample(
+        stats.clone(),
+        plan.measure_from,
+        settings.interval,
+        control.ticks.clone(),
+        sampled.clone(),
+    ));
     for launcher in launchers {
         let mut tasks = launcher.await.map_err(|e| Error::Task(e.to_string()))?;
         while let Some(joined) = tasks.join_next().await {
@@ -136,6 +150,13 @@ pub async fn run_on(
         }
     }
     let elapsed = Instant::now().saturating_duration_since(plan.measure_from);
+    sampled.cancel();
+    sampler.await.map_err(|e| Error::Task(e.to_string()))?;
+    let timeline = control
+        .ticks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     let stats = stats.total();
     let missed = plan.missed();
     let end = Ending {
@@ -144,6 +165,7 @@ pub async fn run_on(
         missed,
         interrupted: control.stop.is_cancelled(),
         measured_from: wall_start + settings.warmup,
+        timeline,
     };
     let mut report = Report::new(settings, stats, end);
     if let Target::Ws(_) = settings.target {
@@ -196,7 +218,7 @@ impl Launch {
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Http(http) => {
-                    let client = H1Client::new(http, self.addr);
+                    let client = H1Client::new(http, self.addr, self.settings.scenario.clone());
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Echo(echo) => {

@@ -18,10 +18,11 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::error::ErrorKind;
+use crate::timeline::Window;
 
 /// The largest latency the histogram holds exactly: one hour, in microseconds.
 /// Anything longer is recorded as one hour (nothing that slow is a latency any more).
-const MAX_LATENCY_US: u64 = 3_600_000_000;
+pub(crate) const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// A fresh latency histogram: microseconds, three significant digits.
 pub(crate) fn histogram() -> Histogram<u64> {
@@ -47,6 +48,13 @@ impl Shards {
     /// Connection `index`'s shard.
     pub(crate) fn get(&self, index: usize) -> &Mutex<Stats> {
         &self.0[index % self.0.len()]
+    }
+
+    /// Runs `f` on each shard in turn, locked (the timeline takes its windows).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&mut Stats)) {
+        for shard in self.0.iter() {
+            f(&mut shard.lock().unwrap_or_else(PoisonError::into_inner));
+        }
     }
 
     /// All shards merged into one.
@@ -87,6 +95,10 @@ pub(crate) struct Stats {
     pub(crate) cut: u64,
     pub(crate) sent: u64,
     pub(crate) received: u64,
+    /// The same, for the timeline's current interval only (see `timeline.rs`).
+    pub(crate) window: Window,
+    /// With a scenario: per request of it, by index (see `scenario.rs`).
+    pub(crate) by_name: Vec<Window>,
 }
 
 impl Stats {
@@ -100,11 +112,21 @@ impl Stats {
             cut: 0,
             sent: 0,
             received: 0,
+            window: Window::new(),
+            by_name: Vec::new(),
         }
     }
 
-    pub(crate) fn record(&mut self, outcome: &Outcome, latency: Duration) {
+    pub(crate) fn record(&mut self, outcome: &Outcome, latency: Duration, picked: Option<usize>) {
         self.started += 1;
+        self.window.record(outcome, latency);
+        if let Some(index) = picked {
+            if self.by_name.len() <= index {
+                // A few windows, made the first time each request is picked.
+                self.by_name.resize_with(index + 1, Window::new);
+            }
+            self.by_name[index].record(outcome, latency);
+        }
         match *outcome {
             Outcome::Answer {
                 status,
@@ -114,8 +136,10 @@ impl Stats {
                 self.responses += 1;
                 self.sent += sent;
                 self.received += received;
-                let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-                self.latency.saturating_record(micros.max(1));
+                let micros = u64::try_from(latency.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
+                self.latency.saturating_record(micros);
                 match self.statuses.iter_mut().find(|(s, _)| *s == status) {
                     Some((_, n)) => *n += 1,
                     None => self.statuses.push((status, 1)),
@@ -148,6 +172,12 @@ impl Stats {
         }
         for (total, n) in self.errors.iter_mut().zip(other.errors) {
             *total += n;
+        }
+        if self.by_name.len() < other.by_name.len() {
+            self.by_name.resize_with(other.by_name.len(), Window::new);
+        }
+        for (total, part) in self.by_name.iter_mut().zip(&other.by_name) {
+            total.add(part);
         }
         self.cut += other.cut;
         self.sent += other.sent;

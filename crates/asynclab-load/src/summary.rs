@@ -190,6 +190,29 @@ impl Report {
                 ws.failed_closes
             )?;
         }
+        if !self.by_name.is_empty() {
+            out.push_str("by request\n");
+            let width = self
+                .by_name
+                .iter()
+                .map(|n| n.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            for n in &self.by_name {
+                let show = |v: Option<u64>| v.map_or("-".into(), |us| show_us(us as f64));
+                writeln!(
+                    out,
+                    "  {:<width$}  weight {}  {} requests, {} ok, {} errors  p50 {}  p99 {}",
+                    n.name,
+                    n.weight,
+                    n.requests,
+                    n.ok,
+                    n.errors.values().sum::<u64>(),
+                    show(n.p50_us),
+                    show(n.p99_us)
+                )?;
+            }
+        }
         if !self.status.is_empty() {
             out.push_str("status codes\n");
             for (status, n) in &self.status {

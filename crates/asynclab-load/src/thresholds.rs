@@ -166,6 +166,12 @@ impl Threshold {
     }
 }
 
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// Checks every threshold and keeps the results in the report.
 pub fn apply(thresholds: &[Threshold], report: &mut Report) {
     report.thresholds = thresholds.iter().map(|t| t.check(report)).collect();

@@ -55,6 +55,11 @@ pub(crate) trait Client {
     fn close(&mut self) -> impl Future<Output = ()> + Send {
         async {}
     }
+
+    /// With a scenario: which of its requests the last exchange sent.
+    fn picked(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What the loop needs besides its client.
@@ -133,7 +138,7 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
         }
         if slot.measured {
             let latency = slot.origin.elapsed();
-            lock().record(&outcome, latency);
+            lock().record(&outcome, latency, client.picked());
             if let Some(live) = &cx.live {
                 live.add(&outcome);
             }

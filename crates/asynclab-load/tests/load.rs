@@ -1,6 +1,6 @@
 //! The load generator against small servers on 127.0.0.1:0: exact counts, status
 //! codes, echo checking, error kinds, the rate schedule and coordinated-omission
-//! correction, stopping, and the report's three forms (text, JSON, SVG).
+//! correction, and stopping. (The report's forms are in `report.rs`.)
 //!
 //! Every run is bounded by a small `-n` or a short duration, and every timing bound
 //! is generous (or, for `--rate`, the 2% the issue asks for over a 2 s run).
@@ -292,89 +292,6 @@ async fn cut_abandons_the_requests_in_flight() {
     stop_after(&control, Duration::from_millis(200), true);
     let report = load_within(&settings, &control, Duration::from_secs(3)).await;
     assert_eq!((report.requests.started, report.requests.cut), (3, 3));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_report_reads_as_text_json_and_svg() {
-    let (addr, _) = servers::http().await;
-    let report = load(&count(http(addr, "/alternate"), 200, 4)).await;
-
-    let text = report.to_string();
-    for needle in [
-        "200 answered (100 ok)",
-        "p99.9",
-        "status codes",
-        "500  100",
-        "histogram",
-    ] {
-        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
-    }
-
-    // The documented, stable JSON schema (docs/load.md).
-    let json = serde_json::to_value(&report).expect("serialises");
-    let keys = keys_of(&json);
-    assert_eq!(
-        keys,
-        [
-            "bytes",
-            "connections",
-            "duration_s",
-            "errors",
-            "hdr_histogram",
-            "histogram",
-            "interrupted",
-            "latency_us",
-            "percentiles",
-            "protocol",
-            "rate",
-            "requests",
-            "runs",
-            "schema",
-            "stages",
-            "started_at",
-            "status",
-            "target",
-            "target_rate",
-            "thresholds",
-            "warmup_s"
-        ]
-    );
-    assert_eq!(json["schema"], 2);
-    assert_eq!(json["requests"]["started"], 200);
-    assert_eq!(json["status"]["500"], 100);
-    let kinds = keys_of(&json["errors"]);
-    assert_eq!(
-        kinds,
-        [
-            "closed",
-            "connect_failed",
-            "connect_refused",
-            "echo_mismatch",
-            "protocol",
-            "reset",
-            "timeout"
-        ]
-    );
-    for key in [
-        "min",
-        "mean",
-        "stdev",
-        "p50",
-        "p90",
-        "p99",
-        "p99_9",
-        "max",
-        "from_schedule",
-    ] {
-        assert!(json["latency_us"].get(key).is_some(), "latency_us.{key}");
-    }
-
-    let path = std::env::temp_dir().join(format!("asynclab-load-{}.svg", std::process::id()));
-    asynclab_load::write_svg(&report, &path).expect("the chart is written");
-    let svg = std::fs::read_to_string(&path).expect("the chart is readable");
-    let _ = std::fs::remove_file(&path);
-    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(100)]);
-    assert!(svg.contains("99%") && svg.contains("latency (ms)"));
 }
 
 /// The real asynclab servers, in process: the generator and the servers agree on

@@ -23,7 +23,8 @@ fn per_window(times: &[f64], width: f64, until: f64) -> Vec<usize> {
 }
 
 /// 0 → 200/s over 1 s, 200/s for 1 s, down to 0 over 1 s: 400 requests, and the
-/// server sees them arrive at the ramp's pace, half-second by half-second.
+/// server sees them arrive at the ramp's pace, half-second by half-second (25,
+/// 75, 100, 100, 75, 25; the slack below is far smaller than the ramp's steps).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_ramp_is_followed_by_the_arrivals() {
     let (addr, seen) = servers::http().await;
@@ -43,9 +44,11 @@ async fn a_rate_ramp_is_followed_by_the_arrivals() {
         .collect();
     assert_eq!(want, [25.0, 75.0, 100.0, 100.0, 75.0, 25.0]);
     for (i, (&got, want)) in got.iter().zip(&want).enumerate() {
-        // A request due at a window's edge may land on either side of it.
+        // A request due at a window's edge may land on either side of it, and a
+        // busy test machine can hold the generator back for a few tens of
+        // milliseconds: a fifth of the window's count (at least 6) of slack.
         assert!(
-            (got as f64 - want).abs() <= 2.0,
+            (got as f64 - want).abs() <= (want * 0.2).max(6.0),
             "window {i}: {got} arrivals, {want} due ({got:?} vs {want:?})"
         );
     }

@@ -9,9 +9,11 @@
 //! the certificate it was given; a file that fails to load never replaces a
 //! good one.
 //!
-//! [`ReloadableCert::watch`] reloads on `SIGHUP` and when either file's
-//! modification time or size changes (checked every few seconds, following
-//! symlinks, which is how a Kubernetes Secret volume swaps its files).
+//! [`ReloadableCert::watch`] reloads when either file's modification time or
+//! size changes (checked every few seconds, following symlinks, which is how a
+//! Kubernetes Secret volume swaps its files). `SIGHUP` reloads it too: the
+//! binary's one SIGHUP task (`crates/asynclab/src/reload.rs`, which also reloads
+//! the configuration) calls [`ReloadableCert::reload_logged`].
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -90,35 +92,39 @@ impl ReloadableCert {
         Ok(true)
     }
 
-    /// Reloads on `SIGHUP`, and when the files change (looked at every
-    /// `interval`), until `stop` completes. Errors are logged, never fatal.
+    /// [`ReloadableCert::reload`], with the outcome logged: `why` says what
+    /// asked for it (`SIGHUP`, the files changed). A failure is never fatal.
+    pub fn reload_logged(&self, why: &str) {
+        let Some(files) = &self.files else {
+            return;
+        };
+        match self.reload() {
+            Ok(_) => {
+                tracing::info!(certificate = %files.cert.display(), reason = why, "TLS certificate reloaded: new connections use it")
+            }
+            Err(error) => {
+                tracing::error!(%error, reason = why, "TLS certificate not reloaded: the previous one stays in use")
+            }
+        }
+    }
+
+    /// Reloads when the files change (looked at every `interval`), until `stop`
+    /// completes. Errors are logged, never fatal.
     pub async fn watch(self: Arc<Self>, interval: Duration, stop: impl Future<Output = ()>) {
         let Some(files) = self.files.clone() else {
             return;
         };
         tokio::pin!(stop);
-        let mut hangup = hangup_signal();
         let mut poll = tokio::time::interval(interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let why = tokio::select! {
+            tokio::select! {
                 () = &mut stop => return,
-                () = next_hangup(&mut hangup) => "SIGHUP",
-                _ = poll.tick() => {
-                    let seen = *self.stamp.lock().unwrap_or_else(|p| p.into_inner());
-                    if stamp(&files) == seen {
-                        continue;
-                    }
-                    "the files changed"
-                }
-            };
-            match self.reload() {
-                Ok(_) => {
-                    tracing::info!(certificate = %files.cert.display(), reason = why, "TLS certificate reloaded: new connections use it")
-                }
-                Err(error) => {
-                    tracing::error!(%error, reason = why, "TLS certificate not reloaded: the previous one stays in use")
-                }
+                _ = poll.tick() => {}
+            }
+            let seen = *self.stamp.lock().unwrap_or_else(|p| p.into_inner());
+            if stamp(&files) != seen {
+                self.reload_logged("the files changed");
             }
         }
     }
@@ -149,36 +155,4 @@ fn stamp(files: &Files) -> Stamp {
             .and_then(|m| Some((m.modified().ok()?, m.len())))
     };
     [one(&files.cert), one(&files.key)]
-}
-
-#[cfg(unix)]
-type Hangup = Option<tokio::signal::unix::Signal>;
-#[cfg(not(unix))]
-type Hangup = Option<()>;
-
-fn hangup_signal() -> Hangup {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::hangup()) {
-            Ok(signal) => Some(signal),
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGHUP: the certificate reloads only when its files change");
-                None
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    None
-}
-
-/// The next `SIGHUP`, or never.
-async fn next_hangup(hangup: &mut Hangup) {
-    #[cfg(unix)]
-    if let Some(signal) = hangup
-        && signal.recv().await.is_some()
-    {
-        return;
-    }
-    std::future::pending().await
 }

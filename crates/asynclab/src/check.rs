@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use asynclab_tls::{ClientTls, TlsError};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -130,15 +130,7 @@ async fn probe(target: &Target, tls: Option<&ClientTls>) -> anyhow::Result<Strin
                 Stream::Tls(s) => probe_echo(*s).await,
             }
         }
-        Target::Http(uri) => {
-            let host = uri.host().context("URL has no host")?;
-            let default_port = if tls.is_some() { 443 } else { 80 };
-            let port = uri.port_u16().unwrap_or(default_port);
-            match connect(host, port, tls).await? {
-                Stream::Plain(s) => probe_http(s, uri).await,
-                Stream::Tls(s) => probe_http(*s, uri).await,
-            }
-        }
+        Target::Http(uri) => probe_http(uri, tls).await,
     }
 }
 
@@ -189,29 +181,70 @@ async fn probe_echo<S: AsyncRead + AsyncWrite>(stream: S) -> anyhow::Result<Stri
 }
 
 /// One HTTP/1.1 GET on a fresh connection; any 2xx is healthy.
-async fn probe_http<S>(stream: S, uri: &hyper::Uri) -> anyhow::Result<String>
+async fn probe_http(uri: &hyper::Uri, tls: Option<&ClientTls>) -> anyhow::Result<String> {
+    let request = http_request(uri, "GET")?
+        .body(Full::default())
+        .context("building the request")?;
+    let (status, body) = send(uri, request, tls).await?;
+    let summary = first_line(&body);
+    if status.is_success() {
+        Ok(format!("{status} {summary}"))
+    } else {
+        bail!("{status} {summary}")
+    }
+}
+
+/// A request to `uri` with `Host` and `User-Agent` set: what `check` and
+/// `control` send.
+pub fn http_request(
+    uri: &hyper::Uri,
+    method: &str,
+) -> anyhow::Result<hyper::http::request::Builder> {
+    let host = uri.host().context("URL has no host")?;
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Ok(hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(
+            hyper::header::HOST,
+            uri.authority().map(|a| a.as_str()).unwrap_or(host),
+        )
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("asynclab/", env!("CARGO_PKG_VERSION")),
+        ))
+}
+
+/// Sends `request` to `uri`'s host on a fresh HTTP/1.1 connection (TLS over it
+/// with `tls`); returns the status and the whole body.
+pub async fn send(
+    uri: &hyper::Uri,
+    request: hyper::Request<Full<Bytes>>,
+    tls: Option<&ClientTls>,
+) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+    let host = uri.host().context("URL has no host")?;
+    let default_port = if tls.is_some() { 443 } else { 80 };
+    let port = uri.port_u16().unwrap_or(default_port);
+    match connect(host, port, tls).await? {
+        Stream::Plain(s) => send_on(s, request).await,
+        Stream::Tls(s) => send_on(*s, request).await,
+    }
+}
+
+/// One request and its whole answer on `stream`, plain or TLS.
+async fn send_on<S>(
+    stream: S,
+    request: hyper::Request<Full<Bytes>>,
+) -> anyhow::Result<(hyper::StatusCode, Bytes)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let host = uri.host().context("URL has no host")?.to_string();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .context("handshake")?;
     // The connection future drives the socket; it ends when the request is done or
     // when this probe is dropped by the timeout.
     tokio::spawn(conn);
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let request = hyper::Request::get(path)
-        .header(
-            hyper::header::HOST,
-            uri.authority().map(|a| a.as_str()).unwrap_or(&host),
-        )
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("asynclab-check/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Empty::<Bytes>::new())
-        .context("building the request")?;
     let response = sender.send_request(request).await.context("request")?;
     let status = response.status();
     let body = response
@@ -220,12 +253,7 @@ where
         .await
         .context("reading the body")?
         .to_bytes();
-    let summary = first_line(&body);
-    if status.is_success() {
-        Ok(format!("{status} {summary}"))
-    } else {
-        bail!("{status} {summary}")
-    }
+    Ok((status, body))
 }
 
 /// The body's first non-blank line, at most [`SUMMARY_CHARS`] characters, with

@@ -70,6 +70,26 @@ pub enum Command {
         #[command(flatten)]
         tls: TlsArgs,
     },
+    /// Change a running HTTP server through its control API (needs its
+    /// control.token): exit 0 when applied, 1 when refused or unreachable,
+    /// 2 for a command that cannot be sent.
+    ///
+    /// `show` prints the settings; `set KEY=VALUE ...` changes them
+    /// (`readiness=not-ready`, `http.faults.errors=503:5`); `reset` returns to
+    /// the configured values.
+    Control {
+        /// The server: `http://127.0.0.1:8080`.
+        #[arg(value_parser = crate::control::server)]
+        server: hyper::Uri,
+        /// The control token; by default ASYNCLAB_CONTROL__TOKEN.
+        #[arg(long, env = crate::control::TOKEN_ENV, hide_env_values = true)]
+        token: Option<String>,
+        /// Give up after this long.
+        #[arg(long, default_value = "5s", value_parser = crate::check::timeout)]
+        timeout: Duration,
+        #[command(subcommand)]
+        action: crate::control::Action,
+    },
     /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`).
     // Boxed: the load options are far larger than any other variant.
     Load(Box<asynclab_load::LoadArgs>),

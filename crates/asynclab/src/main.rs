@@ -10,6 +10,8 @@
 
 mod check;
 mod cli;
+mod control;
+mod reload;
 mod runtime;
 mod serve;
 mod validate;
@@ -62,6 +64,17 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_CONFIG)
             }
         },
+        Command::Control {
+            server,
+            token,
+            timeout,
+            action,
+        } => match log_only(&overrides) {
+            Ok(()) => block_on(&RuntimeConfig { workers: 1 }, async move {
+                control::run(&server, token, &action, timeout).await
+            }),
+            Err(code) => code,
+        },
     }
 }
 
@@ -79,7 +92,10 @@ fn servers(overrides: &Overrides, servers: Servers) -> ExitCode {
         Err(e) => return bad_config(e),
     };
     let runtime = loaded.config.runtime.clone();
-    block_on(&runtime, serve::run(loaded, servers, tls))
+    block_on(
+        &runtime,
+        serve::run(loaded, overrides.clone(), servers, tls),
+    )
 }
 
 /// `asynclab config`: print the merged configuration (or each key's origin), or
@@ -104,13 +120,18 @@ fn config(overrides: &Overrides, check: bool, show_origin: bool) -> ExitCode {
 /// Loads and checks every section; with `http`, also what only the file system
 /// can confirm (see `validate`). Errors are reported before anything binds or logs.
 fn load(overrides: &Overrides, http: bool) -> Result<Loaded, ExitCode> {
-    let checked = Config::load(overrides).and_then(|loaded| {
+    load_checked(overrides, http).map_err(bad_config)
+}
+
+/// [`load`]'s checks, for `SIGHUP` too (`reload.rs`): a reload accepts exactly
+/// what a start accepts, with the same error messages.
+pub(crate) fn load_checked(overrides: &Overrides, http: bool) -> Result<Loaded, ConfigError> {
+    Config::load(overrides).and_then(|loaded| {
         if http {
             validate::files_root(&loaded)?;
         }
         Ok(loaded)
-    });
-    checked.map_err(bad_config)
+    })
 }
 
 /// `load` and `check` run no server: they read only `[log]`, so a server setting

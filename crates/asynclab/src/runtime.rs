@@ -11,7 +11,9 @@
 //! Tokio names both kinds with the same function. It starts its workers when
 //! the runtime is built, before any blocking work can be asked for, so the
 //! first `workers` threads it names are the workers (`tests/tests/runtime.rs`
-//! checks both names).
+//! checks both names). A name is given once, when the thread starts: Tokio may
+//! later run blocking work on a thread that began as a worker (one that handed
+//! its core over), and that thread keeps its first name.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,16 +5,17 @@
 //! learns the port), and **one shutdown for everything**: the servers each take a
 //! clone of the same [`Shutdown`] handle, which the signal task triggers.
 //! `tokio::join!` waits for both servers in this one task; each server spawns its
-//! own tasks for its connections.
+//! own tasks for its connections. `SIGHUP` reloads the configuration and the TLS
+//! certificate (`reload.rs`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use asynclab_core::Metrics;
 use asynclab_core::config::Loaded;
 use asynclab_core::shutdown::{self, DrainReport, Shutdown};
+use asynclab_core::{Metrics, Overrides};
 use asynclab_http::Https;
 use asynclab_tls::{SelfSigned, ServerTls};
 use tokio::net::TcpListener;
@@ -47,8 +48,11 @@ impl Servers {
 
 /// Runs the chosen servers until the shutdown; `tls` is the servers' TLS, read
 /// and checked by `validate::tls` (present when `tls.addr` or `echo.tls` is set).
+/// `overrides` are the start-up's variables and flags, which a `SIGHUP` reload
+/// applies again over the re-read file.
 pub async fn run(
     loaded: Loaded,
+    overrides: Overrides,
     servers: Servers,
     tls: Option<ServerTls>,
 ) -> anyhow::Result<ExitCode> {
@@ -130,6 +134,14 @@ pub async fn run(
     // script sees the banner is never lost (nor kills us with the OS default).
     shutdown::on_signals(shutdown.clone(), config.shutdown.readiness_delay)
         .context("installing the ctrl-c and SIGTERM handlers")?;
+    // SIGHUP reloads the configuration and the TLS certificate (`reload.rs`).
+    crate::reload::on_sighup(
+        overrides,
+        config.clone(),
+        http.as_ref().map(|server| server.state().clone()),
+        tls.as_ref().map(|tls| tls.cert().clone()),
+    )
+    .context("installing the SIGHUP handler")?;
     // With JSON logs (containers, collectors) the plain banner would mix text
     // into the JSON stream: the `asynclab started` event below carries the same
     // addresses, as one JSON line.
@@ -154,7 +166,8 @@ pub async fn run(
         "asynclab started"
     );
 
-    // Certificate rotation: SIGHUP, or the files changing on disk, until stopping.
+    // Certificate rotation: the files changing on disk, until stopping (SIGHUP
+    // is handled by the reload task above).
     if let Some(tls) = &tls {
         let stop = shutdown.stopping.watch();
         tokio::spawn(tls.cert().clone().watch(config.tls.reload_interval, stop));

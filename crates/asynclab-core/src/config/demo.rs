@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::units;
-use super::{Check, at_least, nonzero, shorter};
+use super::{Check, at_least, invalid, nonzero, shorter};
 
 /// The `[http.demo]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +43,13 @@ pub struct DemoConfig {
     /// it must stay below `http.idle_timeout`, which closes a silent connection.
     #[serde(with = "units::duration")]
     pub heartbeat: Duration,
+    /// The most attempts `GET /retry?attempts=` may ask for.
+    pub max_attempts: u32,
+    /// `GET /retry`'s budget: retries may add this percent of the calls that
+    /// succeed (over a 10 s window), shared by every request.
+    pub retry_budget_percent: f32,
+    /// ... plus this many retries per second whatever the successes.
+    pub retry_budget_min_per_sec: u32,
 }
 
 impl DemoConfig {
@@ -62,6 +69,22 @@ impl DemoConfig {
             "",
         )?;
         nonzero("http.demo.heartbeat", self.heartbeat)?;
+        at_least("http.demo.max_attempts", self.max_attempts, 1)?;
+        if !(0.0..=1000.0).contains(&self.retry_budget_percent) {
+            return Err(invalid(
+                "http.demo.retry_budget_percent",
+                self.retry_budget_percent,
+                "must be from 0 to 1000",
+            ));
+        }
+        // tower's budget counts in i32.
+        if self.retry_budget_min_per_sec > 1_000_000 {
+            return Err(invalid(
+                "http.demo.retry_budget_min_per_sec",
+                self.retry_budget_min_per_sec,
+                "must be at most 1000000",
+            ));
+        }
         shorter(
             ("http.demo.heartbeat", self.heartbeat),
             ("http.idle_timeout", idle_timeout),

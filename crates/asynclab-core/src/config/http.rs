@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::demo::DemoConfig;
+use super::faults::FaultsConfig;
 use super::httpbin::HttpbinConfig;
 use super::units::{self, Size};
 use super::ws::WsConfig;
@@ -67,6 +68,8 @@ pub struct HttpConfig {
     pub demo: DemoConfig,
     /// The WebSocket endpoints (`/ws/echo`, `/ws/events`).
     pub ws: WsConfig,
+    /// Faults injected on purpose (off by default; the control API changes them).
+    pub faults: FaultsConfig,
     /// The httpbin-compatible routes (`/get`, `/status/{codes}`, `/bytes/{n}`, ...).
     pub httpbin: HttpbinConfig,
 }
@@ -142,6 +145,7 @@ impl HttpConfig {
         )?;
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
         self.ws.check()?;
+        self.faults.check(self.slow.max_delay)?;
         self.demo.check(self.idle_timeout)?;
         self.httpbin.check(self.slow.max_delay)
     }

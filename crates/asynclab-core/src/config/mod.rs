@@ -13,9 +13,12 @@
 //! environment variable, or the flag). Each section is a plain struct in its own file;
 //! `deny_unknown_fields` turns a typo into an error instead of a silently ignored key.
 
+mod control;
 mod demo;
+mod diff;
 mod echo;
 mod error;
+mod faults;
 mod files;
 mod http;
 mod httpbin;
@@ -36,9 +39,11 @@ use serde::{Deserialize, Serialize};
 
 use layers::Layers;
 
+pub use control::ControlConfig;
 pub use demo::DemoConfig;
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;
+pub use faults::{FaultsConfig, Jitter};
 pub use files::FilesConfig;
 pub use http::{HttpConfig, LimitedConfig, SlowConfig};
 pub use httpbin::HttpbinConfig;
@@ -71,6 +76,7 @@ pub struct Config {
     pub echo: EchoConfig,
     pub http: HttpConfig,
     pub files: FilesConfig,
+    pub control: ControlConfig,
     pub tls: TlsConfig,
 }
 
@@ -201,6 +207,7 @@ impl Config {
         self.echo.check()?;
         self.http.check()?;
         self.files.check()?;
+        self.control.check()?;
         self.tls.check()
     }
 }

@@ -238,3 +238,15 @@ fn log_only_loading_ignores_server_settings() {
         "{err}"
     );
 }
+
+#[test]
+fn the_control_token_is_checked_and_never_printed() {
+    let loaded = load(None, &["control.token=a-long-enough-secret-token"]).expect("valid token");
+    let printed = loaded.config.to_toml();
+    assert!(!printed.contains("a-long-enough-secret-token"), "{printed}");
+    assert!(printed.contains("token = \"(hidden)\""), "{printed}");
+    assert!(!format!("{:?}", loaded.config).contains("secret"));
+    let err = load(None, &["control.token=short"]).expect_err("too short");
+    assert!(err.to_string().contains("at least 16 characters"), "{err}");
+    assert!(!err.to_string().contains("short\""), "{err}");
+}

@@ -2,6 +2,7 @@
 //! `http.limited.permits` requests do their work at once; the others queue for a
 //! permit, within bounds (`max_waiters`, `queue_timeout`), and the rest get 503.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use asynclab_core::query::Query;
@@ -12,7 +13,7 @@ use tokio::time::Instant;
 use crate::body::{Body, text};
 use crate::counters::ReasonLabels;
 use crate::error::HttpError;
-use crate::state::AppState;
+use crate::state::{AppState, LimitedState};
 
 type Result<T = Response<Body>> = std::result::Result<T, HttpError>;
 
@@ -79,6 +80,38 @@ pub async fn limited(state: AppState, req: Request<Body>) -> Result {
     Ok(res)
 }
 
+/// Changes the number of permits while requests hold and wait for them (the
+/// control API's `limited.permits`).
+///
+/// Growing is one call: `add_permits` hands the new permits to the waiters
+/// first in line. Shrinking is the lesson: `forget_permits` can only forget
+/// permits nobody holds, so it takes what is free now, and a task takes the
+/// rest as the requests holding them finish (`acquire_many`, then `forget`).
+/// That task queues like any waiter, and the semaphore is fair, so no new
+/// request overtakes it: the limit comes down as fast as the work allows, and
+/// no request already inside is cut short. A later resize needs no special
+/// case: a grow while a shrink still waits pays the shrink first, and the
+/// totals come out right.
+pub fn resize(lim: &Arc<LimitedState>, permits: usize) {
+    let before = lim.permits.swap(permits, Ordering::AcqRel);
+    if permits >= before {
+        lim.semaphore.add_permits(permits - before);
+        return;
+    }
+    let excess = before - permits;
+    let owed = excess - lim.semaphore.forget_permits(excess);
+    if owed == 0 {
+        return;
+    }
+    let lim = lim.clone();
+    tokio::spawn(async move {
+        let owed = u32::try_from(owed).expect("permits are capped far below u32::MAX");
+        if let Ok(permits) = lim.semaphore.acquire_many(owed).await {
+            permits.forget();
+        }
+    });
+}
+
 /// A place in the `/limited` queue, given back when dropped.
 struct Waiter<'a>(&'a AppState);
 
@@ -112,4 +145,43 @@ fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
         }
     }
     Guard(Some(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lets spawned tasks run (paused time: no real waiting).
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shrinking_waits_for_busy_permits_and_growing_is_at_once() {
+        let lim = Arc::new(LimitedState::new(3));
+        let mut held: Vec<_> = (0..3)
+            .map(|_| lim.semaphore.try_acquire().expect("a free permit"))
+            .collect();
+        resize(&lim, 1);
+        settle().await;
+        // Two busy permits are owed: the first to come back goes to the shrink,
+        // not to a newcomer.
+        held.pop();
+        settle().await;
+        assert!(
+            lim.semaphore.try_acquire().is_err(),
+            "the shrink is served first"
+        );
+        held.pop();
+        settle().await;
+        assert_eq!(lim.semaphore.available_permits(), 0, "two forgotten");
+        held.pop();
+        settle().await;
+        assert_eq!(lim.semaphore.available_permits(), 1, "one left");
+        resize(&lim, 4);
+        assert_eq!(lim.semaphore.available_permits(), 4);
+        assert_eq!(lim.permits.load(Ordering::Relaxed), 4);
+    }
 }

@@ -12,6 +12,8 @@ use serde_json::json;
 use crate::accept;
 use crate::body::{self, Body, text};
 use crate::conn::{ClientAddr, TlsInfo};
+use crate::control::Forced;
+use crate::layers::faults::KINDS;
 use crate::routes::{ROUTES, UNMATCHED};
 use crate::state::AppState;
 
@@ -75,15 +77,26 @@ pub fn stats(state: &AppState) -> Response<Body> {
         "slow_cancelled": m.slow_cancelled.get(),
         "connections_open": m.connections_open.get(),
         "limited": {
-            "permits": lim.permits,
+            "permits": lim.permits.load(Ordering::Relaxed),
             "in_use": lim.in_use(),
             "in_use_max": lim.in_use_max.load(Ordering::Relaxed),
             "waiters": lim.waiting.load(Ordering::Relaxed),
             "rejected": lim.rejected_total(),
         },
         "echo": echo,
+        "faults": faults(state),
         "uptime_secs": uptime_secs(state),
     }))
+}
+
+/// The fault settings in force and the faults injected so far.
+fn faults(state: &AppState) -> serde_json::Value {
+    let faults = &state.faults;
+    let mut injected = serde_json::Map::new();
+    for kind in KINDS {
+        injected.insert(kind.into(), faults.count(kind).into());
+    }
+    json!({ "settings": *faults.current(), "injected": injected })
 }
 
 /// Seconds since start, to the millisecond (no float noise in the JSON).
@@ -134,17 +147,29 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// `GET /healthz`: liveness. Answers as long as the runtime can run a task.
-pub fn healthz() -> Response<Body> {
-    ok("ok\n")
+/// `GET /healthz`: liveness. Answers as long as the runtime can run a task,
+/// unless the control API says `liveness=fail` (then Kubernetes restarts it).
+pub fn healthz(state: &AppState) -> Response<Body> {
+    match state.control.liveness() {
+        Forced::Down => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "failing (liveness=fail, set by the control API)\n",
+        ),
+        _ => ok("ok\n"),
+    }
 }
 
 /// `GET /readyz`: readiness. 503 from the first signal on, so a load balancer
-/// stops routing here while in-flight requests still finish.
+/// stops routing here while in-flight requests still finish; the control API
+/// can force it either way.
 pub fn readyz(state: &AppState) -> Response<Body> {
-    match state.shutting_down() {
-        true => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
-        false => ok("ready\n"),
+    match (state.not_ready(), state.control.readiness()) {
+        (false, _) => ok("ready\n"),
+        (true, Forced::Down) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready (readiness=not-ready, set by the control API)\n",
+        ),
+        (true, _) => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
     }
 }
 

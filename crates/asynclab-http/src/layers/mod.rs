@@ -12,11 +12,13 @@
 //! | `timeout.rs` | the request timeout, counted from the request's last progress |
 //! | `body_rate.rs` | the request body's minimum rate (used by `timeout.rs`) |
 //! | `host.rs` | `Host` validation |
+//! | `faults.rs` | errors, delays and aborted connections injected on purpose |
 
 pub mod access_log;
 pub mod body_rate;
 pub mod cut;
 pub mod error_format;
+pub mod faults;
 pub mod host;
 pub mod metrics;
 pub mod request_id;

@@ -8,8 +8,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod control;
 mod echo_params;
 mod errors;
+mod faults;
 mod httpbin;
 mod httpbin_more;
 mod metrics;

@@ -31,7 +31,8 @@ fn documented() -> BTreeMap<String, (String, BTreeSet<String>)> {
 
 #[tokio::test]
 async fn every_metric_is_documented_and_every_documented_metric_exists() {
-    let s = spawn(|_| {}).await;
+    // A tiny injected delay on every request, so the faults counter shows a series.
+    let s = spawn(|c| c.http.faults.delays = "1ms:100".parse().expect("a valid list")).await;
     // The echo server's counters appear once it runs in the process.
     s.state.metrics.echo();
     // Make every labelled family show a series, so its labels can be compared.

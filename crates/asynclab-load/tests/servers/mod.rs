@@ -35,6 +35,8 @@ pub struct Seen {
     pub before_last_first: AtomicU64,
     /// HTTP: when each request arrived, in order.
     pub arrivals: Mutex<Vec<Instant>>,
+    /// HTTP, `/record`: `METHOD path?query x-id:VALUE body` of each request.
+    pub recorded: Mutex<Vec<String>>,
 }
 
 impl Seen {
@@ -92,6 +94,10 @@ pub const BIG: usize = 1 << 20;
 pub const STALL_FROM: Duration = Duration::from_millis(500);
 pub const STALL_UNTIL: Duration = Duration::from_millis(1500);
 
+/// `/degrade` answers up to this many requests a second (over the last quarter of
+/// a second, counting every path), and beyond it closes the connection instead.
+pub const DEGRADES_ABOVE: u64 = 250;
+
 /// How long `/slow` takes to answer.
 pub const SLOW: Duration = Duration::from_millis(50);
 /// The `Authorization` header `/auth` wants: `user:pw` in Basic auth.
@@ -101,6 +107,9 @@ pub const AUTH: &str = "Basic dXNlcjpwdw==";
 /// - `/` answers `Hello, world!` (13 bytes);
 /// - `/slow` answers the same after [`SLOW`], `/mixed` only every 13th request
 ///   (counted over all paths), the others at once;
+/// - `/record` answers after noting the request in [`Seen::recorded`];
+/// - `/degrade` answers below [`DEGRADES_ABOVE`] requests a second, and closes
+///   the connection without an answer above it;
 /// - `/auth` answers 200 with the [`AUTH`] header, 401 without it, and 400 when
 ///   `Host` is not a plain `host:port` (credentials in it, as a naive client sends);
 /// - `/alternate` answers 200 and 500 in turn;
@@ -112,17 +121,53 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
     serve(move |stream, seen| async move {
         let heard = AtomicBool::new(false);
         let service = service_fn(move |request: Request<Incoming>| {
-            seen.arrivals
-                .lock()
-                .expect("not poisoned")
-                .push(Instant::now());
+            let recent = {
+                let mut arrivals = seen.arrivals.lock().expect("not poisoned");
+                let now = Instant::now();
+                arrivals.push(now);
+                let quarter = Duration::from_millis(250);
+                arrivals
+                    .iter()
+                    .rev()
+                    .take_while(|t| now - **t < quarter)
+                    .count() as u64
+            };
             let n = seen.requests.fetch_add(1, Ordering::SeqCst);
             if !heard.swap(true, Ordering::SeqCst) {
                 seen.before_last_first.fetch_max(n + 1, Ordering::SeqCst);
             }
+            let seen = seen.clone();
             async move {
+                if request.uri().path() == "/record" {
+                    let head = format!(
+                        "{} {} x-id:{}",
+                        request.method(),
+                        request.uri().path_and_query().map_or("", |p| p.as_str()),
+                        request
+                            .headers()
+                            .get("x-id")
+                            .map_or("", |v| v.to_str().unwrap_or("?"))
+                    );
+                    let body = request
+                        .into_body()
+                        .collect()
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    let body = String::from_utf8_lossy(&body.to_bytes()).into_owned();
+                    seen.recorded
+                        .lock()
+                        .expect("not poisoned")
+                        .push(format!("{head} {body}"));
+                    return Ok(Response::new(
+                        Full::new(Bytes::from_static(b"noted")).boxed(),
+                    ));
+                }
                 let status = match request.uri().path() {
                     "/alternate" if n % 2 == 1 => StatusCode::INTERNAL_SERVER_ERROR,
+                    // An error from the service makes hyper drop the connection.
+                    "/degrade" if recent * 4 > DEGRADES_ABOVE => {
+                        return Err(std::io::Error::other("over the limit"));
+                    }
                     "/mixed" if n % 13 == 0 => {
                         tokio::time::sleep(SLOW).await;
                         StatusCode::OK
@@ -161,7 +206,7 @@ pub async fn http() -> (SocketAddr, Arc<Seen>) {
                 };
                 let mut response = Response::new(body);
                 *response.status_mut() = status;
-                Ok::<_, Infallible>(response)
+                Ok::<_, std::io::Error>(response)
             }
         });
         let _ = auto::Builder::new(TokioExecutor::new())

@@ -11,6 +11,8 @@
 //!   `:7000` everywhere else (on `127.0.0.1` or `localhost`: the page's default
 //!   server, started with [`Guide::server`]); likewise `--set tls.addr=` and
 //!   `:8443` for HTTPS, and `$CERT` becomes the self-signed certificate's path;
+//! - `export NAME=value` lines set the environment of the page's server and of
+//!   every command (see [`exports`]);
 //! - other lines (`kill`, `nc`, `docker`, ...) are for people at a terminal and are
 //!   skipped;
 //! - `-d`/`--duration` above 1s is shortened to 1s; nothing else is changed;
@@ -22,7 +24,7 @@
 
 mod read;
 
-pub use read::{Run, Step, blocks, prepare};
+pub use read::{Run, Step, blocks, exports, prepare};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -112,10 +114,11 @@ struct Running {
 fn spawn(
     run: &Run,
     addresses: &[(String, String)],
-    dir: &Path,
+    guide: &Guide,
     scratch: &Path,
     n: usize,
 ) -> Running {
+    let dir = &guide.dir;
     let prepared = prepare(&run.line, addresses);
     let out = scratch.join(format!("{n}.out"));
     let err = scratch.join(format!("{n}.err"));
@@ -135,6 +138,7 @@ fn spawn(
             cmd.env_remove(key);
         }
     }
+    cmd.envs(guide.env.iter().map(|(k, v)| (k, v)));
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run `{prepared}`: {e}"));
@@ -189,15 +193,19 @@ fn finish(mut running: Running) -> Result<(), String> {
         return Err(report(format!("the output does not contain `{text}`")));
     }
     for status in statuses {
-        let fine = match running.run.expect {
-            Some(expected) => status == expected,
-            // 0: curl got no answer, and the command as written handled that.
-            None => status < 400,
-        };
+        let expected = &running.run.expect;
+        // No status named: 0 (curl got no answer, and the command as written
+        // handled that) or anything below 400.
+        let fine = expected.contains(&status) || (expected.is_empty() && status < 400);
         if !fine {
+            let said: Vec<String> = expected.iter().map(u16::to_string).collect();
             return Err(report(format!(
                 "HTTP status {status} (the guide says {})",
-                running.run.expect.map_or("2xx".into(), |s| s.to_string())
+                if said.is_empty() {
+                    "2xx".into()
+                } else {
+                    said.join(" or ")
+                }
             )));
         }
     }
@@ -213,6 +221,8 @@ pub struct Guide {
     pub dir: PathBuf,
     /// The arguments of the page's default server (`serve`, maybe `--config ...`).
     pub server: Vec<String>,
+    /// The page's `export`s: the environment of its server and commands.
+    pub env: Vec<(String, String)>,
 }
 
 impl Guide {
@@ -222,6 +232,7 @@ impl Guide {
             text,
             dir: repo_root(),
             server: vec!["serve".into()],
+            env: exports(text),
         }
     }
 
@@ -240,7 +251,7 @@ impl Guide {
         )
         .expect("write .curlrc");
 
-        let default = start_server(&self.dir, &[], &self.server);
+        let default = start_server(&self.dir, &self.env, &self.server);
         let default_addresses = rewrites(&default, &[]);
         let mut failures = Vec::new();
         let mut n = 0;
@@ -262,7 +273,7 @@ impl Guide {
                     }
                     Step::Run(run) => {
                         n += 1;
-                        let running = spawn(run, &addresses, &self.dir, &scratch, n);
+                        let running = spawn(run, &addresses, self, &scratch, n);
                         if run.background {
                             background.push(running);
                         } else {

@@ -22,10 +22,22 @@ pub struct Run {
     /// The command as written (without a trailing `&` and comment).
     pub line: String,
     pub background: bool,
-    /// The HTTP status named in a trailing `# NNN` comment.
-    pub expect: Option<u16>,
+    /// The HTTP status named in a trailing `# NNN` comment; `# 200|503` names
+    /// either (a weighted random choice). Empty: any status below 400.
+    pub expect: Vec<u16>,
     /// Words after that status, which the command's output must contain.
     pub expect_text: Option<String>,
+}
+
+/// The page's `export NAME=value` lines: the environment a reader has set in
+/// their shell, which the runner gives the page's server and every command.
+pub fn exports(guide: &str) -> Vec<(String, String)> {
+    guide
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("export "))
+        .filter_map(|assignment| assignment.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches(['\'', '"']).to_string()))
+        .collect()
 }
 
 /// The ```sh blocks, each as the steps the test takes.
@@ -77,11 +89,14 @@ fn step(line: &str) -> Option<Step> {
         }
         ("asynclab" | "curl", _) => {
             let mut words = comment.unwrap_or("").splitn(2, char::is_whitespace);
-            let expect = words
+            let expect: Vec<u16> = words
                 .next()
-                .and_then(|w| w.trim_end_matches(':').parse().ok());
-            let expect_text = expect
-                .and(words.next())
+                .map(|w| w.trim_end_matches(':'))
+                .and_then(|w| w.split('|').map(|s| s.parse().ok()).collect())
+                .unwrap_or_default();
+            let expect_text = (!expect.is_empty())
+                .then(|| words.next())
+                .flatten()
                 .map(|text| text.trim().to_string())
                 .filter(|text| !text.is_empty());
             Some(Step::Run(Run {
