@@ -1,4 +1,4 @@
-//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -19,6 +19,7 @@ const CONTAINERS: &str = include_str!("../../docs/containers.md");
 const CONTROL: &str = include_str!("../../docs/control.md");
 const HTTPBIN: &str = include_str!("../../docs/httpbin.md");
 const TLS: &str = include_str!("../../docs/tls.md");
+const WEBSOCKET: &str = include_str!("../../docs/websocket.md");
 
 #[test]
 fn every_command_on_the_http_page_works() {
@@ -49,6 +50,12 @@ fn every_command_on_the_httpbin_page_works() {
 #[test]
 fn every_command_on_the_tls_page_works() {
     Guide::new(TLS).run_and_check(7);
+}
+
+#[test]
+fn every_command_on_the_websocket_page_works() {
+    // The handshake (over TLS too), its refusals, `load ws://` and the metrics.
+    Guide::new(WEBSOCKET).run_and_check(8);
 }
 
 #[test]

@@ -149,3 +149,33 @@ fn work_cut_at_the_deadline_gets_503_and_a_warning() {
     assert!(summary.contains("\"level\":\"WARN\""), "{summary}");
     assert!(summary.contains("\"http_requests_cut\":1"), "{summary}");
 }
+
+/// A WebSocket that never answers the server's 1001 is cut at the end of the
+/// grace period: the stop summary counts it and the process exits 1.
+#[test]
+fn a_websocket_cut_at_the_deadline_is_in_the_stop_summary() {
+    use std::io::{Read, Write};
+    let mut server = Server::start(&["http", "--set", "shutdown.grace=500ms"]);
+    let addr = server.http.expect("http address");
+    let mut ws = std::net::TcpStream::connect(addr).expect("connect");
+    ws.write_all(
+        b"GET /ws/echo HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .expect("handshake");
+    ws.set_read_timeout(Some(EXIT)).expect("read timeout");
+    let mut head = [0u8; 12];
+    ws.read_exact(&mut head).expect("the answer");
+    assert_eq!(&head, b"HTTP/1.1 101");
+    server.signal("TERM");
+    let exit = server.wait(EXIT);
+    assert_eq!(exit.code(), Some(1), "logs:\n{}", server.logs());
+    let logs = server.logs();
+    let summary = logs
+        .lines()
+        .find(|l| l.contains("asynclab stopped"))
+        .unwrap_or_else(|| panic!("no summary in:\n{logs}"));
+    assert!(summary.contains("\"level\":\"WARN\""), "{summary}");
+    assert!(summary.contains("\"http_websockets_cut\":1"), "{summary}");
+    assert!(summary.contains("\"http_requests_cut\":0"), "{summary}");
+}

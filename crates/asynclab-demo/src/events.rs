@@ -50,18 +50,9 @@ pub(crate) struct Feed {
 
 /// Opens a stream for one client, or says why not (503 when full).
 pub(crate) fn subscribe(feed: &Feed, end_after: Duration) -> Result<Response<Body>, DemoError> {
-    // `try_acquire`, not `acquire`: a client over the limit is told at once, it
-    // does not queue for a slot that may not free up for hours.
-    let permit =
-        feed.slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| DemoError::TooManySubscribers {
-                max: feed.max_subscribers,
-            })?;
     // Subscribe before answering, so every event published after this point
     // reaches the client, even one published before it reads the headers.
-    let rx = feed.events.subscribe();
+    let Ticket { rx, slot: permit } = ticket(feed)?;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + feed.heartbeat, feed.heartbeat);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let subscription = Subscription {
@@ -89,6 +80,32 @@ pub(crate) fn subscribe(feed: &Feed, end_after: Duration) -> Result<Response<Bod
     // Asks nginx-style proxies not to buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(res)
+}
+
+/// A place among the `http.demo.max_subscribers` and a subscription, taken
+/// together: what any stream of the feed holds (the SSE body here, the
+/// WebSocket of `GET /ws/events` in `asynclab-http`). Dropping it frees both.
+#[derive(Debug)]
+pub struct Ticket {
+    pub rx: Subscriber,
+    slot: OwnedSemaphorePermit,
+}
+
+/// Takes a slot and subscribes, or says why not (503 when full).
+pub(crate) fn ticket(feed: &Feed) -> Result<Ticket, DemoError> {
+    // `try_acquire`, not `acquire`: a client over the limit is told at once, it
+    // does not queue for a slot that may not free up for hours.
+    let slot =
+        feed.slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| DemoError::TooManySubscribers {
+                max: feed.max_subscribers,
+            })?;
+    Ok(Ticket {
+        rx: feed.events.subscribe(),
+        slot,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -41,6 +41,7 @@ use tokio::sync::Semaphore;
 
 pub use compute::count_primes;
 pub use error::DemoError;
+pub use events::Ticket;
 pub use reply::Body;
 
 use asynclab_core::query::{Query, QueryError};
@@ -222,6 +223,13 @@ impl Demo {
                 },
             }),
         }
+    }
+
+    /// A subscription to the live event feed, counted among the
+    /// `http.demo.max_subscribers` like an `/events` stream: for another kind of
+    /// stream of the same feed (the HTTP server's `GET /ws/events`).
+    pub fn subscribe_events(&self) -> Result<Ticket, DemoError> {
+        events::ticket(&self.inner.feed)
     }
 
     /// Answers a demo route, or `None` when `req`'s path is not one (the caller

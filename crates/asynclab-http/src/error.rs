@@ -13,7 +13,9 @@ use std::any::Any;
 use std::time::Duration;
 
 use asynclab_core::query::QueryError;
-use http::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    ALLOW, CONNECTION, HeaderValue, RETRY_AFTER, SEC_WEBSOCKET_VERSION, UPGRADE, WWW_AUTHENTICATE,
+};
 use http::{Response, StatusCode};
 use tower::load_shed::error::Overloaded;
 
@@ -46,6 +48,10 @@ pub enum HttpError {
     /// 400: a query parameter the route does not take, or a bad value.
     #[error(transparent)]
     BadQuery(#[from] QueryError),
+    /// 426 + `Upgrade: websocket`, `Sec-WebSocket-Version: 13`: a WebSocket
+    /// endpoint asked for without the upgrade, or for a version not spoken.
+    #[error("{0}")]
+    UpgradeRequired(&'static str),
     /// 401: the control API wants `Authorization: Bearer <token>`.
     #[error("the control API needs Authorization: Bearer <control.token>")]
     Unauthorized,
@@ -95,6 +101,7 @@ impl HttpError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::Busy { .. } | Self::Timeout(_) | Self::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -133,6 +140,12 @@ impl HttpError {
             Self::ShuttingDown => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
                 headers.insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to; RFC 6455
+            // §4.4: the versions the server speaks.
+            Self::UpgradeRequired(_) => {
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
             }
             // The rest of the body may still come; the connection cannot be reused.
             Self::BodyTooSlow => {

@@ -16,6 +16,7 @@
 //! | `control.rs` | what the control API and `SIGHUP` change at run time |
 //! | `counters.rs` | the counters behind `/metrics` and `/stats` |
 //! | `body.rs` | the one body type the handlers answer with |
+//! | `ws/` | WebSocket: the handshake, then a socket that has left hyper, run by its connection's task |
 //!
 //! Entry points: [`Server::new`] builds everything from the configuration and
 //! takes the process's [`Shutdown`](asynclab_core::Shutdown); [`Server::run`]
@@ -35,9 +36,11 @@ mod routes;
 mod server;
 mod stack;
 mod state;
+mod ws;
 
 pub use conn::{ClientAddr, TlsInfo};
 pub use error::Error;
 pub use server::{Https, Server};
 pub use stack::{HttpService, ResponseBody, app};
 pub use state::AppState;
+pub use ws::WebSocketsAtShutdown;

@@ -27,6 +27,7 @@ use crate::body::Body;
 use crate::error::HttpError;
 use crate::handlers::{control, echo, limited, mounted, probes, slow};
 use crate::state::AppState;
+use crate::ws::{self, Endpoint};
 
 mod table;
 
@@ -78,6 +79,10 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz(state))),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
             ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state, req.headers()))),
+            // The handshake is checked (a HEAD is refused there) and answered
+            // 101; the socket is then run by the connection's task (`ws/`).
+            ("GET" | "HEAD", "/ws/echo") => now(ws::handshake(state, req, Endpoint::Echo)),
+            ("GET" | "HEAD", "/ws/events") => now(ws::handshake(state, req, Endpoint::Events)),
             (
                 "GET" | "HEAD",
                 "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events"

@@ -119,8 +119,9 @@ impl Server {
     }
 
     /// Serves `listener` until the shutdown's `stopping` phase, then drains until
-    /// every request is done or the `cut` phase comes. Returns how many in-flight
-    /// requests finished and how many were cut.
+    /// every request is done and every WebSocket closed, or the `cut` phase
+    /// comes. Returns how many in-flight requests finished and how many were
+    /// cut (the WebSockets' count: [`AppState::websockets_at_shutdown`]).
     pub async fn run(self, listener: TcpListener) -> DrainReport {
         self.run_with_tls(listener, None).await
     }
@@ -143,12 +144,16 @@ impl Server {
         accept_loop(&listener, tls, &ctx, self.max_connections).await;
 
         // Closing the listeners refuses new connections; the connection tasks
-        // saw the `stopping` phase too and are finishing.
+        // saw the `stopping` phase too and are finishing (a WebSocket's task
+        // with its close handshake: the drain waits for those too).
         drop(listener);
         drop(https);
         let http = self.state.http.clone();
         let report = drain(&shutdown, &ctx.tracker, move || http.in_flight_now()).await;
+        let ws = self.state.websockets_at_shutdown();
         tracing::debug!(
+            websockets_closed = ws.closed,
+            websockets_cut = ws.cut,
             drained = report.drained,
             cut = report.cut,
             elapsed_ms = report.elapsed.as_millis() as u64,

@@ -24,6 +24,7 @@ use tokio::sync::Semaphore;
 use crate::control::Control;
 use crate::counters::{HttpMetrics, ReasonLabels};
 use crate::layers::faults::Faults;
+use crate::ws::WsMetrics;
 
 /// Everything a handler may need. It is a single `Arc`, so a clone costs one
 /// atomic increment, not one per field. Fields are reached through `Deref`.
@@ -52,6 +53,8 @@ pub struct StateInner {
     /// The process-wide registry (also holds the echo server's counters).
     pub metrics: Metrics,
     pub http: Arc<HttpMetrics>,
+    /// The WebSocket counters (`ws/metrics.rs`).
+    pub ws: Arc<WsMetrics>,
     pub limited: Arc<LimitedState>,
     /// Permits to buffer a chunked `POST /echo` body (`http.echo_buffers`): the
     /// semaphore bounds the memory those bodies can take all together.
@@ -86,6 +89,8 @@ impl AppState {
     ) -> Self {
         let http = Arc::new(HttpMetrics::default());
         http.register(&metrics);
+        let ws = Arc::new(WsMetrics::default());
+        ws.register(&metrics);
         let limited = Arc::new(LimitedState::new(config.limited.permits));
         limited.register(&metrics);
         // `/events` streams end as soon as the shutdown is requested, so they
@@ -106,6 +111,7 @@ impl AppState {
             access_log,
             metrics,
             http,
+            ws,
             limited,
             echo_buffers,
             demo,
@@ -116,6 +122,11 @@ impl AppState {
             faults,
             control: Control::default(),
         }))
+    }
+
+    /// What the shutdown did to the WebSockets it found open (the stop summary).
+    pub fn websockets_at_shutdown(&self) -> crate::WebSocketsAtShutdown {
+        self.ws.at_shutdown()
     }
 
     /// True from the moment a graceful shutdown is requested.

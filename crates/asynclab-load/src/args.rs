@@ -26,6 +26,7 @@ use crate::tools::Tool;
 ///   asynclab load http://localhost:8080/fast -c 50 -d 10s
 ///   asynclab load http://localhost:8080/ -r 2000 -d 30s --latency-plot latency.svg
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
+///   asynclab load ws://localhost:8080/ws/echo --size 64 --binary -c 50 -d 10s
 ///   asynclab load merge a.json b.json -o all.json
 ///   asynclab load report a.json b.json -o compare.html
 #[derive(Debug, Clone, clap::Args)]
@@ -36,7 +37,8 @@ pub struct LoadArgs {
     #[command(subcommand)]
     pub tool: Option<Tool>,
 
-    /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2) or `tcp://HOST:PORT` (echo).
+    /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2), `tcp://HOST:PORT` (echo)
+    /// or `ws://HOST:PORT/PATH` (a WebSocket echo).
     #[arg(required_unless_present_any = ["scenario", "urls"])]
     pub target: Option<String>,
 
@@ -103,13 +105,17 @@ pub struct LoadArgs {
     #[arg(long)]
     pub http2: bool,
 
-    /// Echo: bytes per message, the newline included in line mode.
+    /// Echo and WebSocket: bytes per message, the newline included in line mode.
     #[arg(long, default_value = "64")]
     pub size: Size,
 
     /// Echo: the server's framing, as its `echo.mode`.
     #[arg(long, value_enum, default_value = "line")]
     pub mode: EchoMode,
+
+    /// WebSocket: send binary messages (every byte value) instead of text.
+    #[arg(long)]
+    pub binary: bool,
 
     /// Echo, line mode: what the server puts before each echoed line (`echo.prefix`).
     #[arg(long, default_value = "Echo: ")]
@@ -203,6 +209,19 @@ pub(crate) fn thresholds(values: &[String]) -> Result<Vec<Threshold>, Error> {
 }
 
 impl LoadArgs {
+    /// The first HTTP-only flag given, if any (for targets that are not HTTP).
+    fn http_only_flag(&self) -> Option<&'static str> {
+        [
+            (!self.headers.is_empty(), "--header"),
+            (self.body.is_some(), "--body"),
+            (self.http2, "--http2"),
+            (self.no_keepalive, "--no-keepalive"),
+            (self.method != "GET", "--method"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
     /// Builds and checks the run these arguments describe (reading `-b @FILE`).
     pub fn settings(&self) -> Result<Settings, Error> {
         let scenario = match (&self.scenario, &self.urls) {
@@ -249,15 +268,17 @@ impl LoadArgs {
                 http.keepalive = !self.no_keepalive;
                 http.http2 = self.http2;
             }
+            Target::Ws(ws) => {
+                if let Some(flag) = self.http_only_flag() {
+                    return Err(Error::Usage(format!(
+                        "{flag} applies to http:// targets only"
+                    )));
+                }
+                ws.size = self.size.as_usize();
+                ws.binary = self.binary;
+            }
             Target::Echo(echo) => {
-                let http_only = [
-                    (!self.headers.is_empty(), "--header"),
-                    (self.body.is_some(), "--body"),
-                    (self.http2, "--http2"),
-                    (self.no_keepalive, "--no-keepalive"),
-                    (self.method != "GET", "--method"),
-                ];
-                if let Some((_, flag)) = http_only.iter().find(|(given, _)| *given) {
+                if let Some(flag) = self.http_only_flag() {
                     return Err(Error::Usage(format!(
                         "{flag} applies to http:// targets only"
                     )));
@@ -266,6 +287,11 @@ impl LoadArgs {
                 echo.mode = self.mode;
                 echo.prefix = Bytes::copy_from_slice(self.prefix.as_bytes());
             }
+        }
+        if self.binary && !matches!(target, Target::Ws(_)) {
+            return Err(Error::Usage(
+                "--binary applies to ws:// targets only".into(),
+            ));
         }
         let stages = (!self.stages.is_empty())
             .then(|| Stages::parse(&self.stages, self.rate.unwrap_or(0.0)))

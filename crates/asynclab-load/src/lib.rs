@@ -11,6 +11,7 @@
 //!   event loops (`threads.rs`, [`Runtimes`]).
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
+//! - `ws.rs`: WebSocket echo (`ws://`), handshake times and clean closes counted apart.
 //! - `h1.rs`, `h2.rs`, `echo.rs`: the protocols: HTTP/1.1 by hand on a reused buffer,
 //!   HTTP/2 with hyper's `client::conn`, and an echo checked byte for byte.
 //! - `stats.rs`: HDR histograms and counters in shards under uncontended std mutexes.
@@ -56,6 +57,7 @@ mod thresholds;
 mod timeline;
 mod tools;
 mod worker;
+mod ws;
 
 pub use args::LoadArgs;
 pub use breakpoint::{Breakpoint, Search, Step, search};
@@ -75,3 +77,4 @@ pub use threads::Runtimes;
 pub use thresholds::{Checked, EXIT_THRESHOLDS, Threshold};
 pub use timeline::{Named, Tick, Ticks};
 pub use tools::{MergeArgs, ReportArgs, Tool};
+pub use ws::{WsReport, WsTarget};

@@ -19,6 +19,7 @@ use crate::stages::Stage;
 use crate::stats::Stats;
 use crate::thresholds::Checked;
 use crate::timeline::{Named, Tick};
+use crate::ws::WsReport;
 
 /// The version of the `--json` document: 2 added the lossless histogram, the
 /// start time and the stages, which merging needs.
@@ -45,9 +46,9 @@ pub struct Report {
     pub schema: u32,
     /// How many runs this report adds up: 1, or N after `asynclab load merge`.
     pub runs: u64,
-    /// The target as given (`http://...` or `tcp://...`).
+    /// The target as given (`http://...`, `tcp://...` or `ws://...`).
     pub target: String,
-    /// `http/1.1`, `h2`, `echo-line` or `echo-raw`.
+    /// `http/1.1`, `h2`, `echo-line`, `echo-raw`, `websocket-text` or `websocket-binary`.
     pub protocol: String,
     pub connections: usize,
     /// `--rate`, when the run used the open model (with `--stage`: the mean rate
@@ -85,6 +86,9 @@ pub struct Report {
     /// Per interval: rate, errors by kind, p50/p90/p99 (see `timeline.rs`).
     #[serde(default)]
     pub timeline: Vec<Tick>,
+    /// `ws://` runs: handshake times (not in `latency_us`) and closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WsReport>,
     /// `--fail-if` conditions, checked at the end; empty without.
     #[serde(default)]
     pub thresholds: Vec<Checked>,
@@ -232,6 +236,7 @@ impl Report {
                 }),
             timeline,
             thresholds: Vec::new(),
+            websocket: None,
             hdr: stats.latency,
         };
         report.derive(settings.rate.is_some());

@@ -33,6 +33,7 @@ use crate::stats::{Live, Shards};
 use crate::target::Target;
 use crate::timeline::{self, Ticks};
 use crate::worker::{self, Context};
+use crate::ws::{WsClient, WsStats};
 
 /// How the caller steers a run from outside.
 #[derive(Debug, Clone, Default)]
@@ -117,6 +118,7 @@ pub async fn run_on(
     // Each runtime's connections are spawned by a task running on that runtime (see
     // `Launch`); each launcher hands back the `JoinSet` of what it spawned.
     let shared = Arc::new(settings.clone());
+    let ws = Arc::new(WsStats::default());
     let mut launchers = Vec::with_capacity(runtimes.len());
     for (first, runtime) in runtimes.iter().enumerate() {
         let launch = Launch {
@@ -127,6 +129,7 @@ pub async fn run_on(
             control: control.clone(),
             first,
             step: runtimes.len(),
+            ws: ws.clone(),
         };
         launchers.push(runtime.spawn(launch.spawn_connections()));
     }
@@ -164,7 +167,11 @@ pub async fn run_on(
         measured_from: wall_start + settings.warmup,
         timeline,
     };
-    Ok(Report::new(settings, stats, end))
+    let mut report = Report::new(settings, stats, end);
+    if let Target::Ws(_) = settings.target {
+        report.websocket = Some(ws.report());
+    }
+    Ok(report)
 }
 
 /// Spawns one runtime's share of the connections: connection `first`, then every
@@ -187,6 +194,8 @@ struct Launch {
     control: Control,
     first: usize,
     step: usize,
+    /// Handshakes and closes of a `ws://` run.
+    ws: Arc<WsStats>,
 }
 
 impl Launch {
@@ -214,6 +223,10 @@ impl Launch {
                 }
                 Target::Echo(echo) => {
                     let client = EchoClient::new(echo, self.addr, index);
+                    tasks.spawn(worker::drive(client, pacer, cx))
+                }
+                Target::Ws(ws) => {
+                    let client = WsClient::new(ws, self.addr, index, self.ws.clone());
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
             };

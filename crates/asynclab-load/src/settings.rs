@@ -103,9 +103,12 @@ impl Settings {
         if self.timeout.is_zero() {
             return usage("--timeout must be more than 0s");
         }
-        if let Target::Echo(echo) = &self.target
-            && echo.size == 0
-        {
+        let size = match &self.target {
+            Target::Echo(echo) => echo.size,
+            Target::Ws(ws) => ws.size,
+            Target::Http(_) => 1,
+        };
+        if size == 0 {
             return usage("--size must be at least 1 byte");
         }
         Ok(())

@@ -177,6 +177,19 @@ impl Report {
                 show_us(l.p99_9 as f64)
             )?;
         }
+        if let Some(ws) = &self.websocket {
+            // The handshakes are timed apart: the latency above is the echoes'.
+            writeln!(
+                out,
+                "websocket\n  handshakes {}: p50 {}  p99 {}  max {}\n  closes     {} clean, {} failed",
+                ws.handshakes,
+                show_us(ws.handshake_p50_us as f64),
+                show_us(ws.handshake_p99_us as f64),
+                show_us(ws.handshake_max_us as f64),
+                ws.clean_closes,
+                ws.failed_closes
+            )?;
+        }
         if !self.by_name.is_empty() {
             out.push_str("by request\n");
             let width = self

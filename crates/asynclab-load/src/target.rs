@@ -1,6 +1,6 @@
 //! [`Target`]: what a run talks to, parsed from the URL the user gave: an HTTP
-//! request built once and sent again and again, or a TCP echo server and the
-//! messages to send it.
+//! request built once and sent again and again, a TCP echo server and the
+//! messages to send it, or a WebSocket echo endpoint (`ws.rs`).
 
 use base64::Engine;
 use bytes::Bytes;
@@ -8,6 +8,7 @@ use http::header::{AUTHORIZATION, HOST, HeaderMap, HeaderName, HeaderValue, USER
 use http::{Method, Uri};
 
 use crate::Error;
+use crate::ws::WsTarget;
 
 /// What a run talks to.
 // Built once per run and cloned once per connection, never moved per request:
@@ -19,6 +20,8 @@ pub enum Target {
     Http(HttpTarget),
     /// A TCP echo server (`tcp://HOST:PORT`).
     Echo(EchoTarget),
+    /// A WebSocket echo endpoint (`ws://HOST:PORT/PATH`; see `ws.rs`).
+    Ws(WsTarget),
 }
 
 impl Target {
@@ -27,6 +30,7 @@ impl Target {
         match self {
             Target::Http(h) => (&h.host, h.port),
             Target::Echo(e) => (&e.host, e.port),
+            Target::Ws(w) => (&w.host, w.port),
         }
     }
 
@@ -35,6 +39,7 @@ impl Target {
         match self {
             Target::Http(h) => h.uri.to_string(),
             Target::Echo(e) => format!("tcp://{}:{}", e.host, e.port),
+            Target::Ws(w) => w.url.clone(),
         }
     }
 
@@ -45,6 +50,8 @@ impl Target {
             Target::Http(_) => "http/1.1",
             Target::Echo(e) if e.mode == EchoMode::Line => "echo-line",
             Target::Echo(_) => "echo-raw",
+            Target::Ws(w) if w.binary => "websocket-binary",
+            Target::Ws(_) => "websocket-text",
         }
     }
 }
@@ -234,6 +241,8 @@ impl std::str::FromStr for Target {
     fn from_str(url: &str) -> Result<Target, Error> {
         if url.starts_with("tcp://") {
             EchoTarget::parse(url).map(Target::Echo)
+        } else if url.starts_with("ws://") || url.starts_with("wss://") {
+            WsTarget::parse(url).map(Target::Ws)
         } else {
             HttpTarget::parse(url).map(Target::Http)
         }

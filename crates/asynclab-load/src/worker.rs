@@ -1,4 +1,4 @@
-//! One connection's loop, the same for HTTP and echo: wait for the pacer, send one
+//! One connection's loop, the same for HTTP, echo and WebSocket: wait for the pacer, send one
 //! request, record what happened, repeat.
 //!
 //! Pattern: **`select!` between the work and a way out, with a timeout on the
@@ -42,6 +42,20 @@ pub(crate) trait Client {
     /// request starts on a fresh one.
     fn reset(&mut self);
 
+    /// Before the first request (and the first after a `--stage` ramp parked the
+    /// connection): a protocol whose setup is measured apart (the WebSocket
+    /// handshake) connects here. Nothing by default.
+    fn open(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// After the last request, and when a `--stage` ramp parks the connection:
+    /// a protocol with a closing handshake (WebSocket) does it here. Nothing by
+    /// default.
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// With a scenario: which of its requests the last exchange sent.
     fn picked(&self) -> Option<usize> {
         None
@@ -70,15 +84,35 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
     let mut backoff = FIRST_BACKOFF;
+    // Whether `open` ran for the connection now wanted (see `Client::open`).
+    let mut opened = false;
     loop {
         // A ramp of connections (`--stage` without `--rate`) that does not want
-        // this one now: close it, as a user leaving would, and wait to be wanted.
+        // this one now: close it, as a user leaving would (a WebSocket with its
+        // close handshake), and wait to be wanted.
         if let Some(wake) = pacer.parked_until() {
+            if opened {
+                tokio::select! {
+                    biased;
+                    () = cx.cut.cancelled() => {}
+                    () = client.close() => {}
+                }
+            }
             client.reset();
+            opened = false;
             if pacer.sleep_until(wake).await {
                 continue;
             }
             break;
+        }
+        if !opened {
+            opened = true;
+            // Bounded like a request, and abandoned on a cut like one.
+            tokio::select! {
+                biased;
+                () = cx.cut.cancelled() => break,
+                _ = tokio::time::timeout(cx.timeout, client.open()) => {}
+            }
         }
         let Some(slot) = pacer.next().await else {
             break;
@@ -116,5 +150,8 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             }
             _ => backoff = FIRST_BACKOFF,
         }
+    }
+    if !cx.cut.is_cancelled() {
+        client.close().await;
     }
 }

@@ -173,6 +173,8 @@ pub async fn run(
         tokio::spawn(tls.cert().clone().watch(config.tls.reload_interval, stop));
     }
 
+    // Read after the drain, for the stop summary.
+    let http_state = http.as_ref().map(|server| server.state().clone());
     let http_run = async {
         let https = https_listener
             .zip(tls.clone())
@@ -204,6 +206,9 @@ pub async fn run(
         .map(|r| r.elapsed)
         .max()
         .unwrap_or_default();
+    let websockets = http_state.map(|state| state.websockets_at_shutdown());
+    let websockets_cut = websockets.map_or(0, |ws| ws.cut);
+    let cut = total(|r| r.cut) + usize::try_from(websockets_cut).unwrap_or(usize::MAX);
     // Work cut at the deadline is news for whoever runs the server: WARN.
     macro_rules! stopped {
         ($level:expr) => {
@@ -211,6 +216,8 @@ pub async fn run(
                 $level,
                 http_requests_drained = http_report.map(|r| r.drained),
                 http_requests_cut = http_report.map(|r| r.cut),
+                http_websockets_closed = websockets.map(|ws| ws.closed),
+                http_websockets_cut = websockets.map(|ws| ws.cut),
                 echo_connections_drained = echo_report.map(|r| r.drained),
                 echo_connections_cut = echo_report.map(|r| r.cut),
                 drain_ms = elapsed.as_millis() as u64,
@@ -218,12 +225,12 @@ pub async fn run(
             )
         };
     }
-    if total(|r| r.cut) == 0 {
+    if cut == 0 {
         stopped!(tracing::Level::INFO);
     } else {
         stopped!(tracing::Level::WARN);
     }
-    Ok(if total(|r| r.cut) == 0 {
+    Ok(if cut == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

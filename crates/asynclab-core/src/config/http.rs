@@ -9,6 +9,7 @@ use super::demo::DemoConfig;
 use super::faults::FaultsConfig;
 use super::httpbin::HttpbinConfig;
 use super::units::{self, Size};
+use super::ws::WsConfig;
 use super::{Check, at_least, invalid, nonzero, shorter};
 
 /// The `[http]` section.
@@ -65,6 +66,8 @@ pub struct HttpConfig {
     pub limited: LimitedConfig,
     /// The async-pattern demo routes (`/fanout`, `/race`, `/events`, ...).
     pub demo: DemoConfig,
+    /// The WebSocket endpoints (`/ws/echo`, `/ws/events`).
+    pub ws: WsConfig,
     /// Faults injected on purpose (off by default; the control API changes them).
     pub faults: FaultsConfig,
     /// The httpbin-compatible routes (`/get`, `/status/{codes}`, `/bytes/{n}`, ...).
@@ -141,6 +144,7 @@ impl HttpConfig {
             "",
         )?;
         nonzero("http.limited.queue_timeout", self.limited.queue_timeout)?;
+        self.ws.check()?;
         self.faults.check(self.slow.max_delay)?;
         self.demo.check(self.idle_timeout)?;
         self.httpbin.check(self.slow.max_delay)

@@ -29,6 +29,7 @@ mod show;
 mod shutdown;
 mod tls;
 pub mod units;
+mod ws;
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,7 @@ pub use runtime::{RuntimeConfig, TOKIO_WORKER_THREADS};
 pub use shutdown::ShutdownConfig;
 pub use tls::{ClientAuth, TlsConfig};
 pub use units::Size;
+pub use ws::WsConfig;
 
 /// The built-in defaults: the same file users read to learn every setting.
 const DEFAULTS: &str = include_str!("../../../../config/default.toml");

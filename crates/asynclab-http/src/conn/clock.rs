@@ -27,10 +27,13 @@
 //! requests too, so idle connections would close after the header timeout
 //! rather than `http.idle_timeout`, and it does nothing for HTTP/2.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::ws::Session;
 
 /// The connection clocks' settings, copied once from `HttpConfig`.
 #[derive(Debug, Clone, Copy)]
@@ -47,9 +50,13 @@ impl Timeouts {
     }
 }
 
-/// What a connection is doing, as its socket and its service see it.
+/// What a connection is doing, as its socket and its service see it; and,
+/// once, the WebSocket session a 101 answer hands to the connection's task
+/// (kept here, in the one allocation every connection has anyway).
 #[derive(Debug)]
 pub struct Activity {
+    /// The session of a WebSocket handshake answered on this connection.
+    upgrade: Mutex<Option<Session>>,
     born: Instant,
     /// Requests that arrived and whose response has not been sent whole.
     busy: AtomicUsize,
@@ -74,6 +81,7 @@ impl Activity {
     /// A connection accepted now, waiting for its first request head.
     pub fn new() -> Self {
         Self {
+            upgrade: Mutex::new(None),
             born: Instant::now(),
             busy: AtomicUsize::new(0),
             reading_head: AtomicBool::new(true),
@@ -105,6 +113,21 @@ impl Activity {
         if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.since_ms.store(self.now_ms(), Ordering::Release);
         }
+    }
+
+    /// Notes the WebSocket session of a 101 answer, for the connection's task.
+    pub fn hand_over(&self, session: Session) {
+        if let Ok(mut slot) = self.upgrade.lock() {
+            *slot = Some(session);
+        }
+    }
+
+    /// The WebSocket session handed over, if a request was answered 101.
+    pub fn take_upgrade(&self) -> Option<Session> {
+        self.upgrade
+            .lock()
+            .map(|mut slot| slot.take())
+            .unwrap_or(None)
     }
 
     /// True while a request is being answered.

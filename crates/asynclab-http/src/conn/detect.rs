@@ -79,10 +79,15 @@ impl Builders {
         service: ConnService<S>,
     ) -> Conn<'_, S, I> {
         let io = TokioIo::new(io);
+        // `with_upgrades`: a request answered 101 (a WebSocket handshake) ends
+        // hyper's part, and the socket goes to the request's `OnUpgrade`.
+        let (h2, any) = (&self.h2, &self.any);
         match protocol {
-            Protocol::Http1 => Conn::H1(self.h1.serve_connection(io, service)),
-            Protocol::Http2 => Conn::Auto(Box::pin(self.h2.serve_connection(io, service))),
-            Protocol::Unsure => Conn::Auto(Box::pin(self.any.serve_connection(io, service))),
+            Protocol::Http1 => Conn::H1(self.h1.serve_connection(io, service).with_upgrades()),
+            Protocol::Http2 => Conn::Auto(Box::pin(h2.serve_connection_with_upgrades(io, service))),
+            Protocol::Unsure => {
+                Conn::Auto(Box::pin(any.serve_connection_with_upgrades(io, service)))
+            }
         }
     }
 }
@@ -96,13 +101,13 @@ impl Builders {
     reason = "on purpose: the common variant inline, the rare one boxed"
 )]
 pub enum Conn<'b, S: HttpService, I: Stream> {
-    H1(http1::Connection<TokioIo<TimedIo<I>>, ConnService<S>>),
+    H1(http1::UpgradeableConnection<TokioIo<TimedIo<I>>, ConnService<S>>),
     Auto(Pin<Box<AutoConnection<'b, S, I>>>),
 }
 
 /// hyper-util's connection that serves HTTP/2, or works the protocol out.
 type AutoConnection<'b, S, I> =
-    auto::Connection<'b, TokioIo<TimedIo<I>>, ConnService<S>, TokioExecutor>;
+    auto::UpgradeableConnection<'b, TokioIo<TimedIo<I>>, ConnService<S>, TokioExecutor>;
 
 /// A connection's byte stream: a `TcpStream`, or a TLS stream over one.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}

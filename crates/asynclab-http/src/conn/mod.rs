@@ -13,6 +13,10 @@
 //!   rest at once; `cut`: close now);
 //! - the connection's timer (`clock.rs`: header and idle timeouts).
 //!
+//! A request answered `101 Switching Protocols` (a WebSocket handshake) ends
+//! hyper's part: its connection future completes and the task goes on to run
+//! the WebSocket (`ws/`) on the same socket, with the same connection slot.
+//!
 //! | file | what it does |
 //! |---|---|
 //! | `detect.rs` | HTTP/1 or h2c, by a `peek` at the first bytes; the hyper builders |
@@ -234,6 +238,16 @@ impl<'c, S: HttpService> Connection<'c, S> {
                     }
                 }
             }
+        }
+
+        // A request answered 101 (a WebSocket handshake): hyper has let go of
+        // the stream (TCP, or TLS over it: `wss://`), and this task runs the
+        // WebSocket with it. The task goes on, so the connection keeps its slot
+        // (`serve`'s `_permit`) and its place in the open count, and the drain
+        // waits for it; the HTTP clocks above are done with.
+        drop(conn);
+        if let Some(session) = activity.take_upgrade() {
+            session.run(peer).await;
         }
     }
 }

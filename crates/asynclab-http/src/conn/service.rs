@@ -16,13 +16,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 
 use super::clock::Activity;
 use crate::body::{Body, BoxError};
+use crate::ws::Handover;
 use crate::{HttpService, ResponseBody};
 
 /// The address of the client that sent a request (a request extension).
@@ -95,8 +96,17 @@ impl<S: HttpService> Future for ResponseFuture<S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let res = ready!(this.inner.poll(cx))?;
+        let mut res = ready!(this.inner.poll(cx))?;
         let exchange = this.exchange.take();
+        // A WebSocket handshake answered 101: the session goes to the
+        // connection's task, which runs it once hyper lets go of the socket.
+        if res.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let (Some(handover), Some(exchange)) =
+                (res.extensions_mut().remove::<Handover>(), &exchange)
+            && let Some(session) = handover.take()
+        {
+            exchange.0.hand_over(session);
+        }
         Poll::Ready(Ok(res.map(|body| ConnBody {
             body,
             _exchange: exchange,

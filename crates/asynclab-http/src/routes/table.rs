@@ -108,6 +108,16 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/retry", asynclab_demo::about("/retry")),
     route(
         Method::GET,
+        "/ws/echo",
+        "WebSocket: every message echoed back as the same type",
+    ),
+    route(
+        Method::GET,
+        "/ws/events",
+        "WebSocket: the live events of /events, one JSON text message each",
+    ),
+    route(
+        Method::GET,
         FILES,
         "static files from files.root (PUT when files.upload is on)",
     ),

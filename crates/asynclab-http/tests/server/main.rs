@@ -22,6 +22,8 @@ mod routes;
 mod shutdown;
 mod timers;
 mod tls;
+mod websocket;
+mod websocket_life;
 
 use std::time::Duration;
 

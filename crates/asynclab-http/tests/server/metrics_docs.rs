@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::metrics_format::parse_prometheus;
 use super::*;
+use support::ws::{CLOSE, Out, RawWs, TEXT};
 
 const PAGE: &str = include_str!("../../../../docs/metrics.md");
 
@@ -47,6 +48,15 @@ async fn every_metric_is_documented_and_every_documented_metric_exists() {
         get(limited.addr, "/limited").await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
+
+    // A WebSocket message each way and a close, for the WebSocket families.
+    let mut ws = RawWs::connect(s.addr, "/ws/echo").await;
+    ws.send(Out::new(TEXT, b"hi")).await;
+    assert_eq!(ws.read().await.expect("the echo").payload, b"hi");
+    ws.send(Out::new(CLOSE, &1000u16.to_be_bytes())).await;
+    assert_eq!(ws.read_close().await, Some(1000));
+    ws.expect_eof().await;
+    assert_eq!(s.state.ws.closes(1000, "client"), 1);
 
     let docs = documented();
     assert!(docs.len() >= 20, "{docs:?}");

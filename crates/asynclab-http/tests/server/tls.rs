@@ -1,9 +1,12 @@
 //! HTTPS: real handshakes with rustls and curl, HTTP/2 and HTTP/1.1 chosen by
-//! ALPN, old TLS versions refused, mutual TLS, plain HTTP on the TLS port, and
-//! handshakes cut by the header timeout and by the shutdown.
+//! ALPN, old TLS versions refused, mutual TLS, plain HTTP on the TLS port,
+//! handshakes cut by the header timeout and by the shutdown, and a WebSocket
+//! over TLS (`wss://`).
 
 use asynclab_tls::{ALPN_H2, ALPN_HTTP11};
+use futures_util::{SinkExt, StreamExt};
 use support::tls::*;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::*;
 
@@ -214,4 +217,32 @@ async fn the_connection_limit_counts_tls_connections() {
     );
     drop(held);
     assert_eq!(get(server.addr, "/fast").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_websocket_runs_over_the_https_port() {
+    let pki = Pki::new("wss");
+    let server = spawn_tls(&pki.server(), |_| {}).await;
+    let https = server.https.expect("an HTTPS listener");
+    // The upgrade is HTTP/1.1's: a WebSocket client offers `http/1.1` alone.
+    let stream = connect(https, &pki.client(&[ALPN_HTTP11]))
+        .await
+        .expect("TLS handshake");
+    let handshake = tokio_tungstenite::client_async("wss://localhost/ws/echo", stream);
+    let (mut ws, res) = tokio::time::timeout(STEP, handshake)
+        .await
+        .expect("a 101 within STEP")
+        .expect("WebSocket handshake");
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    let echo = tokio::time::timeout(STEP, ws.next()).await;
+    assert_eq!(
+        echo.expect("an echo within STEP").expect("open").unwrap(),
+        Message::binary(vec![1u8, 2, 3])
+    );
+    ws.close(None).await.unwrap();
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(STEP, ws.next()).await {}
+    let counted = &server.state.ws;
+    assert_eq!(counted.messages("in", "binary"), 1);
+    assert_eq!(counted.closes(1005, "client"), 1, "a clean close");
 }

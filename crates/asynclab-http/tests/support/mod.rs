@@ -25,6 +25,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
+pub mod ws;
+
 /// The longest any single step of a test may take before it counts as a failure.
 pub const STEP: Duration = Duration::from_secs(10);
 
