@@ -410,10 +410,11 @@ compose_tests() {
   curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$ASYNCLAB_HTTP_PORT/fast" ||
     fail "/fast on the published port"
   ok "/fast on the published port $ASYNCLAB_HTTP_PORT"
-  timeout 120 "${compose[@]}" --profile load run --rm loadtest >"$WORK/compose-load.log" 2>&1 ||
-    { cat "$WORK/compose-load.log"; fail "compose run loadtest"; }
+  # The report is stdout; stderr has the run's progress (a line per interval).
+  timeout 120 "${compose[@]}" --profile load run --rm loadtest >"$WORK/compose-load.log" 2>"$WORK/compose-load.err" ||
+    { cat "$WORK/compose-load.log" "$WORK/compose-load.err"; fail "compose run loadtest"; }
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["requests"]["ok"] > 0, r["requests"]; print("    %d requests, %.0f req/s" % (r["requests"]["started"], r["rate"]))' \
-    "$WORK/compose-load.log" || { cat "$WORK/compose-load.log"; fail "compose run loadtest: no JSON report with successes"; }
+    "$WORK/compose-load.log" || { cat "$WORK/compose-load.log" "$WORK/compose-load.err"; fail "compose run loadtest: no JSON report with successes"; }
   ok "compose run loadtest: asynclab load http://asynclab:8080/fast by service name"
   compose_scale_test
   t0=$SECONDS
