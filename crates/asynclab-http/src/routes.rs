@@ -133,15 +133,27 @@ pub const UNMATCHED: &str = "unmatched";
 /// The index into [`ROUTES`] of the route that serves `method` and `path`, or
 /// `ROUTES.len()` when none does (the per-route counters' last slot).
 pub fn index(method: &Method, path: &str) -> usize {
-    ROUTES
-        .iter()
-        .position(|r| {
-            matches(r.template, path)
-                && (every_method(r.template)
-                    || r.method == method
-                    || (r.method == Method::GET && method == Method::HEAD))
-        })
-        .unwrap_or(ROUTES.len())
+    lookup(method, path).0
+}
+
+/// [`index`] and [`template`] in one pass over the table: the first route whose
+/// template the path matches names it, the first that also takes the method
+/// serves it.
+pub fn lookup(method: &Method, path: &str) -> (usize, &'static str) {
+    let mut template = None;
+    for (i, route) in ROUTES.iter().enumerate() {
+        if !matches(route.template, path) {
+            continue;
+        }
+        let named = *template.get_or_insert(route.template);
+        if every_method(route.template)
+            || route.method == method
+            || (route.method == Method::GET && method == Method::HEAD)
+        {
+            return (i, named);
+        }
+    }
+    (ROUTES.len(), template.unwrap_or(UNMATCHED))
 }
 
 /// The template to log and label metrics with: the first route whose template

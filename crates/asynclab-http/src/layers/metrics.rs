@@ -69,9 +69,10 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (index, route) = routes::lookup(req.method(), req.uri().path());
         let counted = Counted {
-            index: routes::index(req.method(), req.uri().path()),
-            route: routes::template(req.uri().path()),
+            index,
+            route,
             method: method_label(req.method()),
             started: Instant::now(),
             in_flight: InFlight::enter(&self.state.http),
