@@ -130,15 +130,10 @@ fn refusal(path: &str) -> HttpError {
 /// The template reported for requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
 
-/// The index into [`ROUTES`] of the route that serves `method` and `path`, or
-/// `ROUTES.len()` when none does (the per-route counters' last slot).
-pub fn index(method: &Method, path: &str) -> usize {
-    lookup(method, path).0
-}
-
-/// [`index`] and [`template`] in one pass over the table: the first route whose
-/// template the path matches names it, the first that also takes the method
-/// serves it.
+/// The route for `method` and `path`, in one pass over the table: its index
+/// into [`ROUTES`] (`ROUTES.len()` when no route serves it: the per-route
+/// counters' last slot) and the template it is labelled with (the first route
+/// whose template the path matches, as [`template`] says).
 pub fn lookup(method: &Method, path: &str) -> (usize, &'static str) {
     let mut template = None;
     for (i, route) in ROUTES.iter().enumerate() {

@@ -41,6 +41,11 @@ fn example(template: &str) -> String {
     })
 }
 
+/// The route's index alone (the per-route counters' slot).
+fn index(method: &Method, path: &str) -> usize {
+    lookup(method, path).0
+}
+
 #[tokio::test]
 async fn every_route_in_the_table_has_an_arm_in_the_match() {
     for route in ROUTES {
