@@ -41,6 +41,15 @@ pub struct TestServer {
 
 /// Starts a server with the built-in defaults changed by `tweak`.
 pub async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    start(tweak, None).await
+}
+
+/// The one way a test starts a server: as `asynclab serve` does, and with an
+/// HTTPS listener too when `tls` is given (see `tls::spawn_tls`).
+async fn start(
+    tweak: impl FnOnce(&mut Config),
+    tls: Option<&asynclab_tls::ServerTlsOptions>,
+) -> TestServer {
     let mut config = Config::builtin();
     config.http.addr = "127.0.0.1:0".parse().expect("address");
     tweak(&mut config);
@@ -52,10 +61,18 @@ pub async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let http = &loaded.config.http;
     let listener = asynclab_core::listen::listen(http.addr, http.backlog).expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let run = tokio::spawn(server.run(listener));
+    let https = tls.map(|options| asynclab_http::Https {
+        listener: asynclab_core::listen::listen("127.0.0.1:0".parse().expect("addr"), http.backlog)
+            .expect("bind https"),
+        tls: asynclab_tls::ServerTls::new(options).expect("TLS config builds"),
+    });
+    let https_addr = https
+        .as_ref()
+        .map(|h| h.listener.local_addr().expect("local addr"));
+    let run = tokio::spawn(server.run_with_tls(listener, https));
     TestServer {
         addr,
-        https: None,
+        https: https_addr,
         state,
         shutdown,
         run,

@@ -6,11 +6,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use asynclab_core::Metrics;
-use asynclab_core::Shutdown;
-use asynclab_core::config::{Config, Loaded};
-use asynclab_http::{Https, Server};
-use asynclab_tls::{ClientTls, ClientTlsOptions, ServerTls, ServerTlsOptions};
+use asynclab_core::config::Config;
+use asynclab_tls::{ClientTls, ClientTlsOptions, ServerTlsOptions};
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Empty;
@@ -107,35 +104,7 @@ fn leaf(issuer: &Issuer<'static, KeyPair>, cn: &str, names: &[&str]) -> (String,
 
 /// Starts a server with an HTTPS listener too; `TestServer::https` is its address.
 pub async fn spawn_tls(tls: &ServerTlsOptions, tweak: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config::builtin();
-    config.http.addr = "127.0.0.1:0".parse().expect("address");
-    tweak(&mut config);
-    let loaded = Loaded::from_config(config);
-    let shutdown = Shutdown::with_grace(loaded.config.shutdown.grace);
-    let server = Server::new(&loaded, Metrics::new(), shutdown.clone()).expect("server builds");
-    let state = server.state().clone();
-    let http = &loaded.config.http;
-    let listener = asynclab_core::listen::listen(http.addr, http.backlog).expect("bind");
-    let tls_listener =
-        asynclab_core::listen::listen("127.0.0.1:0".parse().expect("addr"), http.backlog)
-            .expect("bind https");
-    let addr = listener.local_addr().expect("local addr");
-    let https = tls_listener.local_addr().expect("local addr");
-    let tls = ServerTls::new(tls).expect("TLS config builds");
-    let run = tokio::spawn(server.run_with_tls(
-        listener,
-        Some(Https {
-            listener: tls_listener,
-            tls,
-        }),
-    ));
-    TestServer {
-        addr,
-        https: Some(https),
-        state,
-        shutdown,
-        run,
-    }
+    super::start(tweak, Some(tls)).await
 }
 
 /// A TLS connection to `addr` as `localhost` with `options`: the stream, or
