@@ -27,6 +27,8 @@ from scenarios import Result, Skip, callgrind_per_request, need
 LAYERS = [
     ("request id (tower-http set + propagate)",
      [".layer(SetRequestIdLayer::", ".layer(PropagateRequestIdLayer::"], None),
+    ("error format (ours)", [".layer(ErrorFormatLayer)"],
+     ".map_response(|res: Response<StackBody>| res.map(Either::Left))"),
     ("access log (ours)", [".layer(AccessLogLayer::"], None),
     ("metrics (ours)", [".layer(MetricsLayer::"], None),
     ("shutdown cut (ours)", [".layer(CutLayer::"], None),
@@ -35,6 +37,7 @@ LAYERS = [
      ".map_err(|never: std::convert::Infallible| -> BoxError { match never {} })"),
     ("request timeout and body rate (ours)", [".layer(RequestTimeoutLayer::"], None),
     ("Host check (ours)", [".layer(HostLayer)"], None),
+    ("faults, off (ours)", [".layer(FaultLayer::"], None),
 ]
 
 STACK = "crates/asynclab-http/src/stack.rs"

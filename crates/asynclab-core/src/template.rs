@@ -10,36 +10,51 @@
 /// when it does not match.
 pub fn params<'p>(template: &str, path: &'p str) -> Option<Vec<&'p str>> {
     let mut found = Vec::new();
-    let mut rest = path;
-    let mut segments = template.split('/').peekable();
-    while let Some(segment) = segments.next() {
-        let last = segments.peek().is_none();
-        if last && segment == "{path}" {
-            found.push(rest);
-            return Some(found);
-        }
-        let (head, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        let is_param = segment.starts_with('{') && segment.ends_with('}');
-        match is_param {
-            true if !head.is_empty() => found.push(head),
-            false if head == segment => {}
-            _ => return None,
-        }
-        if last {
-            // The template ends here: so must the path (no trailing slash).
-            return (!rest.contains('/')).then_some(found);
-        }
-        if !rest.contains('/') {
-            return None;
-        }
-        rest = tail;
-    }
-    Some(found)
+    walk(template, path, |param| found.push(param)).then_some(found)
 }
 
 /// True when `path` is an instance of `template`.
 pub fn matches(template: &str, path: &str) -> bool {
-    params(template, path).is_some()
+    walk(template, path, |_| {})
+}
+
+/// The one matcher behind [`params`] and [`matches`]: it walks both strings
+/// once, comparing the literal text between parameters byte by byte, and hands
+/// each parameter's text to `on_param`. Every request's route is looked up with
+/// it (for its metric label), so it allocates nothing and never splits a string
+/// into pieces it then throws away.
+fn walk<'p>(template: &str, path: &'p str, mut on_param: impl FnMut(&'p str)) -> bool {
+    let (mut template, mut path) = (template, path);
+    loop {
+        // The literal text up to the next parameter must be the path's next text.
+        let Some(open) = position(template, b'{') else {
+            return template == path;
+        };
+        let Some(rest) = path.strip_prefix(&template[..open]) else {
+            return false;
+        };
+        let close = position(&template[open..], b'}').map_or(template.len(), |i| open + i + 1);
+        let name = &template[open..close];
+        (template, path) = (&template[close..], rest);
+        if name == "{path}" && template.is_empty() {
+            on_param(path);
+            return true;
+        }
+        // Any other parameter takes one non-empty segment.
+        let end = position(path, b'/').unwrap_or(path.len());
+        if end == 0 {
+            return false;
+        }
+        on_param(&path[..end]);
+        path = &path[end..];
+    }
+}
+
+/// Where the ASCII byte `b` first is in `s`: a plain loop, because templates
+/// and paths are short and `str::find`'s general machinery costs more than the
+/// search itself here.
+fn position(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
 }
 
 #[cfg(test)]
