@@ -73,8 +73,8 @@ def wrk(url, connections, duration, threads=THREADS):
 class IdleConnections:
     """Holds `count` idle connections open from a separate process
     (bench/lib/idle.py), so the client's own memory never mixes with the server's.
-    `kind` is `http` (one keep-alive GET first), `echo` (one line echoed first)
-    or `tcp` (connect only)."""
+    `kind` is `http` (one keep-alive GET first), `echo` (one line echoed first),
+    `ws` (a WebSocket opened on `path`, one message echoed) or `tcp` (connect only)."""
 
     def __init__(self, port, count, kind, path="/fast", timeout=120):
         argv = [sys.executable, os.path.join(os.path.dirname(__file__), "idle.py"),
@@ -105,6 +105,12 @@ class IdleConnections:
             self.popen.wait()
         # What the holder said about connections that failed (empty when none did).
         return self.popen.stderr.read().strip()
+
+
+def bare_ws_client(url, connections, duration, size):
+    """One run of bench/baselines/bare-ws's client: its JSON line (round trips/s)."""
+    argv = [servers.binary("BENCH_BARE_WS_CLIENT"), url, str(connections), str(duration), str(size)]
+    return json.loads(procs.run(argv, timeout=duration + 60))
 
 
 def echo_stream(port, total=1 << 30, chunk=1 << 20, timeout=120):

@@ -713,4 +713,11 @@ def _layers():
     return layers.layers()
 
 
+def _ws():
+    # Imported here, as `layers`: `websocket` imports this module.
+    import websocket
+    return websocket.ws()
+
+
 ALL["layers"] = _layers
+ALL["ws"] = _ws

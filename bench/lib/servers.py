@@ -1,9 +1,9 @@
 """The servers under test, each started on a free loopback port and stopped by PID.
 
 `start(kind, ...)` returns a `Server` once it answers: asynclab (HTTP, echo in line
-or raw mode, or both with `serve`), the two bare baselines under
-bench/baselines/, and nginx from a config under bench/nginx/ rendered into a
-scratch prefix (nginx wants its port and paths written in its config).
+or raw mode, or both with `serve`), the bare baselines under bench/baselines/,
+and nginx from a config under bench/nginx/ rendered into a scratch prefix (nginx
+wants its port and paths written in its config).
 """
 
 import os
@@ -94,6 +94,14 @@ def bare_echo(name="bare-echo", wrap=()):
     """bench/baselines/bare-echo: read into a buffer, write it back."""
     port = procs.free_port()
     proc = procs.Proc(name, [*wrap, binary("BENCH_BARE_ECHO"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
+    procs.wait_tcp(port, proc)
+    return Server(name, proc, port)
+
+
+def bare_ws(name="bare-ws", wrap=()):
+    """bench/baselines/bare-ws's server: tokio-tungstenite's echo, on any path."""
+    port = procs.free_port()
+    proc = procs.Proc(name, [*wrap, binary("BENCH_BARE_WS_SERVER"), f"127.0.0.1:{port}"], _log(name), cwd=ROOT)
     procs.wait_tcp(port, proc)
     return Server(name, proc, port)
 

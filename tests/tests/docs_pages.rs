@@ -1,4 +1,4 @@
-//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md`, `docs/load.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -20,6 +20,7 @@ const CONTROL: &str = include_str!("../../docs/control.md");
 const HTTPBIN: &str = include_str!("../../docs/httpbin.md");
 const TLS: &str = include_str!("../../docs/tls.md");
 const WEBSOCKET: &str = include_str!("../../docs/websocket.md");
+const LOAD: &str = include_str!("../../docs/load.md");
 
 #[test]
 fn every_command_on_the_http_page_works() {
@@ -56,6 +57,22 @@ fn every_command_on_the_tls_page_works() {
 fn every_command_on_the_websocket_page_works() {
     // The handshake (over TLS too), its refusals, `load ws://` and the metrics.
     Guide::new(WEBSOCKET).run_and_check(8);
+}
+
+#[test]
+fn every_command_on_the_load_page_works() {
+    // Its runs write reports (`--json > a.json`, `--report run.html`) and read
+    // the scenario and URL files the page shows: all in a scratch folder.
+    let guide = Guide {
+        dir: with_public_copy("load-page"),
+        ..Guide::new(LOAD)
+    }
+    .with_shown_files();
+    let names: Vec<&str> = guide.files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["shop.toml", "urls.txt"], "the files the page shows");
+    // Stages, breakpoint, --fail-if (exit 99), scenario and URL files, the HTML
+    // report, --json and merge.
+    guide.run_and_check(20);
 }
 
 #[test]

@@ -47,6 +47,24 @@ fn the_guide_reader_finds_servers_backgrounds_and_expected_statuses() {
     );
 }
 
+#[test]
+fn the_guide_reader_finds_expected_exit_statuses_and_the_files_a_page_shows() {
+    let page = "```sh\nasynclab load http://x/ --fail-if 'p50>1ms' # exit 99\n\
+                asynclab load http://x/ # 200 ok\n```\n\
+                ```toml\n# shop.toml: a scenario\n[[request]]\n```\n\
+                ```text\n# not a file name: just a comment\n```\n";
+    let steps = blocks(page);
+    assert!(matches!(&steps[0][0], Step::Run(r) if r.exit == 99 && r.expect.is_empty()));
+    assert!(matches!(&steps[0][1], Step::Run(r) if r.exit == 0 && r.expect == [200]));
+    assert_eq!(
+        Guide::new(page).with_shown_files().files,
+        [(
+            "shop.toml".to_string(),
+            "# shop.toml: a scenario\n[[request]]\n".to_string()
+        )]
+    );
+}
+
 /// The guide's **Code.** and **Test.** paragraphs name files and, after each, the
 /// functions, types and tests in it; they must exist, so the guide cannot point at
 /// code that was renamed or moved.

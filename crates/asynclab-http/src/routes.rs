@@ -80,9 +80,14 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
             ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state, req.headers()))),
             // The handshake is checked (a HEAD is refused there) and answered
-            // 101; the socket is then run by the connection's task (`ws/`).
-            ("GET" | "HEAD", "/ws/echo") => now(ws::handshake(state, req, Endpoint::Echo)),
-            ("GET" | "HEAD", "/ws/events") => now(ws::handshake(state, req, Endpoint::Events)),
+            // 101, or 200 to an HTTP/2 extended CONNECT; the socket is then run
+            // by the connection's task, or one of its own (`ws/`).
+            ("GET" | "HEAD" | "CONNECT", "/ws/echo") => {
+                now(ws::handshake(state, req, Endpoint::Echo))
+            }
+            ("GET" | "HEAD" | "CONNECT", "/ws/events") => {
+                now(ws::handshake(state, req, Endpoint::Events))
+            }
             (
                 "GET" | "HEAD",
                 "/fanout" | "/race" | "/timeout" | "/compute" | "/block" | "/counter" | "/events"

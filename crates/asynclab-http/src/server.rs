@@ -89,7 +89,10 @@ impl Server {
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_header_list_size(h2_header_list);
+            .max_header_list_size(h2_header_list)
+            // Announce SETTINGS_ENABLE_CONNECT_PROTOCOL: a client may open a
+            // WebSocket over HTTP/2 with an extended CONNECT (RFC 8441).
+            .enable_connect_protocol();
 
         let timeouts = Timeouts {
             header_read: config.header_read_timeout,

@@ -32,11 +32,11 @@ pub struct DemoConfig {
     pub max_fanout: usize,
     /// `GET /events` streams open at once; more get 503.
     pub max_subscribers: usize,
-    /// How long a `GET /events` stream lasts without `?for=`: a stream nobody
-    /// asked to keep open does not run forever.
+    /// How long a `GET /events` stream (or a `GET /ws/events` WebSocket) lasts
+    /// without `?for=`: a stream nobody asked to keep open does not run forever.
     #[serde(with = "units::duration")]
     pub events_for: Duration,
-    /// The longest `GET /events?for=` may ask for.
+    /// The longest `GET /events?for=` (and `/ws/events?for=`) may ask for.
     #[serde(with = "units::duration")]
     pub max_events_for: Duration,
     /// An idle `/events` stream sends a comment this often, so proxies keep it open;

@@ -16,6 +16,9 @@
 //! A request answered `101 Switching Protocols` (a WebSocket handshake) ends
 //! hyper's part: its connection future completes and the task goes on to run
 //! the WebSocket (`ws/`) on the same socket, with the same connection slot.
+//! Over HTTP/2 a WebSocket is one stream among others (RFC 8441): it runs in a
+//! task of its own and keeps the connection busy until it closes
+//! (`service.rs`).
 //!
 //! | file | what it does |
 //! |---|---|
@@ -173,7 +176,13 @@ impl<'c, S: HttpService> Connection<'c, S> {
         } = self;
         let shutdown = &ctx.shutdown;
         let io = io::TimedIo::new(stream, ctx.timeouts.write, activity.clone());
-        let service = service::ConnService::new(ctx.app.clone(), activity.clone(), peer, tls);
+        let service = service::ConnService::new(
+            ctx.app.clone(),
+            activity.clone(),
+            peer,
+            tls,
+            ctx.tracker.clone(),
+        );
         // `Unpin` (see `Conn`), so `select!` can poll it by `&mut` without pinning.
         let mut conn = ctx.builders.serve(protocol, io, service);
         let timer = tokio::time::sleep(ctx.timeouts.header_read.min(ctx.timeouts.idle));

@@ -9,6 +9,10 @@
 //! and the client's address goes into the request's extensions as
 //! [`ClientAddr`] for the layers that log it (with [`TlsInfo`] on the HTTPS
 //! port: the client certificate's subject under mutual TLS).
+//!
+//! A WebSocket handshake's answer carries its session (`ws/handshake.rs`), and
+//! this is where it is handed on: to the connection's task after a 101, to a
+//! task of its own after an HTTP/2 extended CONNECT.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,8 +20,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 
@@ -47,15 +52,24 @@ pub struct ConnService<S> {
     activity: Arc<Activity>,
     peer: ClientAddr,
     tls: Option<TlsInfo>,
+    /// The server's connection tasks: a WebSocket over HTTP/2 runs as one more.
+    tracker: TaskTracker,
 }
 
 impl<S> ConnService<S> {
-    pub fn new(app: S, activity: Arc<Activity>, peer: SocketAddr, tls: Option<TlsInfo>) -> Self {
+    pub fn new(
+        app: S,
+        activity: Arc<Activity>,
+        peer: SocketAddr,
+        tls: Option<TlsInfo>,
+        tracker: TaskTracker,
+    ) -> Self {
         Self {
             app,
             activity,
             peer: ClientAddr(peer),
             tls,
+            tracker,
         }
     }
 }
@@ -67,6 +81,12 @@ impl<S: HttpService> hyper::service::Service<Request<Incoming>> for ConnService<
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let exchange = Exchange::start(&self.activity);
+        // Only a CONNECT can open a WebSocket over HTTP/2: other requests do
+        // without the tracker (a clone is an atomic increment).
+        let streams = (req.method() == Method::CONNECT).then(|| Streams {
+            tracker: self.tracker.clone(),
+            peer: self.peer.0,
+        });
         let mut req = req.map(Body::from);
         req.extensions_mut().insert(self.peer);
         if let Some(tls) = &self.tls {
@@ -77,8 +97,16 @@ impl<S: HttpService> hyper::service::Service<Request<Incoming>> for ConnService<
             // makes a request wait to be taken: over its limit it answers 503.
             inner: self.app.clone().oneshot(req),
             exchange: Some(exchange),
+            streams,
         }
     }
+}
+
+/// Where a WebSocket opened over HTTP/2 is run.
+#[derive(Debug)]
+struct Streams {
+    tracker: TaskTracker,
+    peer: SocketAddr,
 }
 
 pin_project_lite::pin_project! {
@@ -88,6 +116,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Oneshot<S, Request<Body>>,
         exchange: Option<Exchange>,
+        streams: Option<Streams>,
     }
 }
 
@@ -97,15 +126,38 @@ impl<S: HttpService> Future for ResponseFuture<S> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
-        let exchange = this.exchange.take();
-        // A WebSocket handshake answered 101: the session goes to the
-        // connection's task, which runs it once hyper lets go of the socket.
-        if res.status() == StatusCode::SWITCHING_PROTOCOLS
-            && let (Some(handover), Some(exchange)) =
-                (res.extensions_mut().remove::<Handover>(), &exchange)
-            && let Some(session) = handover.take()
+        let mut exchange = this.exchange.take();
+        if let Some(session) = res
+            .extensions_mut()
+            .remove::<Handover>()
+            .and_then(|handover| handover.take())
         {
-            exchange.0.hand_over(session);
+            match (res.status(), this.streams.take()) {
+                // HTTP/1.1: the whole connection switches. The connection's
+                // task runs the session once hyper lets go of the socket.
+                (StatusCode::SWITCHING_PROTOCOLS, _) => {
+                    if let Some(exchange) = &exchange {
+                        exchange.0.hand_over(session);
+                    }
+                }
+                // HTTP/2 (RFC 8441): only this stream switches, and hyper
+                // goes on serving the connection's other streams, so the
+                // session gets a task of its own, tracked like a connection so
+                // the drain waits for it. It keeps the request's `Exchange`:
+                // the connection stays busy while the WebSocket is open, so
+                // its idle clock does not close it and, at shutdown, hyper's
+                // GOAWAY lets the stream finish its close handshake.
+                (status, Some(streams)) if status.is_success() => {
+                    let busy = exchange.take();
+                    streams.tracker.spawn(async move {
+                        let _busy = busy;
+                        session.run(streams.peer).await;
+                    });
+                }
+                // An answer hyper will not switch on: the session is dropped,
+                // and its socket never comes.
+                _ => {}
+            }
         }
         Poll::Ready(Ok(res.map(|body| ConnBody {
             body,

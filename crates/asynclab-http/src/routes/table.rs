@@ -117,6 +117,16 @@ pub static ROUTES: &[Route] = &[
         "WebSocket: the live events of /events, one JSON text message each",
     ),
     route(
+        Method::CONNECT,
+        "/ws/echo",
+        "WebSocket over HTTP/2 (RFC 8441 extended CONNECT)",
+    ),
+    route(
+        Method::CONNECT,
+        "/ws/events",
+        "WebSocket over HTTP/2 (RFC 8441 extended CONNECT)",
+    ),
+    route(
         Method::GET,
         FILES,
         "static files from files.root (PUT when files.upload is on)",

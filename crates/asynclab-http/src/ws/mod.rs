@@ -1,6 +1,7 @@
 //! WebSocket (RFC 6455): `GET /ws/echo` and `GET /ws/events`, on a socket that
 //! has left hyper: TCP, or TLS on the HTTPS port (`wss://`), the same to this
-//! module since hyper hands the upgraded stream back type-erased.
+//! module since hyper hands the upgraded stream back type-erased; or one stream
+//! of an HTTP/2 connection (RFC 8441's extended CONNECT, `handshake.rs`).
 //!
 //! The protocol itself (frames, masking, fragments, UTF-8, control frames, the
 //! close handshake) is tungstenite's, through tokio-tungstenite; what is ours
@@ -9,7 +10,7 @@
 //! | file | what it does |
 //! |---|---|
 //! | `handshake.rs` | checks the request, answers 101 and hands the session to the connection task |
-//! | `session.rs` | one WebSocket's life: a `select!` over the client, the event feed, the idle clock and the shutdown |
+//! | `session.rs` | one WebSocket's life: a `select!` over the client, the event feed and its lifetime, the idle clock and the shutdown |
 //! | `close.rs` | how it ends: the close code for each fault, the close handshake, a lingering close |
 //! | `metrics.rs` | open sockets, messages and bytes each way, closes by code |
 //!
@@ -20,11 +21,14 @@
 //! - **memory:** a message larger than `http.ws.max_message` is refused from its
 //!   frame header (close 1009); the server reads the next message only once its
 //!   answer is written, so a client that sends without reading fills its own
-//!   socket buffers, not the server's memory; and a write that makes no progress
-//!   for `http.write_timeout` ends the socket (the connection's `TimedIo`);
+//!   socket buffers, not the server's memory; and every message the server
+//!   sends must be written within `http.write_timeout`, or the socket ends
+//!   (over HTTP/2 the connection's own write clock cannot see one stalled
+//!   stream, so the bound is per message, in `session.rs`);
 //! - **time:** a socket silent for `http.ws.idle_timeout` is pinged, and closed
 //!   (1001) if nothing comes within `http.ws.ping_timeout`; a close handshake the
 //!   server starts waits at most `http.ws.close_timeout` for the client's answer;
+//!   a `/ws/events` feed lasts `?for=` (as `/events`), then closes with 1000;
 //! - **shutdown:** at the `stopping` phase every WebSocket is sent 1001 ("going
 //!   away"); the drain waits for the close handshakes until the grace period
 //!   ends, and the cut drops the rest (counted in the stop summary).
@@ -36,6 +40,7 @@ mod session;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use asynclab_core::Shutdown;
 use asynclab_demo::Ticket;
@@ -58,8 +63,9 @@ type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 pub enum Feed {
     /// `/ws/echo`: the client's own messages.
     None,
-    /// `/ws/events`: the live event feed (a place among the subscribers).
-    Events(Ticket),
+    /// `/ws/events`: the live event feed (a place among the subscribers),
+    /// for `end_after` (`?for=`), then closed with 1000.
+    Events { ticket: Ticket, end_after: Duration },
 }
 
 /// One accepted WebSocket handshake, waiting for its socket.
@@ -118,6 +124,7 @@ impl Session {
         let _open = Open::new(&metrics);
         let cx = session::Context {
             config: ws,
+            write_timeout: config.write_timeout,
             metrics: &metrics,
             peer,
             stopping: shutdown.stopping.watch(),

@@ -1,10 +1,12 @@
-//! One WebSocket's life, in its connection's task.
+//! One WebSocket's life, in its connection's task (or, over HTTP/2, a task of
+//! its own).
 //!
 //! Pattern: **one task, one `select!`, no locks.** mini-redis's connection
 //! handler is a `select!` over the next frame and the shutdown; this is the
-//! same with two more branches: the event feed (for `/ws/events`) and the idle
-//! clock. Everything the session owns (the socket, the subscription, the
-//! timer) lives in this one task, so nothing is shared and nothing is locked.
+//! same with three more branches: the event feed and its lifetime (for
+//! `/ws/events`) and the idle clock. Everything the session owns (the socket,
+//! the subscription, the timers) lives in this one task, so nothing is shared
+//! and nothing is locked.
 //!
 //! The echo is sent *inside* the branch that received the message, and the
 //! loop reads the next message only once it is written: a client that sends
@@ -16,6 +18,7 @@
 //! fragments of a message: the loop only sees them as a sign of life.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use asynclab_core::Event;
 use asynclab_core::config::WsConfig;
@@ -34,6 +37,8 @@ use asynclab_demo::Ticket;
 /// What a session needs besides its socket and its feed.
 pub(super) struct Context<'a> {
     pub config: &'a WsConfig,
+    /// `http.write_timeout`: the longest one message may take to be written.
+    pub write_timeout: Duration,
     pub metrics: &'a WsMetrics,
     pub peer: SocketAddr,
     /// The shutdown's `stopping` and `cut` phases, made once for this task.
@@ -43,13 +48,16 @@ pub(super) struct Context<'a> {
 
 /// Runs the WebSocket until it ends, then closes it (`close.rs`).
 pub(super) async fn run(mut ws: Socket, feed: Feed, mut cx: Context<'_>) {
-    let mut events = match feed {
-        Feed::Events(ticket) => Some(ticket),
-        Feed::None => None,
+    let (mut events, end_after) = match feed {
+        Feed::Events { ticket, end_after } => (Some(ticket), Some(end_after)),
+        Feed::None => (None, None),
     };
     let echo = events.is_none();
     let idle = tokio::time::sleep(cx.config.idle_timeout);
     tokio::pin!(idle);
+    // The feed's lifetime (`?for=`); an echo has none but its clocks.
+    let time_up = after(end_after);
+    tokio::pin!(time_up);
     let mut pinged = false;
     // The code of the client's close frame, once it sent one.
     let mut client_closed = None;
@@ -93,6 +101,9 @@ pub(super) async fn run(mut ws: Socket, feed: Feed, mut cx: Context<'_>) {
                     break end;
                 }
             }
+            () = &mut time_up => {
+                break End::Close(CloseCode::Normal, "the stream's time (?for=, or http.demo.events_for) is up");
+            }
             () = &mut idle => {
                 if pinged {
                     break End::Close(CloseCode::Away, "no answer to the server's ping (http.ws.ping_timeout)");
@@ -109,20 +120,36 @@ pub(super) async fn run(mut ws: Socket, feed: Feed, mut cx: Context<'_>) {
 }
 
 /// Sends one message and waits until it is written. `Some(end)` when the
-/// session is over: the socket failed, or the shutdown's cut came first.
+/// session is over: the socket failed, the message was not taken within
+/// `http.write_timeout`, or the shutdown's cut came first.
 async fn send(ws: &mut Socket, message: Message, cx: &mut Context<'_>) -> Option<End> {
     count(cx.metrics, &cx.metrics.sent, &message);
-    tokio::select! {
+    // A client that does not read can hold a write here: the timeout lets it
+    // go, and the cut ends it at shutdown. Nothing more can be said to it (a
+    // close frame would wait behind the stuck message), so it simply ends.
+    let sent = tokio::select! {
         biased;
-        // A client that does not read can hold a write here: the cut ends it.
-        () = &mut cx.cut => Some(End::Cut),
-        sent = ws.send(message) => match sent {
-            Ok(()) => None,
-            Err(error) => {
-                tracing::debug!(peer = %cx.peer, %error, "websocket write failed");
-                Some(End::Gone)
-            }
-        },
+        () = &mut cx.cut => return Some(End::Cut),
+        sent = tokio::time::timeout(cx.write_timeout, ws.send(message)) => sent,
+    };
+    match sent {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => {
+            tracing::debug!(peer = %cx.peer, %error, "websocket write failed");
+            Some(End::Gone)
+        }
+        Err(_) => {
+            tracing::debug!(peer = %cx.peer, "websocket message not taken within http.write_timeout");
+            Some(End::Gone)
+        }
+    }
+}
+
+/// Completes `after` from now; never when there is no limit.
+async fn after(limit: Option<Duration>) {
+    match limit {
+        Some(limit) => tokio::time::sleep(limit).await,
+        None => std::future::pending().await,
     }
 }
 

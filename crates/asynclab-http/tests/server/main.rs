@@ -23,6 +23,7 @@ mod shutdown;
 mod timers;
 mod tls;
 mod websocket;
+mod websocket_h2;
 mod websocket_life;
 
 use std::time::Duration;

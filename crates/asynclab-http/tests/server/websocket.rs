@@ -253,7 +253,8 @@ async fn bad_handshakes_get_a_4xx_never_101_or_5xx() {
             assert!(lower.contains("upgrade: websocket"), "{what}: {answer}");
         }
     }
-    // Over HTTP/2 there is no Upgrade (and RFC 8441 is not offered).
+    // Over HTTP/2 there is no Upgrade: a WebSocket is an extended CONNECT
+    // (`websocket_h2.rs`), and a GET is refused.
     assert_eq!(
         get_h2(s.addr, "/ws/echo").await.status,
         StatusCode::BAD_REQUEST

@@ -159,3 +159,23 @@ async fn a_close_handshake_unanswered_at_the_end_of_the_grace_is_cut_and_counted
     let at_shutdown = s.state.websockets_at_shutdown();
     assert_eq!((at_shutdown.closed, at_shutdown.cut), (0, 1));
 }
+
+#[tokio::test]
+async fn ws_events_lasts_its_time_then_closes_with_1000_like_events() {
+    let s = spawn(|c| c.http.demo.max_events_for = Duration::from_secs(60)).await;
+    let started = Instant::now();
+    let mut ws = RawWs::connect(s.addr, "/ws/events?for=300ms").await;
+    assert_eq!(ws.read_close().await, Some(1000), "the feed's time is up");
+    assert!(started.elapsed() >= MS(300));
+    ws.send(Out::new(CLOSE, &1000u16.to_be_bytes())).await;
+    ws.expect_eof().await;
+    // Longer than `http.demo.max_events_for`, or not a duration: 400, no socket.
+    for (query, says) in [("2m", "http.demo.max_events_for"), ("soon", "for")] {
+        let request = handshake_request(&format!("/ws/events?for={query}"))
+            .replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+        let refused = raw(s.addr, request.as_bytes()).await;
+        assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+        assert!(refused.contains(says), "{refused}");
+    }
+    assert_eq!(s.state.ws.opened.get(), 1);
+}

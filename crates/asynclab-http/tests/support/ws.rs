@@ -2,11 +2,23 @@
 //! can send what no proper client would: unmasked frames, reserved bits and
 //! opcodes, stray continuations, oversized lengths with no payload behind them.
 //! Every read is bounded by [`STEP`].
+//!
+//! For WebSockets over HTTP/2 (RFC 8441) no hand-made frames are needed: [`H2`]
+//! is hyper's HTTP/2 client opening them with an extended CONNECT, and
+//! tokio-tungstenite speaking the protocol over the stream.
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::Empty;
+use hyper::client::conn::http2::SendRequest;
+use hyper::ext::Protocol;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::STEP;
 
@@ -224,4 +236,117 @@ fn parse(buf: &[u8]) -> Option<(Frame, usize)> {
         payload,
     };
     Some((frame, at + len))
+}
+
+/// A WebSocket on one stream of an HTTP/2 connection.
+pub type H2Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// An HTTP/2 connection with prior knowledge (h2c), on which WebSockets open
+/// as extended CONNECTs (RFC 8441) beside ordinary requests.
+pub struct H2 {
+    pub addr: SocketAddr,
+    pub sender: SendRequest<Empty<Bytes>>,
+}
+
+impl H2 {
+    /// Connects, and has a first request answered: the server's SETTINGS have
+    /// come by then, so the client knows what it may ask.
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let (sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .expect("h2 handshake");
+        tokio::spawn(conn);
+        let mut h2 = Self { addr, sender };
+        assert_eq!(h2.get("/fast").await, StatusCode::OK);
+        h2
+    }
+
+    /// An ordinary `GET` on this connection: its status.
+    pub async fn get(&mut self, path: &str) -> StatusCode {
+        let req = Request::builder()
+            .uri(format!("http://{}{path}", self.addr))
+            .body(Empty::new())
+            .expect("valid request");
+        self.answer(req).await.status()
+    }
+
+    /// Sends `CONNECT path` with `:protocol` (when given) and the other
+    /// `headers`; the answer, within STEP.
+    pub async fn connect_request(
+        &mut self,
+        path: &str,
+        protocol: Option<&'static str>,
+        headers: &[(&str, &str)],
+    ) -> http::Response<hyper::body::Incoming> {
+        let mut req = Request::builder()
+            .method(Method::CONNECT)
+            .uri(format!("http://{}{path}", self.addr));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(protocol) = protocol {
+            req = req.extension(Protocol::from_static(protocol));
+        }
+        self.answer(req.body(Empty::new()).expect("valid request"))
+            .await
+    }
+
+    /// Opens a WebSocket on `path`; panics unless the server answers 200.
+    pub async fn websocket(&mut self, path: &str) -> H2Socket {
+        let version = [("sec-websocket-version", "13")];
+        let res = self
+            .connect_request(path, Some("websocket"), &version)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "the extended CONNECT");
+        let upgraded = tokio::time::timeout(STEP, hyper::upgrade::on(res))
+            .await
+            .expect("the stream switched within STEP")
+            .expect("an upgraded stream");
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Client, None).await
+    }
+
+    async fn answer(
+        &mut self,
+        req: Request<Empty<Bytes>>,
+    ) -> http::Response<hyper::body::Incoming> {
+        tokio::time::timeout(STEP, self.sender.send_request(req))
+            .await
+            .expect("an answer within STEP")
+            .expect("an h2 answer")
+    }
+}
+
+/// The settings of the server's first SETTINGS frame on an h2c connection, as
+/// `(identifier, value)` pairs, read from the raw bytes (RFC 9113 §6.5).
+pub async fn h2_server_settings(addr: SocketAddr) -> Vec<(u16, u32)> {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    // The client's preface: the magic, then an empty SETTINGS frame.
+    let empty_settings = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(PREFACE).await.expect("write the preface");
+    stream
+        .write_all(&empty_settings)
+        .await
+        .expect("write SETTINGS");
+    let mut header = [0u8; 9];
+    tokio::time::timeout(STEP, stream.read_exact(&mut header))
+        .await
+        .expect("a frame within STEP")
+        .expect("a frame header");
+    assert_eq!(header[3], 0x4, "the server's first frame is SETTINGS");
+    let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; len];
+    tokio::time::timeout(STEP, stream.read_exact(&mut payload))
+        .await
+        .expect("the payload within STEP")
+        .expect("the SETTINGS payload");
+    payload
+        .chunks_exact(6)
+        .map(|s| {
+            let id = u16::from_be_bytes([s[0], s[1]]);
+            (id, u32::from_be_bytes([s[2], s[3], s[4], s[5]]))
+        })
+        .collect()
 }

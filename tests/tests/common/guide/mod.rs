@@ -16,14 +16,19 @@
 //! - other lines (`kill`, `nc`, `docker`, ...) are for people at a terminal and are
 //!   skipped;
 //! - `-d`/`--duration` above 1s is shortened to 1s; nothing else is changed;
-//! - success: exit status 0 within a bound, and every HTTP status curl got is below
+//! - success: exit status 0 within a bound (or N, for a command ending in a
+//!   `# exit N` comment), and every HTTP status curl got is below
 //!   400, or equal to the one named in a trailing comment (`curl ... # 504`); words
 //!   after that status (`# 200 Fast response`) must appear in what the command
 //!   printed. curl reports its statuses through a `.curlrc` in a temporary
-//!   `CURL_HOME`, so the commands run exactly as written.
+//!   `CURL_HOME`, so the commands run exactly as written;
+//! - files a page shows (a fenced block starting `# shop.toml: ...`, see
+//!   [`Guide::with_shown_files`]) are written into the page's folder, addresses
+//!   rewritten, when the test asks for them.
 
 mod read;
 
+use read::shown_files;
 pub use read::{Run, Step, blocks, exports, prepare};
 
 use std::path::{Path, PathBuf};
@@ -176,7 +181,13 @@ fn finish(mut running: Running) -> Result<(), String> {
         Some(s) if matches!(s.code(), Some(124 | 137)) => {
             return Err(report(format!("still running after {COMMAND_TIMEOUT:?}")));
         }
-        Some(s) if !s.success() => return Err(report(format!("failed: {s}"))),
+        Some(s) if s.code() != Some(running.run.exit) => {
+            let expected = match running.run.exit {
+                0 => String::new(),
+                n => format!(" (the guide says exit {n})"),
+            };
+            return Err(report(format!("failed: {s}{expected}")));
+        }
         Some(_) => {}
     }
     let statuses: Vec<u16> = err
@@ -223,6 +234,9 @@ pub struct Guide {
     pub server: Vec<String>,
     /// The page's `export`s: the environment of its server and commands.
     pub env: Vec<(String, String)>,
+    /// Files written into `dir` before the commands run (name, text), with the
+    /// default server's addresses rewritten as in the commands.
+    pub files: Vec<(String, String)>,
 }
 
 impl Guide {
@@ -233,6 +247,16 @@ impl Guide {
             dir: repo_root(),
             server: vec!["serve".into()],
             env: exports(text),
+            files: Vec::new(),
+        }
+    }
+
+    /// The same, with the files the page shows (a fenced block starting
+    /// `# shop.toml: ...`) written into `dir` before its commands run.
+    pub fn with_shown_files(self) -> Self {
+        Self {
+            files: shown_files(self.text),
+            ..self
         }
     }
 
@@ -253,6 +277,14 @@ impl Guide {
 
         let default = start_server(&self.dir, &self.env, &self.server);
         let default_addresses = rewrites(&default, &[]);
+        for (name, text) in &self.files {
+            let text = default_addresses
+                .iter()
+                .fold(text.clone(), |text, (from, to)| {
+                    text.replace(from.as_str(), to)
+                });
+            std::fs::write(self.dir.join(name), text).expect("write a file the page shows");
+        }
         let mut failures = Vec::new();
         let mut n = 0;
         for block in &blocks(self.text) {

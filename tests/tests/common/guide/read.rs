@@ -27,6 +27,9 @@ pub struct Run {
     pub expect: Vec<u16>,
     /// Words after that status, which the command's output must contain.
     pub expect_text: Option<String>,
+    /// The exit status the command must end with: 0, or the one named in a
+    /// trailing `# exit N` comment (a run that fails on purpose).
+    pub exit: i32,
 }
 
 /// The page's `export NAME=value` lines: the environment a reader has set in
@@ -38,6 +41,31 @@ pub fn exports(guide: &str) -> Vec<(String, String)> {
         .filter_map(|assignment| assignment.split_once('='))
         .map(|(k, v)| (k.to_string(), v.trim_matches(['\'', '"']).to_string()))
         .collect()
+}
+
+/// The files a page shows and its commands use: every fenced block whose first
+/// line is `# NAME: ...`, with NAME a file name (`# shop.toml: ...`), as
+/// `(NAME, the block's text)`. The comment stays in the file: TOML and URL
+/// lists both read `#` as a comment.
+pub fn shown_files(guide: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut lines = guide.lines();
+    while let Some(line) = lines.next() {
+        if !line.starts_with("```") || line.trim() == "```" {
+            continue;
+        }
+        let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let name = body
+            .first()
+            .and_then(|first| first.strip_prefix("# "))
+            .and_then(|first| first.split_once(':'))
+            .map(|(name, _)| name)
+            .filter(|name| name.contains('.') && !name.contains(char::is_whitespace));
+        if let Some(name) = name {
+            files.push((name.to_string(), body.join("\n") + "\n"));
+        }
+    }
+    files
 }
 
 /// The ```sh blocks, each as the steps the test takes.
@@ -88,6 +116,9 @@ fn step(line: &str) -> Option<Step> {
             Some(Step::Serve { env, args })
         }
         ("asynclab" | "curl", _) => {
+            let exit = comment
+                .and_then(|c| c.strip_prefix("exit "))
+                .and_then(|n| n.split_whitespace().next()?.parse().ok());
             let mut words = comment.unwrap_or("").splitn(2, char::is_whitespace);
             let expect: Vec<u16> = words
                 .next()
@@ -104,6 +135,7 @@ fn step(line: &str) -> Option<Step> {
                 background,
                 expect,
                 expect_text,
+                exit: exit.unwrap_or(0),
             }))
         }
         _ => None,
