@@ -25,8 +25,7 @@ from scenarios import Result, Skip, callgrind_per_request, need
 # Each layer, as the text its line(s) in `app()` start with; the replacement
 # keeps the types of the stack intact where taking a layer out would not.
 LAYERS = [
-    ("request id (tower-http set + propagate)",
-     [".layer(SetRequestIdLayer::", ".layer(PropagateRequestIdLayer::"], None),
+    ("request id (ours)", [".layer(RequestIdLayer::"], None),
     ("error format (ours)", [".layer(ErrorFormatLayer)"],
      ".map_response(|res: Response<StackBody>| res.map(Either::Left))"),
     ("access log (ours)", [".layer(AccessLogLayer::"], None),

@@ -5,7 +5,7 @@
 //!
 //! | # | layer | from | what it does |
 //! |---|---|---|---|
-//! | 1 | `SetRequestIdLayer`, `PropagateRequestIdLayer` | tower-http | keep the client's `x-request-id` or make one (`layers/request_id.rs`); put it on the answer |
+//! | 1 | `RequestIdLayer` | ours, `layers/request_id.rs` | keep the client's `x-request-id` or make one; put it on the answer |
 //! | 2 | `ErrorFormatLayer` | ours, `layers/error_format.rs` | every error answer as one line of text, or JSON when `Accept` prefers it |
 //! | 3 | `AccessLogLayer` | ours, `layers/access_log.rs` | a span per request, a log line per answer |
 //! | 4 | `MetricsLayer` | ours, `layers/metrics.rs` | counters, latency, in-flight gauge, live feed |
@@ -42,7 +42,6 @@ use tower::load_shed::LoadShedLayer;
 use tower::{Service, ServiceBuilder};
 use tower_http::body::UnsyncBoxBody;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::body::{Body, BoxError};
 use crate::error;
@@ -53,7 +52,7 @@ use crate::layers::error_format::ErrorFormatLayer;
 use crate::layers::faults::FaultLayer;
 use crate::layers::host::HostLayer;
 use crate::layers::metrics::MetricsLayer;
-use crate::layers::request_id::RequestIds;
+use crate::layers::request_id::RequestIdLayer;
 use crate::layers::timeout::RequestTimeoutLayer;
 use crate::routes::Router;
 use crate::state::AppState;
@@ -102,8 +101,7 @@ pub fn app(state: AppState) -> impl HttpService {
     };
     let (for_errors, for_panics) = (state.http.clone(), state.http.clone());
     ServiceBuilder::new()
-        .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(RequestIdLayer::new())
         .layer(ErrorFormatLayer)
         .layer(AccessLogLayer::new(state.access_log))
         .layer(MetricsLayer::new(state.clone()))

@@ -4,7 +4,7 @@
 //!
 //! | file | layer |
 //! |---|---|
-//! | `request_id.rs` | the ids tower-http's request-id layers set |
+//! | `request_id.rs` | `RequestIdLayer`: the `x-request-id` of each request and its answer |
 //! | `error_format.rs` | one format for every error answer: text, or JSON per `Accept` |
 //! | `access_log.rs` | a span per request and one log line per answer |
 //! | `metrics.rs` | counters and latency by route template, the in-flight gauge, the live feed |

@@ -1,6 +1,17 @@
-//! Where request ids come from: tower-http's `SetRequestIdLayer` keeps a
-//! client's `x-request-id` or asks [`RequestIds`] for one, and
-//! `PropagateRequestIdLayer` puts it on the response (see `stack.rs`).
+//! `RequestIdLayer`: every request and its answer carry an `x-request-id`.
+//!
+//! A client's `x-request-id` is kept; a request without one gets a new id,
+//! written into its headers, so handlers (`/headers`, `/echo`) and the access
+//! log see it where they see every other header. The answer gets the same id
+//! unless it set its own.
+//!
+//! Why our own layer: tower-http's `SetRequestIdLayer` and
+//! `PropagateRequestIdLayer` do the same in two layers and also keep the id in
+//! the request's extensions, a map allocated per request that nothing here
+//! reads. The per-layer benchmark found that pair the most expensive layers of
+//! the stack on `/fast` (figures and command in `docs/performance.md`), far
+//! above the "few percent" a kept layer may cost; this one does the same job
+//! with the headers only.
 //!
 //! An id is a per-process prefix and a number (`5f3a9c1e-42`): unique within a
 //! process and across restarts, and far cheaper to make than a random UUID.
@@ -9,15 +20,103 @@
 //! number and no two worker threads take turns at one counter for every
 //! request. Numbers rise per thread, not across the process.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use asynclab_core::sharded::{SHARDS, ShardedCounter};
 use http::header::HeaderValue;
-use http::{HeaderName, Request};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use http::{HeaderName, Request, Response};
+use tower::{Layer, Service};
 
 /// The request id header, read from the request and set on the response.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives each request an id (or keeps the client's) and puts it on the answer.
+#[derive(Debug, Clone, Default)]
+pub struct RequestIdLayer {
+    ids: RequestIds,
+}
+
+impl RequestIdLayer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestId<S>;
+
+    fn layer(&self, inner: S) -> RequestId<S> {
+        RequestId {
+            inner,
+            ids: self.ids.clone(),
+        }
+    }
+}
+
+/// The service of [`RequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestId<S> {
+    inner: S,
+    ids: RequestIds,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestId<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let id = match req.headers().get(X_REQUEST_ID) {
+            Some(theirs) => theirs.clone(),
+            None => {
+                let ours = self.ids.next();
+                req.headers_mut().insert(X_REQUEST_ID, ours.clone());
+                ours
+            }
+        };
+        ResponseFuture {
+            inner: self.inner.call(req),
+            id: Some(id),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner answer, with the request's id added to it.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        id: Option<HeaderValue>,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = ready!(this.inner.poll(cx))?;
+        if let Some(id) = this.id.take()
+            && !res.headers().contains_key(X_REQUEST_ID)
+        {
+            res.headers_mut().insert(X_REQUEST_ID, id);
+        }
+        Poll::Ready(Ok(res))
+    }
+}
 
 /// Makes request ids. Cheap to clone: the stack clones it per request.
 #[derive(Debug, Clone)]
@@ -73,12 +172,6 @@ impl RequestIds {
 impl Default for RequestIds {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        Some(RequestId::new(self.next()))
     }
 }
 
