@@ -42,7 +42,7 @@ const STYLE: &str = include_str!("assets/dashboard.css");
 /// The page holds the control token when one is pasted, so no other script
 /// (an injected one, a CDN's) may run beside it.
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
+     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
 
 /// The dashboard's shared part, built once in [`AppState`].

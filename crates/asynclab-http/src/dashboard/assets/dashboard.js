@@ -63,7 +63,7 @@ function chart(id, lines, unit) {
     ctx.moveTo(left, y);
     ctx.lineTo(right, y);
     ctx.stroke();
-    ctx.fillText(num((max * i) / 4, 1), 4, y + 4);
+    ctx.fillText(num((max * i) / 4, 2), 4, y + 4);
   }
   ctx.fillText(unit + ' · last ' + HISTORY + ' points', left, height - 4);
   const step = (right - left) / (HISTORY - 1);
