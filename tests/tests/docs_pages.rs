@@ -1,4 +1,4 @@
-//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md`, `docs/load.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md`, `docs/load.md`, `docs/containers.md`, `docs/control.md` and `docs/dashboard.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -17,6 +17,7 @@ const METRICS: &str = include_str!("../../docs/metrics.md");
 const FILES: &str = include_str!("../../docs/files.md");
 const CONTAINERS: &str = include_str!("../../docs/containers.md");
 const CONTROL: &str = include_str!("../../docs/control.md");
+const DASHBOARD: &str = include_str!("../../docs/dashboard.md");
 const HTTPBIN: &str = include_str!("../../docs/httpbin.md");
 const TLS: &str = include_str!("../../docs/tls.md");
 const WEBSOCKET: &str = include_str!("../../docs/websocket.md");
@@ -85,6 +86,12 @@ fn every_command_on_the_containers_page_works_against_the_container_config() {
         ..Guide::new(CONTAINERS)
     };
     guide.run_and_check(3);
+}
+
+#[test]
+fn every_command_on_the_dashboard_page_works() {
+    // The page's `export` gives its server the control token, as a reader's would.
+    Guide::new(DASHBOARD).run_and_check(6);
 }
 
 #[test]

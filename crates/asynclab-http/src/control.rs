@@ -64,6 +64,16 @@ pub enum Forced {
 }
 
 impl Forced {
+    /// As the `readiness` key says it.
+    pub fn readiness(self) -> &'static str {
+        ["auto", "ready", "not-ready"][self as usize]
+    }
+
+    /// As the `liveness` key says it.
+    pub fn liveness(self) -> &'static str {
+        ["auto", "auto", "fail"][self as usize]
+    }
+
     fn load(cell: &AtomicU8) -> Self {
         match cell.load(Ordering::Acquire) {
             1 => Self::Up,
@@ -295,10 +305,8 @@ fn values(
     log: Option<String>,
 ) -> Value {
     let mut map = Map::new();
-    let readiness = ["auto", "ready", "not-ready"][readiness as usize];
-    let liveness = ["auto", "auto", "fail"][liveness as usize];
-    map.insert(KEYS[0].into(), readiness.into());
-    map.insert(KEYS[1].into(), liveness.into());
+    map.insert(KEYS[0].into(), readiness.readiness().into());
+    map.insert(KEYS[1].into(), liveness.liveness().into());
     map.insert(KEYS[2].into(), faults.errors.to_string().into());
     map.insert(KEYS[3].into(), faults.delays.to_string().into());
     map.insert(KEYS[4].into(), faults.jitter.to_string().into());

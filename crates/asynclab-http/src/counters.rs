@@ -22,7 +22,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 
-use crate::routes::ROUTES;
+use crate::routes::{ROUTES, UNMATCHED};
 
 /// Labels of the request counter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -47,7 +47,7 @@ pub struct ReasonLabels {
 }
 
 /// Latency buckets in seconds: 1 ms (`/fast`) up to a minute (`http.request_timeout`).
-const LATENCY_BUCKETS: [f64; 14] = [
+pub const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
 ];
 
@@ -73,7 +73,10 @@ pub struct HttpMetrics {
     pub panics: ShardedCounter,
     /// `/slow` handlers dropped before their wait ended (client gone, timeout, cut).
     pub slow_cancelled: ShardedCounter,
+    /// HTTP connections open now, HTTPS ones included.
     pub connections_open: Gauge,
+    /// HTTPS connections open now (past their TLS handshake).
+    pub tls_connections_open: Gauge,
     pub connections_accepted: ShardedCounter,
     /// Per entry of the route table (last slot: no route matched).
     pub by_route: Box<[RouteCounters]>,
@@ -113,6 +116,7 @@ impl Default for HttpMetrics {
             panics: ShardedCounter::default(),
             slow_cancelled: ShardedCounter::default(),
             connections_open: Gauge::default(),
+            tls_connections_open: Gauge::default(),
             connections_accepted: ShardedCounter::default(),
             by_route: by_route.into_boxed_slice(),
         }
@@ -153,8 +157,13 @@ impl HttpMetrics {
         );
         m.register(
             "http_connections_open",
-            "HTTP connections open now",
+            "HTTP connections open now, HTTPS ones included",
             self.connections_open.clone(),
+        );
+        m.register(
+            "http_tls_connections_open",
+            "HTTPS connections open now (past their TLS handshake)",
+            self.tls_connections_open.clone(),
         );
         m.register(
             "http_connections_accepted",
@@ -229,35 +238,76 @@ impl HttpMetrics {
     pub fn in_flight_now(&self) -> usize {
         usize::try_from(self.in_flight.get()).unwrap_or(0)
     }
+
+    /// Every answer so far by status class (in [`CLASSES`] order), and how
+    /// many fell in each latency bucket, all routes together (`+Inf` last).
+    ///
+    /// Added up from the latency histogram's series. A `Family` cannot be
+    /// walked, so this looks up every route, method and class the labels
+    /// allow (`get`, which makes no series): a few thousand lookups, fine for
+    /// the dashboard's once a second, and nothing added to the request path.
+    pub fn classes_and_buckets(&self) -> ([u64; 5], Vec<u64>) {
+        let mut classes = [0; 5];
+        let mut buckets = vec![0; LATENCY_BUCKETS.len() + 1];
+        let mut templates: Vec<&'static str> = Vec::new();
+        for template in ROUTES.iter().map(|r| r.template).chain([UNMATCHED]) {
+            if !templates.contains(&template) {
+                templates.push(template);
+            }
+        }
+        for route in templates {
+            for method in METHOD_LABELS {
+                for (class, total) in CLASSES.into_iter().zip(&mut classes) {
+                    let labels = LatencyLabels {
+                        route,
+                        method,
+                        class,
+                    };
+                    let Some(series) = self.latency.get(&labels) else {
+                        continue;
+                    };
+                    let (_, count, counts) = series.snapshot();
+                    *total += count;
+                    for (sum, (_, n)) in buckets.iter_mut().zip(counts) {
+                        *sum += n;
+                    }
+                }
+            }
+        }
+        (classes, buckets)
+    }
 }
+
+/// The values of the `class` label.
+pub const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// `2xx` for 200..=299, and so on: a label with five values.
 fn status_class(status: u16) -> &'static str {
-    match status / 100 {
-        1 => "1xx",
-        2 => "2xx",
-        3 => "3xx",
-        4 => "4xx",
-        _ => "5xx",
-    }
+    CLASSES[usize::from(status / 100).clamp(1, 5) - 1]
 }
 
 /// Metric label for a method: the standard ones by name, anything else `OTHER`
 /// (so a client inventing methods cannot create unbounded time series).
 pub fn method_label(method: &Method) -> &'static str {
-    const KNOWN: [(Method, &str); 9] = [
-        (Method::GET, "GET"),
-        (Method::HEAD, "HEAD"),
-        (Method::POST, "POST"),
-        (Method::PUT, "PUT"),
-        (Method::DELETE, "DELETE"),
-        (Method::PATCH, "PATCH"),
-        (Method::OPTIONS, "OPTIONS"),
-        (Method::CONNECT, "CONNECT"),
-        (Method::TRACE, "TRACE"),
-    ];
-    KNOWN
+    KNOWN_METHODS
         .iter()
         .find(|(m, _)| m == method)
         .map_or("OTHER", |(_, name)| name)
 }
+
+/// Every value of the `method` label.
+const METHOD_LABELS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER",
+];
+
+const KNOWN_METHODS: [(Method, &str); 9] = [
+    (Method::GET, "GET"),
+    (Method::HEAD, "HEAD"),
+    (Method::POST, "POST"),
+    (Method::PUT, "PUT"),
+    (Method::DELETE, "DELETE"),
+    (Method::PATCH, "PATCH"),
+    (Method::OPTIONS, "OPTIONS"),
+    (Method::CONNECT, "CONNECT"),
+    (Method::TRACE, "TRACE"),
+];

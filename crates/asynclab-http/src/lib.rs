@@ -15,6 +15,7 @@
 //! | `state.rs` | the shared state: one `Arc` |
 //! | `control.rs` | what the control API and `SIGHUP` change at run time |
 //! | `counters.rs` | the counters behind `/metrics` and `/stats` |
+//! | `dashboard/` | `GET /dashboard`: one sampler, a `watch` channel, a live page per viewer |
 //! | `body.rs` | the one body type the handlers answer with |
 //! | `ws/` | WebSocket: the handshake, then a socket that has left hyper, run by its connection's task |
 //!
@@ -29,6 +30,7 @@ pub mod body;
 mod conn;
 pub mod control;
 mod counters;
+mod dashboard;
 mod error;
 mod handlers;
 mod layers;

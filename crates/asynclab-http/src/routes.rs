@@ -24,6 +24,7 @@ use http::{Method, Request, Response};
 use tower::Service;
 
 use crate::body::Body;
+use crate::dashboard;
 use crate::error::HttpError;
 use crate::handlers::{control, echo, limited, mounted, probes, slow};
 use crate::state::AppState;
@@ -79,6 +80,11 @@ impl Service<Request<Body>> for Router {
             ("GET" | "HEAD", "/healthz") => now(Ok(probes::healthz(state))),
             ("GET" | "HEAD", "/readyz") => now(Ok(probes::readyz(state))),
             ("GET" | "HEAD", "/metrics") => now(Ok(probes::metrics(state, req.headers()))),
+            (
+                "GET" | "HEAD",
+                path @ ("/dashboard" | "/dashboard/dashboard.js" | "/dashboard/dashboard.css"),
+            ) => now(dashboard::page(state, path)),
+            ("GET" | "HEAD", "/dashboard/stream") => now(dashboard::stream(state)),
             // The handshake is checked (a HEAD is refused there) and answered
             // 101, or 200 to an HTTP/2 extended CONNECT; the socket is then run
             // by the connection's task, or one of its own (`ws/`).

@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 
 use crate::control::Control;
 use crate::counters::{HttpMetrics, ReasonLabels};
+use crate::dashboard::Dashboard;
 use crate::layers::faults::Faults;
 use crate::ws::WsMetrics;
 
@@ -75,6 +76,8 @@ pub struct StateInner {
     pub faults: Arc<Faults>,
     /// What the control API changes (`control.rs`).
     pub control: Control,
+    /// The live dashboard's sampler and viewers (`dashboard/`).
+    pub dashboard: Dashboard,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
         let admission = Arc::new(Semaphore::new(
             config.max_in_flight.min(Semaphore::MAX_PERMITS),
         ));
+        let dashboard = Dashboard::new(&config.dashboard);
         Self(Arc::new(StateInner {
             config: Arc::new(config),
             access_log,
@@ -121,6 +125,7 @@ impl AppState {
             shutdown,
             faults,
             control: Control::default(),
+            dashboard,
         }))
     }
 
@@ -195,7 +200,14 @@ impl LimitedState {
     pub fn rejected_total(&self) -> u64 {
         ["queue_full", "queue_timeout"]
             .into_iter()
-            .filter_map(|reason| self.rejected.get(&ReasonLabels { reason }).map(|c| c.get()))
+            .map(|reason| self.rejected(reason))
             .sum()
+    }
+
+    /// Rejections for one reason (`queue_full`, `queue_timeout`).
+    pub fn rejected(&self, reason: &'static str) -> u64 {
+        self.rejected
+            .get(&ReasonLabels { reason })
+            .map_or(0, |c| c.get())
     }
 }

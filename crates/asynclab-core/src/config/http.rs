@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::dashboard::DashboardConfig;
 use super::demo::DemoConfig;
 use super::faults::FaultsConfig;
 use super::httpbin::HttpbinConfig;
@@ -72,6 +73,8 @@ pub struct HttpConfig {
     pub faults: FaultsConfig,
     /// The httpbin-compatible routes (`/get`, `/status/{codes}`, `/bytes/{n}`, ...).
     pub httpbin: HttpbinConfig,
+    /// The live dashboard (`GET /dashboard`).
+    pub dashboard: DashboardConfig,
 }
 
 /// `[http.slow]`.
@@ -147,6 +150,7 @@ impl HttpConfig {
         self.ws.check()?;
         self.faults.check(self.slow.max_delay)?;
         self.demo.check(self.idle_timeout)?;
+        self.dashboard.check(self.idle_timeout)?;
         self.httpbin.check(self.slow.max_delay)
     }
 }

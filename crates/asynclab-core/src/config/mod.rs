@@ -14,6 +14,7 @@
 //! `deny_unknown_fields` turns a typo into an error instead of a silently ignored key.
 
 mod control;
+mod dashboard;
 mod demo;
 mod diff;
 mod echo;
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use layers::Layers;
 
 pub use control::ControlConfig;
+pub use dashboard::DashboardConfig;
 pub use demo::DemoConfig;
 pub use echo::{EchoConfig, EchoMode};
 pub use error::ConfigError;

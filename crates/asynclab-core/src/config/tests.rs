@@ -170,6 +170,16 @@ fn a_rule_between_two_keys_blames_the_one_that_was_set() {
         "{msg}"
     );
 
+    let msg = load(None, &["http.dashboard.interval=90s"])
+        .expect_err("a dashboard silent for longer than the idle timeout")
+        .to_string();
+    assert!(
+        msg.starts_with(
+            "invalid value for `http.dashboard.interval` in --set http.dashboard.interval=90s"
+        ) && msg.contains("lower it, or raise `http.idle_timeout`"),
+        "{msg}"
+    );
+
     let msg = load(None, &["http.limited.work=40s"])
         .expect_err("longer than the /limited cap (30s)")
         .to_string();

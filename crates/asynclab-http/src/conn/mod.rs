@@ -43,6 +43,7 @@ use std::time::Duration;
 use asynclab_core::Shutdown;
 use asynclab_core::stop::Watch;
 use asynclab_tls::TlsAcceptor;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -86,7 +87,7 @@ pub async fn serve<S: HttpService>(
     tls: Option<TlsAcceptor>,
 ) {
     let _permit = permit;
-    let _open = OpenConnection::new(&ctx.metrics);
+    let _open = OpenConnection::new(&ctx.metrics.connections_open);
     // Responses are written whole; don't let Nagle hold back the last segment.
     let _ = stream.set_nodelay(true);
     // Born now: the header timeout counts from accept, sniffing and the TLS
@@ -131,6 +132,7 @@ pub async fn serve<S: HttpService>(
                 protocol,
                 info,
             } = *accepted;
+            let _tls = OpenConnection::new(&ctx.metrics.tls_connections_open);
             let conn = Connection::new(&ctx, peer, activity, Some(info));
             conn.run(stream, protocol, stopping).await;
         }
@@ -261,18 +263,18 @@ impl<'c, S: HttpService> Connection<'c, S> {
     }
 }
 
-/// Keeps the open-connections gauge right on every way out of [`serve`].
-struct OpenConnection<'a>(&'a HttpMetrics);
+/// Keeps an open-connections gauge (all, or HTTPS) right on every way out of [`serve`].
+struct OpenConnection<'a>(&'a Gauge);
 
 impl<'a> OpenConnection<'a> {
-    fn new(metrics: &'a HttpMetrics) -> Self {
-        metrics.connections_open.inc();
-        Self(metrics)
+    fn new(gauge: &'a Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
     }
 }
 
 impl Drop for OpenConnection<'_> {
     fn drop(&mut self) {
-        self.0.connections_open.dec();
+        self.0.dec();
     }
 }

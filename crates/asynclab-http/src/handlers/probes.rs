@@ -76,6 +76,7 @@ pub fn stats(state: &AppState) -> Response<Body> {
         "requests_shed": m.shed.get(),
         "slow_cancelled": m.slow_cancelled.get(),
         "connections_open": m.connections_open.get(),
+        "tls_connections_open": m.tls_connections_open.get(),
         "limited": {
             "permits": lim.permits.load(Ordering::Relaxed),
             "in_use": lim.in_use(),
@@ -90,7 +91,7 @@ pub fn stats(state: &AppState) -> Response<Body> {
 }
 
 /// The fault settings in force and the faults injected so far.
-fn faults(state: &AppState) -> serde_json::Value {
+pub(crate) fn faults(state: &AppState) -> serde_json::Value {
     let faults = &state.faults;
     let mut injected = serde_json::Map::new();
     for kind in KINDS {
@@ -100,7 +101,7 @@ fn faults(state: &AppState) -> serde_json::Value {
 }
 
 /// Seconds since start, to the millisecond (no float noise in the JSON).
-fn uptime_secs(state: &AppState) -> f64 {
+pub(crate) fn uptime_secs(state: &AppState) -> f64 {
     state.metrics.uptime().as_millis() as f64 / 1e3
 }
 
@@ -139,7 +140,7 @@ pub fn whoami<B>(req: &Request<B>) -> Response<Body> {
 }
 
 /// The kernel's host name (the pod name in Kubernetes), without a libc call.
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()

@@ -5,7 +5,7 @@
 //! distribution (`503:5`: answer 503 to 5% of the requests), a delay
 //! distribution (`2s:1`: wait 2 s before 1% of them), a random jitter on every
 //! request, and a percent of connections closed without an answer. The probes
-//! (`/healthz`, `/readyz`), `/metrics` and `/control/...` are never touched:
+//! (`/healthz`, `/readyz`), `/metrics`, `/control/...` and the dashboard are never touched:
 //! an operator must still see the truth and be able to turn the faults off.
 //!
 //! Pattern: **settings changed at run time, read without a lock on the fast
@@ -178,10 +178,14 @@ pub fn decide(settings: &FaultsConfig, max_delay: Duration, rng: &mut impl Rng) 
     }
 }
 
-/// The routes no fault touches: the probes, the metrics, the control API.
+/// The routes no fault touches: the probes, the metrics, the control API and
+/// the dashboard (the page that turns the faults off).
 fn exempt(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/control")
-        || path.starts_with("/control/")
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/metrics" | "/control" | "/dashboard"
+    ) || path.starts_with("/control/")
+        || path.starts_with("/dashboard/")
 }
 
 /// The error a request's future ends with when its connection is to be

@@ -84,6 +84,26 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/metrics", "Prometheus metrics"),
     route(
         Method::GET,
+        "/dashboard",
+        "a live page: requests/s, latency, connections, /limited, faults (http.dashboard)",
+    ),
+    route(
+        Method::GET,
+        "/dashboard/dashboard.js",
+        "the dashboard's script, compiled into the binary",
+    ),
+    route(
+        Method::GET,
+        "/dashboard/dashboard.css",
+        "the dashboard's style, compiled into the binary",
+    ),
+    route(
+        Method::GET,
+        "/dashboard/stream",
+        "Server-Sent Events: a snapshot of the counters per http.dashboard.interval",
+    ),
+    route(
+        Method::GET,
         "/control",
         "control API state (404 unless control.token is set; Bearer token)",
     ),

@@ -9,6 +9,7 @@
 mod support;
 
 mod control;
+mod dashboard;
 mod echo_params;
 mod errors;
 mod faults;
