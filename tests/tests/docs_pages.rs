@@ -1,4 +1,4 @@
-//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/websocket.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
+//! `docs/http.md`, `docs/metrics.md`, `docs/files.md`, `docs/httpbin.md`, `docs/tls.md`, `docs/load.md`, `docs/websocket.md`, `docs/containers.md` and `docs/control.md`, checked against the program: every
 //! `curl` and `asynclab` command on each page runs against the real binary (as
 //! `patterns_guide.rs` runs the patterns guide; the runner is `common/guide.rs`),
 //! and the shutdown sequence the containers page describes, with the log lines it
@@ -20,6 +20,7 @@ const CONTROL: &str = include_str!("../../docs/control.md");
 const HTTPBIN: &str = include_str!("../../docs/httpbin.md");
 const TLS: &str = include_str!("../../docs/tls.md");
 const WEBSOCKET: &str = include_str!("../../docs/websocket.md");
+const LOAD: &str = include_str!("../../docs/load.md");
 
 #[test]
 fn every_command_on_the_http_page_works() {
@@ -49,7 +50,13 @@ fn every_command_on_the_httpbin_page_works() {
 
 #[test]
 fn every_command_on_the_tls_page_works() {
-    Guide::new(TLS).run_and_check(7);
+    Guide::new(TLS).run_and_check(9);
+}
+
+#[test]
+fn every_command_on_the_load_page_works() {
+    // The page's one ```sh block: `load https://` and `wss://` with each TLS flag.
+    Guide::new(LOAD).run_and_check(5);
 }
 
 #[test]
