@@ -714,3 +714,12 @@ def _layers():
 
 
 ALL["layers"] = _layers
+
+
+def _https():
+    # Imported here: `https` imports this module.
+    import https
+    return https.https()
+
+
+ALL["https"] = _https
