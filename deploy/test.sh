@@ -413,6 +413,7 @@ tls_tests() {
   make_cert() {
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
       -subj "/CN=$1" -addext "subjectAltName=DNS:localhost" \
+      -addext "basicConstraints=critical,CA:FALSE" \
       -keyout "$dir/tls.key.new" -out "$dir/tls.crt.new" >/dev/null 2>&1 || fail "openssl req"
     # Readable by the container's UID 65532.
     chmod 0644 "$dir/tls.key.new" "$dir/tls.crt.new"
@@ -435,6 +436,7 @@ tls_tests() {
   wait_for "http://127.0.0.1:$hp/readyz" 30 "$name"
   got=$(curl -sS --max-time 5 --cacert "$dir/tls.crt" --resolve "localhost:$tp:127.0.0.1" \
     -w ' %{http_version}' "https://localhost:$tp/fast" 2>&1) || fail "curl https: $got"
+  got=$(printf '%s' "$got" | tr '\n' ' ' | tr -s ' ')
   [ "$got" = "Fast response 2" ] || fail "https /fast answered '$got', not 'Fast response' over HTTP/2"
   ok "https://localhost:8443/fast with the mounted certificate: HTTP/2 by ALPN"
   podman exec "$name" asynclab check https://localhost:8443/readyz --cacert /etc/asynclab/tls/tls.crt \

@@ -29,7 +29,10 @@ def make_cert():
     cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", cert],
+                    "-addext", "subjectAltName=DNS:localhost",
+                    # Not a CA: openssl's default for -x509 is CA:TRUE, and rustls
+                    # (webpki) refuses a CA certificate as a server's own.
+                    "-addext", "basicConstraints=critical,CA:FALSE", "-keyout", key, "-out", cert],
                    check=True, capture_output=True, timeout=30)
     return cert, key
 
