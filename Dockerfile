@@ -3,6 +3,9 @@
 #
 #   docker build -t asynclab .
 #   docker run --rm -p 8080:8080 -p 7000:7000 asynclab          # serve
+#   docker run --rm -p 8443:8443 -v "$PWD/tls:/etc/asynclab/tls:ro" \
+#     -e ASYNCLAB_TLS__ADDR=0.0.0.0:8443 -e ASYNCLAB_TLS__CERT=/etc/asynclab/tls/tls.crt \
+#     -e ASYNCLAB_TLS__KEY=/etc/asynclab/tls/tls.key asynclab       # HTTPS too
 #   docker run --rm asynclab load http://host.docker.internal:8080/fast -d 5s
 #
 # Three stages:
@@ -76,7 +79,7 @@ FROM scratch
 
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="asynclab" \
-      org.opencontainers.image.description="Async network servers you can run, curl, load-test and deploy: HTTP on 8080, TCP echo on 7000." \
+      org.opencontainers.image.description="Async network servers you can run, curl, load-test and deploy: HTTP on 8080, TCP echo on 7000, HTTPS on 8443 when turned on." \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="https://github.com/asynclab/asynclab" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
@@ -90,7 +93,9 @@ ENV ASYNCLAB_CONFIG=/etc/asynclab/container.toml \
 
 # A numeric UID, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 65532:65532
-EXPOSE 8080 7000
+# 8443: HTTPS, when turned on (ASYNCLAB_TLS__ADDR=0.0.0.0:8443 and a mounted
+# certificate: deploy/compose.tls.yaml, deploy/k8s-tls, docs/containers.md).
+EXPOSE 8080 7000 8443
 
 # What `docker stop` and Kubernetes send; asynclab turns it into a graceful
 # shutdown (readiness off, drain, exit 0), so say so explicitly.

@@ -36,6 +36,11 @@ def seconds(text):
     return sum(float(n) * units[u] for n, u in parts)
 
 
+# The HTTPS port of the TLS examples (deploy/compose.tls.yaml, deploy/k8s-tls):
+# off in config/container.toml, turned on there with ASYNCLAB_TLS__ADDR.
+TLS_PORT = 8443
+
+
 def port(addr):
     return int(str(addr).rsplit(":", 1)[1])
 
@@ -56,7 +61,7 @@ def main(container_toml, dockerfile, compose_json, rendered_yaml):
     # --- Dockerfile
     docker = Path(dockerfile).read_text()
     exposed = {int(p) for line in re.findall(r"^EXPOSE\s+(.+)$", docker, re.M) for p in line.split()}
-    check(exposed == {http_port, echo_port}, f"Dockerfile EXPOSE {sorted(exposed)} != {[http_port, echo_port]}")
+    check(exposed == {http_port, echo_port, TLS_PORT}, f"Dockerfile EXPOSE {sorted(exposed)} != {[http_port, echo_port, TLS_PORT]}")
     hc = re.search(r"^HEALTHCHECK.*?CMD\s+(\[.*?\])\s*$", docker, re.M | re.S)
     check(hc is not None, "Dockerfile has no HEALTHCHECK CMD [...]")
     health_cmd = json.loads(hc.group(1)) if hc else []

@@ -15,7 +15,8 @@
 #    unchanged, the image is run and probed (/fast, /readyz, its HEALTHCHECK, a
 #    non-root UID, `asynclab load` inside it), stopped while /slow requests are in
 #    flight (they must get 200 and the container must exit 0 well before the stop
-#    timeout), and the compose file is brought up (`docker compose up --wait`,
+#    timeout), run with HTTPS on a mounted certificate (curl over h2, `asynclab
+#    check https://` inside, the files replaced and picked up), and the compose file is brought up (`docker compose up --wait`,
 #    Docker Compose's own CLI talking to podman's Docker-compatible API), loaded
 #    by service name with the one-shot loadtest service, then by three of them at
 #    once (`--scale loadtest=3`) whose JSON reports `asynclab load merge` adds up
@@ -112,12 +113,19 @@ static_checks() {
   kubectl kustomize deploy/k8s/loadtest >"$WORK/loadtest.yaml" || fail "kubectl kustomize deploy/k8s/loadtest"
   kubernetes-validate --strict --quiet "$WORK/loadtest.yaml" || fail "kubernetes-validate on the load-test Job"
   ok "deploy/k8s: ${#resources[@]} manifests and the kustomize output are valid"
+  kubectl kustomize deploy/k8s-tls >"$WORK/tls.yaml" || fail "kubectl kustomize deploy/k8s-tls"
+  kubernetes-validate --strict --quiet "$WORK/tls.yaml" || fail "kubernetes-validate on the TLS overlay"
+  grep -q 'secretName: asynclab-tls' "$WORK/tls.yaml" && grep -q 'value: 0.0.0.0:8443' "$WORK/tls.yaml" ||
+    fail "the TLS overlay does not mount the asynclab-tls Secret and listen on 8443"
+  ok "deploy/k8s-tls: the TLS overlay (kubernetes.io/tls Secret, HTTPS on 8443) is valid"
 
   say "validate the compose file (docker compose config)"
   docker-compose -f deploy/compose.yaml config -q || fail "docker compose config"
   docker-compose -f deploy/compose.yaml --profile load config --format json >"$WORK/compose.json" ||
     fail "docker compose config (load profile)"
-  ok "deploy/compose.yaml is valid"
+  docker-compose -f deploy/compose.yaml -f deploy/compose.tls.yaml config -q ||
+    fail "docker compose config (with compose.tls.yaml)"
+  ok "deploy/compose.yaml is valid, alone and with deploy/compose.tls.yaml"
 
   say "the Dockerfile, compose and Kubernetes files agree with config/container.toml"
   python3 deploy/agree.py config/container.toml Dockerfile "$WORK/compose.json" "$WORK/rendered.yaml" ||
@@ -268,6 +276,7 @@ cleanup() {
     docker-compose -p "$PROJECT" -f deploy/compose.yaml --profile load down -t 5 >/dev/null 2>&1
   fi
   [ -n "${SOLO:-}" ] && podman rm -f -t 0 "$SOLO" >/dev/null 2>&1
+  [ -n "${TLS_SOLO:-}" ] && podman rm -f -t 0 "$TLS_SOLO" >/dev/null 2>&1
   [ -n "${TICKER:-}" ] && kill "$TICKER" 2>/dev/null
   [ -n "${API:-}" ] && kill "$API" 2>/dev/null
   # Earlier runs' untagged build stages (each holds a target/ folder): drop them.
@@ -392,6 +401,63 @@ solo_tests() {
   SOLO=
 }
 
+# HTTPS with a mounted certificate, as deploy/compose.tls.yaml and deploy/k8s-tls
+# run it: the folder mounted read-only, TLS turned on by environment variables.
+# Then the files are replaced in the folder (as a rotated Secret is) and new
+# handshakes must get the new certificate, without a restart.
+tls_tests() {
+  say "HTTPS with a mounted certificate (and its rotation)"
+  local dir="$WORK/tls" tp hp name=$PROJECT-tls got
+  TLS_SOLO=$name
+  mkdir -p "$dir"
+  make_cert() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=$1" -addext "subjectAltName=DNS:localhost" \
+      -addext "basicConstraints=critical,CA:FALSE" \
+      -keyout "$dir/tls.key.new" -out "$dir/tls.crt.new" >/dev/null 2>&1 || fail "openssl req"
+    # Readable by the container's UID 65532.
+    chmod 0644 "$dir/tls.key.new" "$dir/tls.crt.new"
+    mv "$dir/tls.key.new" "$dir/tls.key"
+    mv "$dir/tls.crt.new" "$dir/tls.crt"
+  }
+  make_cert first
+  chmod 0755 "$dir"
+  tp=$(free_port)
+  hp=$(free_port)
+  podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+  podman run -d --name "$name" --label asynclab-ctest \
+    --read-only --cap-drop ALL --security-opt no-new-privileges \
+    -v "$dir:/etc/asynclab/tls:ro" \
+    -e ASYNCLAB_TLS__ADDR=0.0.0.0:8443 \
+    -e ASYNCLAB_TLS__CERT=/etc/asynclab/tls/tls.crt \
+    -e ASYNCLAB_TLS__KEY=/etc/asynclab/tls/tls.key \
+    -p "127.0.0.1:$tp:8443" -p "127.0.0.1:$hp:8080" "$IMAGE" >/dev/null 2>"$WORK/tls-run.err" ||
+    { cat "$WORK/tls-run.err"; fail "podman run with TLS"; }
+  wait_for "http://127.0.0.1:$hp/readyz" 30 "$name"
+  got=$(curl -sS --max-time 5 --cacert "$dir/tls.crt" --resolve "localhost:$tp:127.0.0.1" \
+    -w ' %{http_version}' "https://localhost:$tp/fast" 2>&1) || fail "curl https: $got"
+  got=$(printf '%s' "$got" | tr '\n' ' ' | tr -s ' ')
+  [ "$got" = "Fast response 2" ] || fail "https /fast answered '$got', not 'Fast response' over HTTP/2"
+  ok "https://localhost:8443/fast with the mounted certificate: HTTP/2 by ALPN"
+  podman exec "$name" asynclab check https://localhost:8443/readyz --cacert /etc/asynclab/tls/tls.crt \
+    >/dev/null || fail "asynclab check https:// inside the container"
+  ok "asynclab check https://localhost:8443/readyz --cacert inside the container"
+
+  cp "$dir/tls.crt" "$WORK/first.crt"
+  make_cert second
+  local deadline=$((SECONDS + 20))
+  until curl -fsS -o /dev/null --max-time 2 --cacert "$dir/tls.crt" \
+    --resolve "localhost:$tp:127.0.0.1" "https://localhost:$tp/fast" 2>/dev/null; do
+    [ $SECONDS -lt "$deadline" ] || { podman logs --tail 10 "$name" 2>&1 | sed 's/^/    log: /'; fail "the replaced certificate was not picked up within 20s"; }
+    sleep 0.5
+  done
+  curl -fsS -o /dev/null --max-time 2 --cacert "$WORK/first.crt" --resolve "localhost:$tp:127.0.0.1" \
+    "https://localhost:$tp/fast" 2>/dev/null && fail "the old certificate is still served"
+  ok "replaced certificate files served without a restart"
+  podman rm -f -t 0 "$name" >/dev/null 2>&1
+  TLS_SOLO=
+}
+
 compose_tests() {
   say "compose: up --wait, the load service by service name, down"
   export ASYNCLAB_IMAGE=$IMAGE ASYNCLAB_HTTP_PORT ASYNCLAB_ECHO_PORT
@@ -503,6 +569,7 @@ start_docker_api
 PRUNE=1
 build_image
 solo_tests
+tls_tests
 compose_tests
 
 echo

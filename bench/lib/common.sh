@@ -8,7 +8,7 @@
 #   BENCH_TMP    a scratch folder (nginx prefixes, generated files, logs), removed at exit
 #   BENCH_PIDS   "$BENCH_TMP/pids": one "PID STARTTIME" line per process started;
 #                the Python side appends to it, the EXIT trap below reads it
-#   BENCH_ASYNCLAB, BENCH_BARE_HYPER, BENCH_BARE_ECHO,
+#   BENCH_ASYNCLAB, BENCH_BARE_HYPER, BENCH_BARE_ECHO, BENCH_BARE_HYPER_TLS,
 #   BENCH_BARE_WS_SERVER, BENCH_BARE_WS_CLIENT   release binaries (the bare ones may be empty)
 #   BENCH_COMMIT, BENCH_SRC   the commit measured and the source folder it was built from
 
@@ -62,8 +62,9 @@ bench_build() {
     BENCH_BARE_ECHO="$target_dir/bench-baselines/release/bare-echo"
     BENCH_BARE_WS_SERVER="$target_dir/bench-baselines/release/bare-ws-server"
     BENCH_BARE_WS_CLIENT="$target_dir/bench-baselines/release/bare-ws-client"
+    BENCH_BARE_HYPER_TLS="$target_dir/bench-baselines/release/bare-hyper-tls"
     bench_log "reusing the binaries built for commit $BENCH_COMMIT (BENCH_REUSE)"
-    export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO BENCH_BARE_WS_SERVER BENCH_BARE_WS_CLIENT BENCH_COMMIT BENCH_SRC
+    export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO BENCH_BARE_HYPER_TLS BENCH_BARE_WS_SERVER BENCH_BARE_WS_CLIENT BENCH_COMMIT BENCH_SRC
     return 0
   fi
   if [ -n "${BENCH_TREE:-}" ]; then
@@ -78,9 +79,9 @@ bench_build() {
   (cd "$src" && CARGO_TARGET_DIR="$target_dir/bench-build" cargo build --release --quiet -p asynclab)
   BENCH_ASYNCLAB="$target_dir/bench-build/release/asynclab"
   echo "$BENCH_COMMIT" >"$target_dir/bench-build/COMMIT"
-  BENCH_BARE_HYPER="" BENCH_BARE_ECHO="" BENCH_BARE_WS_SERVER="" BENCH_BARE_WS_CLIENT=""
+  BENCH_BARE_HYPER="" BENCH_BARE_ECHO="" BENCH_BARE_HYPER_TLS="" BENCH_BARE_WS_SERVER="" BENCH_BARE_WS_CLIENT=""
   local name dir
-  for name in bare-hyper bare-echo bare-ws; do
+  for name in bare-hyper bare-echo bare-hyper-tls bare-ws; do
     dir="$src/bench/baselines/$name"
     if [ ! -f "$dir/Cargo.toml" ]; then
       bench_log "no $dir/Cargo.toml: scenarios comparing against $name are skipped"
@@ -91,6 +92,7 @@ bench_build() {
     case $name in
       bare-hyper) BENCH_BARE_HYPER="$target_dir/bench-baselines/release/bare-hyper" ;;
       bare-echo) BENCH_BARE_ECHO="$target_dir/bench-baselines/release/bare-echo" ;;
+      bare-hyper-tls) BENCH_BARE_HYPER_TLS="$target_dir/bench-baselines/release/bare-hyper-tls" ;;
       bare-ws)
         BENCH_BARE_WS_SERVER="$target_dir/bench-baselines/release/bare-ws-server"
         BENCH_BARE_WS_CLIENT="$target_dir/bench-baselines/release/bare-ws-client"
@@ -98,7 +100,7 @@ bench_build() {
     esac
   done
   BENCH_SRC=$src
-  export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO BENCH_BARE_WS_SERVER BENCH_BARE_WS_CLIENT BENCH_COMMIT BENCH_SRC
+  export BENCH_ASYNCLAB BENCH_BARE_HYPER BENCH_BARE_ECHO BENCH_BARE_HYPER_TLS BENCH_BARE_WS_SERVER BENCH_BARE_WS_CLIENT BENCH_COMMIT BENCH_SRC
 }
 
 # The start time of a process (field 22 of /proc/PID/stat), so a PID the kernel has

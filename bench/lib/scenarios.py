@@ -721,3 +721,12 @@ def _ws():
 
 ALL["layers"] = _layers
 ALL["ws"] = _ws
+
+
+def _https():
+    # Imported here: `https` imports this module.
+    import https
+    return https.https()
+
+
+ALL["https"] = _https

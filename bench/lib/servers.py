@@ -32,6 +32,10 @@ class Server:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def https(self, path):
+        """The server's HTTPS URL, by the name its certificate is for."""
+        return f"https://localhost:{self.ports.get('https', self.port)}{path}"
+
     def stop(self):
         return self.proc.stop()
 
@@ -90,6 +94,30 @@ def bare_hyper(name="bare-hyper", wrap=()):
     return srv
 
 
+def asynclab_https(cert, key, sets=(), name="asynclab-https"):
+    """`asynclab http` with HTTPS beside HTTP (tls.addr), serving `cert`/`key`."""
+    http, https = procs.free_port(), procs.free_port()
+    argv = [binary("BENCH_ASYNCLAB"), "http", "--set", f"http.addr=127.0.0.1:{http}",
+            "--set", f"tls.addr=127.0.0.1:{https}", "--set", f"tls.cert={cert}",
+            "--set", f"tls.key={key}"]
+    for s in sets:
+        argv += ["--set", s]
+    proc = procs.Proc(name, argv, _log(name), cwd=ROOT)
+    srv = Server(name, proc, http, {"https": https})
+    srv.ready_s = procs.wait_http(http, "/readyz", proc)
+    procs.wait_tcp(https, proc)
+    return srv
+
+
+def bare_hyper_tls(cert, key, name="bare-hyper-tls"):
+    """bench/baselines/bare-hyper-tls: bare-hyper behind rustls, h2 or HTTP/1.1 by ALPN."""
+    port = procs.free_port()
+    argv = [binary("BENCH_BARE_HYPER_TLS"), f"127.0.0.1:{port}", cert, key]
+    proc = procs.Proc(name, argv, _log(name), cwd=ROOT)
+    procs.wait_tcp(port, proc)
+    return Server(name, proc, port, {"https": port})
+
+
 def bare_echo(name="bare-echo", wrap=()):
     """bench/baselines/bare-echo: read into a buffer, write it back."""
     port = procs.free_port()
@@ -106,7 +134,7 @@ def bare_ws(name="bare-ws", wrap=()):
     return Server(name, proc, port)
 
 
-def nginx(config, workers=1, sendfile="on", root=None, name=None, wrap=()):
+def nginx(config, workers=1, sendfile="on", root=None, name=None, wrap=(), cert="", key=""):
     """nginx from bench/nginx/`config`, with `@PORT@`, `@PREFIX@`, `@WORKERS@`,
     `@SENDFILE@` and `@ROOT@` filled in; runs in the foreground (`daemon off`)
     with its own prefix, so it needs no system-wide setup and leaves nothing behind.
@@ -119,9 +147,9 @@ def nginx(config, workers=1, sendfile="on", root=None, name=None, wrap=()):
     os.makedirs(os.path.join(prefix, "logs"))
     with open(os.path.join(ROOT, "bench/nginx", config)) as f:
         text = f.read()
-    for key, value in {"PORT": port, "PREFIX": prefix, "WORKERS": workers,
-                       "SENDFILE": sendfile, "ROOT": root or ""}.items():
-        text = text.replace(f"@{key}@", str(value))
+    for field, value in {"PORT": port, "PREFIX": prefix, "WORKERS": workers,
+                         "SENDFILE": sendfile, "ROOT": root or "", "CERT": cert, "KEY": key}.items():
+        text = text.replace(f"@{field}@", str(value))
     if wrap:
         text = text.replace("master_process on;", "master_process off;")
         workers = 0

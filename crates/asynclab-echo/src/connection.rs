@@ -12,7 +12,8 @@
 //!   polling it is a flag load, not the lock a `CancellationToken` takes on
 //!   every wake-up (see `asynclab_core::stop`).
 //! - **No buffer while idle.** A connection waits with
-//!   [`TcpStream::poll_read_ready`], which needs no buffer, and only then reads,
+//!   [`Transport::poll_read_ready`] (for TCP, `TcpStream::poll_read_ready`),
+//!   which needs no buffer, and only then reads,
 //!   into its worker thread's buffer (`scratch.rs`); it keeps memory of its own
 //!   only for the start of an unfinished line or an answer the client has not
 //!   taken yet. An idle connection costs its task, a
@@ -32,6 +33,9 @@
 //!   after sending, and the end of the shutdown grace period cuts it.
 //! - **A farewell bounded by a timeout** ([`Connection::goodbye`]): one slow
 //!   client cannot hold up a shutdown, as in tokio's graceful-shutdown example.
+//!
+//! A [`Connection`] is generic over its stream: plain TCP or TLS
+//! (`transport.rs`), with the same timers, limits and farewells.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -44,11 +48,11 @@ use asynclab_core::metrics::EchoMetrics;
 use asynclab_core::stop::{StopFlag, Watch};
 use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
 use crate::error::{Error, IDLE};
 use crate::scratch::{self, Scratch};
+use crate::transport::Transport;
 
 /// What every connection task shares, built once per [`crate::Server::run`] and
 /// handed to each task as one `Arc` (a pointer per connection, not a copy).
@@ -95,10 +99,10 @@ pub(crate) enum End {
     ShuttingDown,
 }
 
-/// A client connection and its idle timer.
+/// A client connection (over TCP or TLS) and its idle timer.
 #[derive(Debug)]
-pub(crate) struct Connection {
-    stream: TcpStream,
+pub(crate) struct Connection<S> {
+    stream: S,
     shared: Arc<Shared>,
     /// Completes when `shared.stopping` is set. One waiter kept for the whole
     /// connection: registered with the token once, then a flag load per wait.
@@ -149,8 +153,8 @@ impl IdleTimer {
     }
 }
 
-impl Connection {
-    pub(crate) fn new(stream: TcpStream, shared: Arc<Shared>) -> Self {
+impl<S: Transport> Connection<S> {
+    pub(crate) fn new(stream: S, shared: Arc<Shared>) -> Self {
         Self {
             idle: IdleTimer::new(shared.config.idle_timeout),
             stopping: shared.stopping.watch(),
@@ -199,6 +203,11 @@ impl Connection {
         if self.shared.stopping.is_stopped() {
             return Ok(Wake::Stopping);
         }
+        // TLS only: answers rustls encrypted but the socket did not take yet
+        // go out before the wait (a plain socket never has any).
+        if self.stream.has_unsent() {
+            self.write(&[]).await?;
+        }
         loop {
             tokio::select! {
                 // `biased` polls the branches in this order instead of at random.
@@ -208,7 +217,7 @@ impl Connection {
                 // `poll_read_ready` keeps this task's waker in the socket's
                 // single reader slot, the same one `read` uses; `readable()`
                 // would add a waiter to a list under a lock, on every wait.
-                ready = poll_fn(|cx| self.stream.poll_read_ready(cx)) => {
+                ready = poll_fn(|cx| Transport::poll_read_ready(&self.stream, cx)) => {
                     ready?;
                     return Ok(Wake::Readable);
                 }
@@ -250,7 +259,7 @@ impl Connection {
     /// Writes as much of `bytes` as the socket takes right now, without
     /// waiting, and says how much that was (0 if its send buffer is full).
     pub(crate) fn write_now(&mut self, bytes: &[u8]) -> Result<usize, Error> {
-        let sent = match self.stream.try_write(bytes) {
+        let sent = match Transport::try_write(&mut self.stream, bytes) {
             Ok(sent) => sent,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
             Err(e) => return Err(e.into()),
@@ -259,13 +268,18 @@ impl Connection {
         Ok(sent)
     }
 
-    /// Writes all of `bytes`, or gives up if the client has still not taken them
-    /// `echo.idle_timeout` after it last sent something, or when the shutdown
-    /// grace period ends.
+    /// Writes all of `bytes` and flushes (a no-op on TCP; over TLS it sends
+    /// what rustls still holds), or gives up if the client has still not taken
+    /// them `echo.idle_timeout` after it last sent something, or when the
+    /// shutdown grace period ends.
     pub(crate) async fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
         // Pinned outside the loop so that the same write carries on when the
         // idle timer fires early and is re-armed.
-        let write = self.stream.write_all(bytes);
+        let stream = &mut self.stream;
+        let write = async move {
+            stream.write_all(bytes).await?;
+            stream.flush().await
+        };
         tokio::pin!(write);
         loop {
             tokio::select! {

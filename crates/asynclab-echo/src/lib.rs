@@ -11,6 +11,7 @@
 //! | backpressure: read, write back, only then read again | `raw.rs` |
 //! | `thread_local!` buffers: no allocation per message, none held while idle | `scratch.rs` |
 //! | per-connection errors that stay in their task | `error.rs` |
+//! | one server over TCP or TLS: a trait over the two streams, the handshake in the connection's task | `transport.rs` |
 //!
 //! The entry point, as for every asynclab server, is [`Server::run`]: it takes an
 //! already bound listener (so callers and tests can use port 0 and learn the
@@ -22,6 +23,7 @@ mod error;
 mod line;
 mod raw;
 mod scratch;
+mod transport;
 
 use std::io;
 use std::net::SocketAddr;
@@ -31,23 +33,36 @@ use asynclab_core::config::{EchoConfig, EchoMode};
 use asynclab_core::metrics::EchoMetrics;
 use asynclab_core::shutdown::drain;
 use asynclab_core::{DrainReport, Event, Events, Metrics, Shutdown};
+use asynclab_tls::TlsAcceptor;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use connection::{Connection, Shared};
+use transport::Transport;
 
 pub use error::Error;
 pub use line::LineCodec;
 
 /// The echo server, configured but not yet running.
-#[derive(Debug)]
 pub struct Server {
     config: EchoConfig,
     metrics: EchoMetrics,
     events: Events,
     shutdown: Shutdown,
+    /// `echo.tls`: every connection's handshake, then the same echo.
+    tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // tokio-rustls's acceptor has no `Debug`: say whether there is one.
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {
@@ -59,7 +74,15 @@ impl Server {
             metrics: metrics.echo(),
             events: metrics.events().clone(),
             shutdown,
+            tls: None,
         }
+    }
+
+    /// Speaks TLS, with `acceptor`'s certificate, to every client (see
+    /// `transport.rs`); without, plain TCP.
+    pub fn with_tls(mut self, acceptor: TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
     }
 
     /// Accepts and serves connections until the shutdown's `stopping` phase, then
@@ -67,6 +90,7 @@ impl Server {
     /// still open at the `cut` phase is cut. The report counts connections.
     pub async fn run(self, listener: TcpListener) -> DrainReport {
         let shutdown = self.shutdown;
+        let tls = self.tls;
         let stopping = shutdown.stopping.clone();
         let shared = Arc::new(Shared {
             // The phases each connection watches: finish, then stop now.
@@ -93,7 +117,7 @@ impl Server {
                 accepted = listener.accept() => accepted,
             };
             match accepted {
-                Ok((stream, peer)) => admit(stream, peer, &slots, &shared, &tracker),
+                Ok((stream, peer)) => admit(stream, peer, tls.as_ref(), &slots, &shared, &tracker),
                 // The client gave up while waiting in the backlog: its problem,
                 // not the listener's. Accept the next one at once.
                 Err(e) if is_client_error(&e) => tracing::debug!(error = %e, "accept: client gone"),
@@ -146,6 +170,7 @@ impl Drop for Slot {
 fn admit(
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<&TlsAcceptor>,
     slots: &Arc<Semaphore>,
     shared: &Arc<Shared>,
     tracker: &TaskTracker,
@@ -156,8 +181,12 @@ fn admit(
         shared.metrics.rejected.inc();
         // A fresh socket's send buffer is empty, so this short write succeeds
         // without waiting. `try_write` never waits anyway: the accept loop must
-        // not be held up by a client we have no room for.
-        if let Ok(sent) = stream.try_write(error::BUSY) {
+        // not be held up by a client we have no room for. A TLS client is told
+        // nothing: it could read nothing but a handshake, and one costs more
+        // than a full server should spend on a client it turns away.
+        if tls.is_none()
+            && let Ok(sent) = stream.try_write(error::BUSY)
+        {
             shared.metrics.bytes_out.inc_by(sent as u64);
         }
         tracing::debug!(%peer, "echo connection refused: server busy");
@@ -177,9 +206,18 @@ fn admit(
     // connection; with `--log-level debug` every line about this connection
     // carries its `peer`.
     let span = tracing::debug_span!("echo_connection", %peer);
+    let tls = tls.cloned();
     tracker.spawn(
         async move {
-            serve(stream, Arc::clone(&slot.shared)).await;
+            match tls {
+                None => serve(stream, Arc::clone(&slot.shared)).await,
+                // Boxed: a TLS session is large, and an unboxed branch would
+                // make every task this size, plain TCP ones included (the
+                // future of an `async` block is as big as its largest state).
+                Some(acceptor) => {
+                    Box::pin(serve_tls(stream, acceptor, Arc::clone(&slot.shared))).await
+                }
+            }
             slot.shared.events.publish_with(|| Event::EchoClose {
                 peer: peer.to_string(),
             });
@@ -189,8 +227,15 @@ fn admit(
     );
 }
 
+/// The TLS handshake, then [`serve`]; a failed handshake ends here.
+async fn serve_tls(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+    if let Some(stream) = transport::handshake(stream, &acceptor, &shared).await {
+        serve(stream, shared).await;
+    }
+}
+
 /// Serves one connection to its end and logs how it ended. Errors stop here.
-async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+async fn serve<S: Transport>(stream: S, shared: Arc<Shared>) {
     let mode = shared.config.mode;
     let mut conn = Connection::new(stream, shared);
     let ended = match mode {

@@ -21,9 +21,10 @@ use tokio_util::codec::{Decoder, Encoder};
 use crate::connection::{Connection, End, Input};
 use crate::error::{Error, SHUTTING_DOWN};
 use crate::scratch::Scratch;
+use crate::transport::Transport;
 
 /// Serves one connection in line mode until it ends.
-pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
+pub(crate) async fn serve<S: Transport>(conn: &mut Connection<S>) -> Result<End, Error> {
     let mut codec = LineCodec::new(
         conn.config().prefix.as_bytes(),
         conn.config().max_line.as_usize(),
@@ -70,8 +71,8 @@ enum Answered {
 
 /// Reads once into the thread's buffer, answers every whole line with one write
 /// that never waits, and keeps a trailing partial line in `partial`.
-fn answer_now(
-    conn: &mut Connection,
+fn answer_now<S: Transport>(
+    conn: &mut Connection<S>,
     codec: &mut LineCodec,
     partial: &mut BytesMut,
     scratch: &mut Scratch,
@@ -123,8 +124,8 @@ fn answer_now(
 
 /// The client half-closed: a last line without a newline is still a line, and
 /// is answered before we close.
-async fn finish(
-    conn: &mut Connection,
+async fn finish<S: Transport>(
+    conn: &mut Connection<S>,
     codec: &mut LineCodec,
     partial: &mut BytesMut,
 ) -> Result<End, Error> {

@@ -18,9 +18,10 @@
 
 use crate::connection::{Connection, End, Input};
 use crate::error::Error;
+use crate::transport::Transport;
 
 /// Serves one connection in raw mode until it ends.
-pub(crate) async fn serve(conn: &mut Connection) -> Result<End, Error> {
+pub(crate) async fn serve<S: Transport>(conn: &mut Connection<S>) -> Result<End, Error> {
     loop {
         // Raw mode carries arbitrary bytes, so no farewell text is mixed in when
         // the server stops: everything read has been echoed; just close cleanly.
@@ -50,7 +51,7 @@ enum Echoed {
 }
 
 /// Reads one chunk into `scratch` and writes it straight back, never waiting.
-fn echo_now(conn: &mut Connection, scratch: &mut [u8]) -> Result<Echoed, Error> {
+fn echo_now<S: Transport>(conn: &mut Connection<S>, scratch: &mut [u8]) -> Result<Echoed, Error> {
     let n = match conn.read_now(scratch)? {
         None => return Ok(Echoed::Nothing),
         Some(Input::Data(n)) => n,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use asynclab_core::config::units::{Size, duration};
+use asynclab_tls::{ClientTlsOptions, TlsArgs};
 use bytes::Bytes;
 use http::Method;
 
@@ -27,6 +28,7 @@ use crate::tools::Tool;
 ///   asynclab load http://localhost:8080/ -r 2000 -d 30s --latency-plot latency.svg
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
 ///   asynclab load ws://localhost:8080/ws/echo --size 64 --binary -c 50 -d 10s
+///   asynclab load https://localhost:8443/fast --cacert ca.pem --http2 -c 50 -d 10s
 ///   asynclab load merge a.json b.json -o all.json
 ///   asynclab load report a.json b.json -o compare.html
 #[derive(Debug, Clone, clap::Args)]
@@ -37,8 +39,8 @@ pub struct LoadArgs {
     #[command(subcommand)]
     pub tool: Option<Tool>,
 
-    /// `http://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2), `tcp://HOST:PORT` (echo)
-    /// or `ws://HOST:PORT/PATH` (a WebSocket echo).
+    /// `http[s]://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2), `tcp://HOST:PORT`
+    /// (echo) or `ws[s]://HOST:PORT/PATH` (a WebSocket echo).
     #[arg(required_unless_present_any = ["scenario", "urls"])]
     pub target: Option<String>,
 
@@ -101,9 +103,18 @@ pub struct LoadArgs {
     #[arg(long)]
     pub no_keepalive: bool,
 
-    /// Speak HTTP/2 without TLS, with prior knowledge.
+    /// Speak HTTP/2: with prior knowledge over http://, by ALPN over https://.
     #[arg(long)]
     pub http2: bool,
+
+    /// https:// and wss://: whom to trust, and our certificate for mutual TLS.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
+    /// https:// and wss://: make every TLS handshake a full one (keep no sessions
+    /// to resume).
+    #[arg(long)]
+    pub no_resume: bool,
 
     /// Echo and WebSocket: bytes per message, the newline included in line mode.
     #[arg(long, default_value = "64")]
@@ -288,6 +299,11 @@ impl LoadArgs {
                 echo.prefix = Bytes::copy_from_slice(self.prefix.as_bytes());
             }
         }
+        if (self.tls.any() || self.no_resume) && !target.tls() {
+            return Err(Error::Usage(
+                "--insecure, --cacert, --cert, --key and --no-resume apply to https:// and wss:// targets only".into(),
+            ));
+        }
         if self.binary && !matches!(target, Target::Ws(_)) {
             return Err(Error::Usage(
                 "--binary applies to ws:// targets only".into(),
@@ -321,6 +337,11 @@ impl LoadArgs {
             stages,
             interval: self.interval,
             scenario: scenario.map(std::sync::Arc::new),
+            tls: ClientTlsOptions {
+                no_resumption: self.no_resume,
+                // The run offers its own protocol by ALPN (`run.rs`).
+                ..self.tls.options(&[])
+            },
         };
         settings.check()?;
         Ok(settings)
@@ -328,71 +349,5 @@ impl LoadArgs {
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: LoadArgs,
-    }
-
-    fn settings(line: &str) -> Result<Settings, Error> {
-        let cli = Cli::try_parse_from(line.split_whitespace()).expect("parses");
-        cli.args.search()?;
-        cli.args.settings()
-    }
-
-    #[test]
-    fn durations_and_counts_have_defaults() {
-        let s = settings("load http://localhost:8080/").expect("valid");
-        assert_eq!(
-            (s.connections, s.duration, s.requests),
-            (50, Some(Duration::from_secs(10)), None)
-        );
-        let s = settings("load http://localhost:8080/ -n 100 -c 4").expect("valid");
-        assert_eq!(
-            (s.connections, s.duration, s.requests),
-            (4, None, Some(100))
-        );
-        let s = settings("load tcp://localhost:7000 -d 1m30s --size 1KiB --mode raw -r 500")
-            .expect("valid");
-        assert_eq!(s.duration, Some(Duration::from_secs(90)));
-        assert_eq!(s.rate, Some(500.0));
-        let Target::Echo(echo) = s.target else {
-            panic!("echo target")
-        };
-        assert_eq!((echo.size, echo.mode), (1024, EchoMode::Raw));
-    }
-
-    #[test]
-    fn nonsense_is_refused_with_the_flag_named() {
-        for (line, flag) in [
-            ("load tcp://localhost:7000 --http2", "--http2"),
-            ("load http://localhost/ -c 0", "--connections"),
-            ("load http://localhost/ -r 0", "--rate"),
-            ("load http://localhost/ --stage 10s", "--stage `10s`"),
-            ("load http://localhost/ --stage 1s:10 -d 5s", "--stage"),
-            ("load http://localhost/ --stage 1s:10 -n 5", "--stage"),
-            ("load http://localhost/ -r 0 --stage 1s:0", "--stage"),
-            ("load http://localhost/ --stage 1s:0.5", "--stage"),
-            ("load http://localhost/ --breakpoint --until p99>1s", "-r"),
-            ("load http://localhost/ --breakpoint -r 10", "--until"),
-            (
-                "load http://localhost/ --breakpoint -r 10 --until p99",
-                "--until `p99`",
-            ),
-            ("load http://localhost/ --until p99>1s", "--breakpoint"),
-            ("load http://localhost/ -m BAD\"METHOD", "method"),
-            (
-                "load http://localhost/ -b @/nonexistent/file",
-                "/nonexistent/file",
-            ),
-        ] {
-            let err = settings(line).expect_err(line).to_string();
-            assert!(err.contains(flag), "{line}: {err}");
-        }
-    }
-}
+#[path = "args_tests.rs"]
+mod tests;

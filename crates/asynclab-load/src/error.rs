@@ -38,6 +38,10 @@ pub enum Error {
     /// A saved report (`merge`) could not be read or used.
     #[error("`{path}`: {reason}")]
     Input { path: String, reason: String },
+    /// The TLS flags cannot be used (a missing `--cacert` file, a key that
+    /// does not match `--cert`).
+    #[error("TLS: {0}")]
+    Tls(#[from] asynclab_tls::TlsError),
     /// The latency chart or the HTML report could not be written.
     #[error("cannot write `{path}`: {reason}")]
     Plot { path: String, reason: String },
@@ -64,11 +68,14 @@ pub enum ErrorKind {
     Protocol,
     /// The echo server sent back something other than what was sent.
     EchoMismatch,
+    /// The TLS handshake failed: a certificate not trusted (or, with mutual
+    /// TLS, ours refused), no protocol in common.
+    Tls,
 }
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectFailed,
         ErrorKind::Timeout,
@@ -76,6 +83,7 @@ impl ErrorKind {
         ErrorKind::Closed,
         ErrorKind::Protocol,
         ErrorKind::EchoMismatch,
+        ErrorKind::Tls,
     ];
 
     /// Position in [`ErrorKind::ALL`], for counting in a plain array.
@@ -93,6 +101,7 @@ impl ErrorKind {
             ErrorKind::Closed => "closed by server",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::EchoMismatch => "echo mismatch",
+            ErrorKind::Tls => "tls handshake",
         }
     }
 
@@ -106,13 +115,24 @@ impl ErrorKind {
     }
 
     /// True for the kinds where no connection was made: the next attempt waits a
-    /// little (see `worker.rs`) instead of hammering a port nothing listens on.
+    /// little (see `worker.rs`) instead of hammering a port nothing listens on
+    /// (or a server that refuses our certificate).
     pub(crate) fn is_connect(self) -> bool {
-        matches!(self, ErrorKind::ConnectRefused | ErrorKind::ConnectFailed)
+        matches!(
+            self,
+            ErrorKind::ConnectRefused | ErrorKind::ConnectFailed | ErrorKind::Tls
+        )
     }
 
     /// Classifies an I/O error on an established connection.
     pub(crate) fn io(e: &io::Error) -> ErrorKind {
+        // A TLS alert (a server refusing our certificate after a TLS 1.3
+        // handshake) or a record that does not decrypt: the TLS layer's failure.
+        if e.get_ref()
+            .is_some_and(|inner| inner.is::<asynclab_tls::rustls::Error>())
+        {
+            return ErrorKind::Tls;
+        }
         match e.kind() {
             io::ErrorKind::TimedOut => ErrorKind::Timeout,
             io::ErrorKind::InvalidData => ErrorKind::Protocol,

@@ -1,4 +1,5 @@
-//! The HTTP/1.1 client side of one connection, written directly on a `TcpStream`:
+//! The HTTP/1.1 client side of one connection, written directly on the socket
+//! (a `TcpStream`, or TLS over one: see `tls.rs`):
 //! the request is serialised once, each response head is parsed with `httparse`
 //! (the parser inside hyper), and the body is skipped by its framing.
 //!
@@ -16,18 +17,16 @@
 //! left back to the start of the allocation when it can instead of growing it, so a
 //! keep-alive connection reads every response into the same memory.
 
-use std::net::SocketAddr;
-
 use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
 use http::header::CONTENT_LENGTH;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
 use crate::scenario::Picker;
 use crate::stats::Outcome;
 use crate::target::HttpTarget;
+use crate::tls::{Connector, Stream};
 use crate::worker::Client;
 
 /// Bytes asked of the socket per read.
@@ -63,14 +62,14 @@ struct Head {
 
 /// One connection's HTTP/1.1 client.
 pub(crate) struct H1Client {
-    addr: SocketAddr,
+    connector: Connector,
     /// The whole request (line, headers, body) ready to write.
     request: Bytes,
     body_len: u64,
     keepalive: bool,
     /// False for HEAD: the response says a length but carries no body.
     expect_body: bool,
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     buf: BytesMut,
     /// With a scenario: the requests to pick from (see `scenario.rs`).
     scenario: Option<Picker>,
@@ -79,11 +78,11 @@ pub(crate) struct H1Client {
 impl H1Client {
     pub(crate) fn new(
         target: &HttpTarget,
-        addr: SocketAddr,
+        connector: Connector,
         scenario: Option<std::sync::Arc<crate::Scenario>>,
     ) -> H1Client {
         H1Client {
-            addr,
+            connector,
             request: serialise(target),
             body_len: target.body.len() as u64,
             keepalive: target.keepalive,
@@ -96,13 +95,7 @@ impl H1Client {
 
     async fn round_trip(&mut self) -> Result<(u16, u64), ErrorKind> {
         if self.stream.is_none() {
-            let stream = TcpStream::connect(self.addr)
-                .await
-                .map_err(|e| ErrorKind::connect(&e))?;
-            // One small request at a time: without TCP_NODELAY, Nagle's algorithm could
-            // hold a write back waiting for an ACK, adding latency that is ours.
-            let _ = stream.set_nodelay(true);
-            self.stream = Some(stream);
+            self.stream = Some(self.connector.connect().await?);
         }
         let stream = self.stream.as_mut().expect("connected just above");
         let buf = &mut self.buf;
@@ -262,7 +255,7 @@ fn parse_head(buf: &[u8], expect_body: bool) -> Result<Option<Head>, ErrorKind> 
 
 /// Reads more from the socket into `buf`; the end of the stream here is a reset,
 /// since something was still expected.
-async fn fill(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<(), ErrorKind> {
+async fn fill(stream: &mut Stream, buf: &mut BytesMut) -> Result<(), ErrorKind> {
     buf.reserve(READ_CHUNK);
     match stream.read_buf(buf).await {
         Ok(0) => Err(ErrorKind::Reset),
@@ -272,7 +265,7 @@ async fn fill(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<(), ErrorKin
 }
 
 /// Consumes `n` body bytes, reading as needed, without keeping them.
-async fn skip(stream: &mut TcpStream, buf: &mut BytesMut, mut n: u64) -> Result<(), ErrorKind> {
+async fn skip(stream: &mut Stream, buf: &mut BytesMut, mut n: u64) -> Result<(), ErrorKind> {
     loop {
         let take = usize::try_from(n).unwrap_or(usize::MAX).min(buf.len());
         buf.advance(take);
@@ -285,7 +278,7 @@ async fn skip(stream: &mut TcpStream, buf: &mut BytesMut, mut n: u64) -> Result<
 }
 
 /// Waits for a complete line in `buf`; returns the position of its `\n`.
-async fn line(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<usize, ErrorKind> {
+async fn line(stream: &mut Stream, buf: &mut BytesMut) -> Result<usize, ErrorKind> {
     loop {
         if let Some(end) = buf.iter().position(|&b| b == b'\n') {
             return Ok(end);
@@ -299,7 +292,7 @@ async fn line(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<usize, Error
 
 /// Consumes a chunked body (sizes, data, the last chunk and any trailers); returns
 /// the data bytes.
-async fn chunked(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<u64, ErrorKind> {
+async fn chunked(stream: &mut Stream, buf: &mut BytesMut) -> Result<u64, ErrorKind> {
     let mut total = 0;
     loop {
         let end = line(stream, buf).await?;
@@ -329,7 +322,7 @@ async fn chunked(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<u64, Erro
 }
 
 /// Consumes a body that ends when the server closes the connection.
-async fn until_close(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<u64, ErrorKind> {
+async fn until_close(stream: &mut Stream, buf: &mut BytesMut) -> Result<u64, ErrorKind> {
     let mut total = buf.len() as u64;
     buf.clear();
     loop {

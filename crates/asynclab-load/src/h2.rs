@@ -1,6 +1,6 @@
-//! The HTTP/2 client side of one connection (`--http2`, prior knowledge, no TLS):
-//! hyper 1.x's low-level `client::conn::http2` over a `TcpStream`, one request in
-//! flight at a time.
+//! The HTTP/2 client side of one connection (`--http2`: prior knowledge over
+//! `http://`, ALPN over `https://`): hyper 1.x's low-level `client::conn::http2`
+//! over the connection's stream (`tls.rs`), one request in flight at a time.
 //!
 //! Pattern: **the two halves of a hyper client connection**. A handshake returns a
 //! `SendRequest` to send with and a `Connection` future that runs the protocol. hyper's
@@ -9,7 +9,6 @@
 //! and an ended connection is noticed by the request that was using it.
 //! (HTTP/1.1 does not go through hyper: see `h1.rs` for why.)
 
-use std::net::SocketAddr;
 use std::pin::Pin;
 
 use bytes::Bytes;
@@ -17,14 +16,14 @@ use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
 use crate::stats::Outcome;
 use crate::target::HttpTarget;
+use crate::tls::{Connector, Stream};
 use crate::worker::Client;
 
-type Driver = http2::Connection<TokioIo<TcpStream>, Full<Bytes>, TokioExecutor>;
+type Driver = http2::Connection<TokioIo<Stream>, Full<Bytes>, TokioExecutor>;
 
 /// An open connection: the sending half and the future that drives it, boxed so it
 /// can be pinned once and polled again for every request.
@@ -35,7 +34,7 @@ struct Conn {
 
 /// One connection's HTTP/2 client.
 pub(crate) struct H2Client {
-    addr: SocketAddr,
+    connector: Connector,
     method: Method,
     /// The whole URL: HTTP/2 sends `:scheme` and `:authority` from it.
     uri: Uri,
@@ -46,9 +45,9 @@ pub(crate) struct H2Client {
 }
 
 impl H2Client {
-    pub(crate) fn new(target: &HttpTarget, addr: SocketAddr) -> H2Client {
+    pub(crate) fn new(target: &HttpTarget, connector: Connector) -> H2Client {
         H2Client {
-            addr,
+            connector,
             method: target.method.clone(),
             uri: target.uri.clone(),
             headers: target.wire_headers(),
@@ -67,10 +66,7 @@ impl H2Client {
     }
 
     async fn connect(&self) -> Result<Conn, ErrorKind> {
-        let stream = TcpStream::connect(self.addr)
-            .await
-            .map_err(|e| ErrorKind::connect(&e))?;
-        let _ = stream.set_nodelay(true);
+        let stream = self.connector.connect().await?;
         let (sender, driver) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
             .map_err(|e| ErrorKind::hyper(&e))?;

@@ -11,7 +11,9 @@
 //!   event loops (`threads.rs`, [`Runtimes`]).
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
 //! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
-//! - `ws.rs`: WebSocket echo (`ws://`), handshake times and clean closes counted apart.
+//! - `ws.rs`: WebSocket echo (`ws://`, `wss://`), handshake times and clean closes counted apart.
+//! - `tls.rs`: `https://` and `wss://`: one TLS client per run, the stream both
+//!   protocols run over, handshakes timed and counted (resumed, failed) apart.
 //! - `h1.rs`, `h2.rs`, `echo.rs`: the protocols: HTTP/1.1 by hand on a reused buffer,
 //!   HTTP/2 with hyper's `client::conn`, and an echo checked byte for byte.
 //! - `stats.rs`: HDR histograms and counters in shards under uncontended std mutexes.
@@ -55,6 +57,7 @@ mod template;
 mod threads;
 mod thresholds;
 mod timeline;
+mod tls;
 mod tools;
 mod worker;
 mod ws;
@@ -76,5 +79,6 @@ pub use target::{EchoMode, EchoTarget, HttpTarget, Target};
 pub use threads::Runtimes;
 pub use thresholds::{Checked, EXIT_THRESHOLDS, Threshold};
 pub use timeline::{Named, Tick, Ticks};
+pub use tls::TlsReport;
 pub use tools::{MergeArgs, ReportArgs, Tool};
 pub use ws::{WsReport, WsTarget};

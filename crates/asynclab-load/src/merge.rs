@@ -112,6 +112,14 @@ pub fn merge(runs: &[Saved], force: bool) -> Result<Report, Error> {
             (None, Some(o)) => total.websocket = Some(o.clone()),
             (_, None) => {}
         }
+        match (&mut total.tls, &r.tls) {
+            (Some(t), Some(o)) => t.add(o).map_err(|reason| Error::Input {
+                path: run.path.display().to_string(),
+                reason,
+            })?,
+            (None, Some(o)) => total.tls = Some(o.clone()),
+            (_, None) => {}
+        }
     }
     total.duration_s = end - total.started_at;
     let timelines: Vec<(f64, &[crate::Tick])> = runs

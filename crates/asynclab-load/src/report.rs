@@ -19,6 +19,7 @@ use crate::stages::Stage;
 use crate::stats::Stats;
 use crate::thresholds::Checked;
 use crate::timeline::{Named, Tick};
+use crate::tls::TlsReport;
 use crate::ws::WsReport;
 
 /// The version of the `--json` document: 2 added the lossless histogram, the
@@ -89,6 +90,9 @@ pub struct Report {
     /// `ws://` runs: handshake times (not in `latency_us`) and closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub websocket: Option<WsReport>,
+    /// `https://` and `wss://` runs: handshakes (not in `latency_us`), resumed, failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsReport>,
     /// `--fail-if` conditions, checked at the end; empty without.
     #[serde(default)]
     pub thresholds: Vec<Checked>,
@@ -237,6 +241,7 @@ impl Report {
             timeline,
             thresholds: Vec::new(),
             websocket: None,
+            tls: None,
             hdr: stats.latency,
         };
         report.derive(settings.rate.is_some());

@@ -32,6 +32,7 @@ use crate::settings::Settings;
 use crate::stats::{Live, Shards};
 use crate::target::Target;
 use crate::timeline::{self, Ticks};
+use crate::tls::Connector;
 use crate::worker::{self, Context};
 use crate::ws::{WsClient, WsStats};
 
@@ -103,6 +104,7 @@ pub async fn run_on(
 ) -> Result<Report, Error> {
     settings.check()?;
     let addr = resolve(&settings.target).await?;
+    let connector = connector(settings, addr)?;
     let start = Instant::now();
     // The wall clock, read once beside the monotonic one: only for the report's
     // `started_at`, never to measure with.
@@ -124,6 +126,7 @@ pub async fn run_on(
         let launch = Launch {
             settings: shared.clone(),
             addr,
+            connector: connector.clone(),
             plan: plan.clone(),
             stats: stats.clone(),
             control: control.clone(),
@@ -171,7 +174,23 @@ pub async fn run_on(
     if let Target::Ws(_) = settings.target {
         report.websocket = Some(ws.report());
     }
+    report.tls = connector.report();
     Ok(report)
+}
+
+/// How the run's connections are opened: with a TLS handshake for `https://`
+/// and `wss://`, offering by ALPN the one protocol the run speaks (`h2` with
+/// `--http2`, otherwise `http/1.1`; a WebSocket upgrade is HTTP/1.1).
+fn connector(settings: &Settings, addr: SocketAddr) -> Result<Connector, Error> {
+    let target = &settings.target;
+    if !target.tls() {
+        return Ok(Connector::plain(addr));
+    }
+    let alpn = match target {
+        Target::Http(http) if http.http2 => asynclab_tls::ALPN_H2,
+        _ => asynclab_tls::ALPN_HTTP11,
+    };
+    Connector::tls(addr, target.authority().0, &settings.tls, alpn)
 }
 
 /// Spawns one runtime's share of the connections: connection `first`, then every
@@ -189,6 +208,8 @@ pub async fn run_on(
 struct Launch {
     settings: Arc<Settings>,
     addr: SocketAddr,
+    /// Opens the HTTP and WebSocket connections (TLS included).
+    connector: Connector,
     plan: Arc<Plan>,
     stats: Shards,
     control: Control,
@@ -214,11 +235,12 @@ impl Launch {
             };
             match &self.settings.target {
                 Target::Http(http) if http.http2 => {
-                    let client = H2Client::new(http, self.addr);
+                    let client = H2Client::new(http, self.connector.clone());
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Http(http) => {
-                    let client = H1Client::new(http, self.addr, self.settings.scenario.clone());
+                    let client =
+                        H1Client::new(http, self.connector.clone(), self.settings.scenario.clone());
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Echo(echo) => {
@@ -226,7 +248,7 @@ impl Launch {
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Ws(ws) => {
-                    let client = WsClient::new(ws, self.addr, index, self.ws.clone());
+                    let client = WsClient::new(ws, self.connector.clone(), index, self.ws.clone());
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
             };

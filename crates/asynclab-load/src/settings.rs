@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use asynclab_tls::ClientTlsOptions;
+
 use crate::Error;
 use crate::scenario::Scenario;
 use crate::stages::Stages;
@@ -38,6 +40,9 @@ pub struct Settings {
     /// `--scenario` or `--urls`: requests picked per exchange instead of the
     /// target's one (HTTP/1.1). The target then gives only the host and port.
     pub scenario: Option<Arc<Scenario>>,
+    /// `https://` and `wss://`: whom to trust, our certificate (mutual TLS),
+    /// session resumption. The ALPN offered is the run's protocol (`run.rs`).
+    pub tls: ClientTlsOptions,
 }
 
 impl Settings {
@@ -54,6 +59,7 @@ impl Settings {
             stages: None,
             interval: Duration::from_secs(1),
             scenario: None,
+            tls: ClientTlsOptions::default(),
         }
     }
 

@@ -190,6 +190,19 @@ impl Report {
                 ws.failed_closes
             )?;
         }
+        if let Some(tls) = &self.tls {
+            // Timed apart, like the WebSocket handshakes.
+            writeln!(
+                out,
+                "tls\n  handshakes {} ({} resumed, {} failed): p50 {}  p99 {}  max {}",
+                tls.handshakes,
+                tls.resumed,
+                tls.failed,
+                show_us(tls.handshake_p50_us as f64),
+                show_us(tls.handshake_p99_us as f64),
+                show_us(tls.handshake_max_us as f64),
+            )?;
+        }
         if !self.by_name.is_empty() {
             out.push_str("by request\n");
             let width = self

@@ -16,7 +16,7 @@ use crate::ws::WsTarget;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// An HTTP server (`http://HOST:PORT/PATH`).
+    /// An HTTP server (`http://HOST:PORT/PATH`, or `https://`).
     Http(HttpTarget),
     /// A TCP echo server (`tcp://HOST:PORT`).
     Echo(EchoTarget),
@@ -43,6 +43,15 @@ impl Target {
         }
     }
 
+    /// True for `https://` and `wss://`: connections run a TLS handshake.
+    pub fn tls(&self) -> bool {
+        match self {
+            Target::Http(h) => h.tls,
+            Target::Echo(_) => false,
+            Target::Ws(w) => w.tls,
+        }
+    }
+
     /// The protocol in the report: `http/1.1`, `h2`, `echo-line` or `echo-raw`.
     pub fn protocol(&self) -> &'static str {
         match self {
@@ -59,7 +68,7 @@ impl Target {
 /// One HTTP request, built once and sent again and again.
 #[derive(Debug, Clone)]
 pub struct HttpTarget {
-    /// The absolute URL (`http://host:port/path?query`).
+    /// The absolute URL (`http[s]://host:port/path?query`).
     pub uri: Uri,
     pub host: String,
     pub port: u16,
@@ -70,16 +79,19 @@ pub struct HttpTarget {
     pub body: Bytes,
     /// Keep the connection open between requests (HTTP/1.1 keep-alive).
     pub keepalive: bool,
-    /// Speak HTTP/2 with prior knowledge (no upgrade, no TLS).
+    /// Speak HTTP/2: with prior knowledge over `http://` (no upgrade), chosen
+    /// by ALPN over `https://` (the run offers only `h2`, and insists on it).
     pub http2: bool,
+    /// `https://`: every connection runs a TLS handshake first.
+    pub tls: bool,
     /// `Authorization: Basic ...` from the URL's `user:password@`, as curl sends it;
     /// a `-H 'Authorization: ...'` replaces it.
     pub basic_auth: Option<HeaderValue>,
 }
 
 impl HttpTarget {
-    /// Parses `http://[USER:PASSWORD@]HOST[:PORT][/PATH]`: a GET with no body,
-    /// keep-alive, HTTP/1.1.
+    /// Parses `http[s]://[USER:PASSWORD@]HOST[:PORT][/PATH]`: a GET with no
+    /// body, keep-alive, HTTP/1.1.
     pub fn parse(url: &str) -> Result<HttpTarget, Error> {
         let bad = |reason: &str| Error::Target {
             target: url.to_string(),
@@ -91,11 +103,11 @@ impl HttpTarget {
             )));
         }
         let uri: Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => return Err(bad("HTTPS is not supported; use http://")),
-            _ => return Err(bad("use http://HOST:PORT/PATH or tcp://HOST:PORT")),
-        }
+        let (scheme, tls, default_port) = match uri.scheme_str() {
+            Some("http") => ("http", false, 80),
+            Some("https") => ("https", true, 443),
+            _ => return Err(bad("use http[s]://HOST:PORT/PATH or tcp://HOST:PORT")),
+        };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?.as_str();
         // The user name and password go into a header, never into `Host` or the
         // request line (the `http` crate keeps them in the authority).
@@ -106,7 +118,7 @@ impl HttpTarget {
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         // A bare `http://host:port` has no path; hyper wants at least `/`.
         let path = if path.is_empty() { "/" } else { path };
-        let uri: Uri = format!("http://{host_port}{path}")
+        let uri: Uri = format!("{scheme}://{host_port}{path}")
             .parse()
             .map_err(|e| bad(&format!("{e}")))?;
         let host = uri.host().ok_or_else(|| bad("no host"))?;
@@ -115,7 +127,7 @@ impl HttpTarget {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(default_port);
         Ok(HttpTarget {
             uri,
             host,
@@ -125,6 +137,7 @@ impl HttpTarget {
             body: Bytes::new(),
             keepalive: true,
             http2: false,
+            tls,
             basic_auth,
         })
     }
@@ -277,12 +290,24 @@ mod tests {
             panic!("echo target")
         };
         assert_eq!(e.host, "::1");
+        let Ok(Target::Http(h)) = "https://localhost/fast".parse::<Target>() else {
+            panic!("https target")
+        };
+        assert_eq!(
+            (h.tls, h.port, h.uri.scheme_str()),
+            (true, 443, Some("https"))
+        );
+        let Ok(Target::Ws(w)) = "wss://localhost/ws/echo".parse::<Target>() else {
+            panic!("wss target")
+        };
+        assert_eq!((w.tls, w.port), (true, 443));
     }
 
     #[test]
     fn bad_targets_say_why() {
         for (url, why) in [
-            ("https://example.com/", "HTTPS"),
+            ("https://", "empty"),
+            ("wss://", "empty"),
             ("tcp://localhost", "no port"),
             ("tcp://localhost:99999", "port"),
             ("ftp://x/", "tcp://"),

@@ -13,7 +13,6 @@
 //! echo client does), so an echo of an earlier message is a mismatch. Binary
 //! messages use every byte value; text messages printable letters.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +20,6 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -31,6 +29,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::error::{Error, ErrorKind};
 use crate::stats::Outcome;
+use crate::tls::{Connector, Stream};
 use crate::worker::Client;
 
 /// How long the close handshake at the end of a run may take.
@@ -39,7 +38,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A WebSocket echo endpoint and the messages to send it.
 #[derive(Debug, Clone)]
 pub struct WsTarget {
-    /// `ws://host:port/path`, as given.
+    /// `ws://host:port/path` (or `wss://`), as given.
     pub url: String,
     pub host: String,
     pub port: u16,
@@ -47,22 +46,23 @@ pub struct WsTarget {
     pub size: usize,
     /// Binary messages (`--binary`) instead of text.
     pub binary: bool,
+    /// `wss://`: a TLS handshake before the upgrade.
+    pub tls: bool,
 }
 
 impl WsTarget {
-    /// Parses `ws://HOST:PORT[/PATH]`: 64-byte text messages.
+    /// Parses `ws[s]://HOST:PORT[/PATH]`: 64-byte text messages.
     pub fn parse(url: &str) -> Result<WsTarget, Error> {
         let bad = |reason: &str| Error::Target {
             target: url.to_string(),
             reason: reason.to_string(),
         };
-        if url.starts_with("wss://") {
-            return Err(bad("wss:// (TLS) is not supported yet; use ws://"));
-        }
         let uri: http::Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
-        if uri.scheme_str() != Some("ws") {
-            return Err(bad("use ws://HOST:PORT/PATH"));
-        }
+        let (tls, default_port) = match uri.scheme_str() {
+            Some("ws") => (false, 80),
+            Some("wss") => (true, 443),
+            _ => return Err(bad("use ws[s]://HOST:PORT/PATH")),
+        };
         let host = uri.host().ok_or_else(|| bad("no host"))?;
         Ok(WsTarget {
             url: url.to_string(),
@@ -70,9 +70,10 @@ impl WsTarget {
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string(),
-            port: uri.port_u16().unwrap_or(80),
+            port: uri.port_u16().unwrap_or(default_port),
             size: 64,
             binary: false,
+            tls,
         })
     }
 }
@@ -101,7 +102,7 @@ impl Default for WsStats {
 /// The WebSocket part of a report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WsReport {
-    /// Handshakes completed (TCP connect + HTTP upgrade).
+    /// Handshakes completed (TCP connect, TLS with `wss://`, HTTP upgrade).
     pub handshakes: u64,
     /// Handshake time in microseconds: 50th, 99th percentile and the longest.
     pub handshake_p50_us: u64,
@@ -162,23 +163,23 @@ impl WsStats {
 /// One connection's WebSocket client. The message buffer is reused.
 pub(crate) struct WsClient {
     target: WsTarget,
-    addr: SocketAddr,
+    connector: Connector,
     stats: Arc<WsStats>,
     message: Vec<u8>,
     sequence: u64,
-    socket: Option<WebSocketStream<TcpStream>>,
+    socket: Option<WebSocketStream<Stream>>,
 }
 
 impl WsClient {
     pub(crate) fn new(
         target: &WsTarget,
-        addr: SocketAddr,
+        connector: Connector,
         index: usize,
         stats: Arc<WsStats>,
     ) -> Self {
         WsClient {
             target: target.clone(),
-            addr,
+            connector,
             stats,
             message: vec![0; target.size],
             sequence: index as u64,
@@ -186,13 +187,11 @@ impl WsClient {
         }
     }
 
-    /// Connects and upgrades, recording how long that took.
+    /// Connects (with `wss://`, the TLS handshake too) and upgrades, recording
+    /// how long that took.
     async fn connect(&mut self) -> Result<(), ErrorKind> {
         let started = Instant::now();
-        let stream = TcpStream::connect(self.addr)
-            .await
-            .map_err(|e| ErrorKind::connect(&e))?;
-        let _ = stream.set_nodelay(true);
+        let stream = self.connector.connect().await?;
         let request = self
             .target
             .url

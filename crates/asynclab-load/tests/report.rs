@@ -87,7 +87,8 @@ async fn the_report_reads_as_text_json_and_svg() {
             "echo_mismatch",
             "protocol",
             "reset",
-            "timeout"
+            "timeout",
+            "tls"
         ]
     );
     for key in [

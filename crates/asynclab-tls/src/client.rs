@@ -25,6 +25,10 @@ pub struct ClientTlsOptions {
     pub key: Option<PathBuf>,
     /// Application protocols offered by ALPN, preferred first.
     pub alpn: Vec<Vec<u8>>,
+    /// Keep no sessions: every handshake is a full one. By default rustls
+    /// remembers sessions in memory, and a new connection to the same server
+    /// resumes one (fewer round trips, no certificate check or signature).
+    pub no_resumption: bool,
 }
 
 /// A client TLS configuration, built once and shared by every connection.
@@ -60,6 +64,9 @@ impl ClientTls {
             _ => return Err(TlsError::Incomplete("--cert and --key go together")),
         };
         config.alpn_protocols = options.alpn.clone();
+        if options.no_resumption {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
         Ok(Self {
             config: Arc::new(config),
         })

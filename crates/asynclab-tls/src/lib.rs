@@ -15,10 +15,13 @@
 //! | `server.rs` | [`ServerTls`]: the server config (ALPN, client certificates for mutual TLS) and its acceptor |
 //! | `reload.rs` | [`ReloadableCert`]: the certificate new handshakes get, replaced on SIGHUP or when its files change |
 //! | `inspect.rs` | what a certificate says: its subject, its expiry (warnings at start) |
+//! | `args.rs` | [`TlsArgs`]: the client's flags, shared by `check` and `load` |
 //! | `client.rs` | [`ClientTls`]: the client side for `check` and `load` (`--cacert`, `--insecure`, `--cert`/`--key`) |
+//! | `test_pki.rs` | (feature `test-pki`) a CA, server and client certificates for tests |
 //!
 //! TLS versions are rustls's defaults: 1.3 and 1.2, nothing older.
 
+mod args;
 mod client;
 mod error;
 mod inspect;
@@ -26,7 +29,10 @@ mod pem;
 mod reload;
 mod self_signed;
 mod server;
+#[cfg(feature = "test-pki")]
+mod test_pki;
 
+pub use args::TlsArgs;
 pub use client::{ClientTls, ClientTlsOptions};
 pub use error::TlsError;
 pub use inspect::{fingerprint, subject};
@@ -34,6 +40,8 @@ pub use reload::ReloadableCert;
 pub use rustls;
 pub use self_signed::SelfSigned;
 pub use server::{ClientAuth, ServerTls, ServerTlsOptions};
+#[cfg(feature = "test-pki")]
+pub use test_pki::Pki;
 pub use tokio_rustls::{
     TlsAcceptor, TlsConnector, client::TlsStream as ClientStream, server::TlsStream as ServerStream,
 };

@@ -106,6 +106,15 @@ impl ServerTls {
         &self.acceptor
     }
 
+    /// An acceptor like [`ServerTls::acceptor`] but offering other ALPN
+    /// protocols (the echo server offers none: it speaks no HTTP). It shares
+    /// this one's certificate and client CA, so a reload reaches both.
+    pub fn acceptor_with_alpn(&self, alpn: Vec<Vec<u8>>) -> TlsAcceptor {
+        let mut config = rustls::ServerConfig::clone(self.acceptor.config());
+        config.alpn_protocols = alpn;
+        TlsAcceptor::from(Arc::new(config))
+    }
+
     /// The certificate, to reload it or watch its files.
     pub fn cert(&self) -> &Arc<ReloadableCert> {
         &self.cert

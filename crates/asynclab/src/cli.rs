@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::check::Target;
+// The client's TLS flags: declared in `asynclab-tls`, shared with `load`.
+pub use asynclab_tls::TlsArgs;
 
 /// Async network servers you can run, curl, load-test and deploy.
 ///
@@ -104,37 +106,4 @@ pub enum Command {
         #[arg(long, conflicts_with = "check")]
         show_origin: bool,
     },
-}
-
-/// The client's TLS flags, for `https://` and `tls://` targets (as curl spells them).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct TlsArgs {
-    /// Accept any server certificate (like `curl -k`): self-signed test servers only.
-    #[arg(long, short = 'k')]
-    pub insecure: bool,
-    /// Trust the CA certificates in this PEM file instead of the system's.
-    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
-    pub cacert: Option<PathBuf>,
-    /// A client certificate (PEM) for servers that ask for one (mutual TLS).
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// The client certificate's private key (PEM).
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-}
-
-impl TlsArgs {
-    /// The rustls client these flags describe, offering `alpn`.
-    pub fn client(
-        &self,
-        alpn: &[&[u8]],
-    ) -> Result<asynclab_tls::ClientTls, asynclab_tls::TlsError> {
-        asynclab_tls::ClientTls::new(&asynclab_tls::ClientTlsOptions {
-            insecure: self.insecure,
-            cacert: self.cacert.clone(),
-            cert: self.cert.clone(),
-            key: self.key.clone(),
-            alpn: alpn.iter().map(|p| p.to_vec()).collect(),
-        })
-    }
 }

@@ -87,7 +87,7 @@ fn servers(overrides: &Overrides, servers: Servers) -> ExitCode {
     };
     start_logging(&loaded.config.log, &loaded.ignored);
     // After logging starts, so an expiry warning is seen; before anything binds.
-    let tls = match validate::tls(&loaded, servers.http) {
+    let tls = match validate::tls(&loaded, servers.http, servers.echo) {
         Ok(tls) => tls,
         Err(e) => return bad_config(e),
     };
@@ -106,7 +106,7 @@ fn config(overrides: &Overrides, check: bool, show_origin: bool) -> ExitCode {
         Err(code) => return code,
     };
     // `--check` accepts exactly what `serve` accepts: the TLS files too.
-    if let Err(e) = validate::tls(&loaded, true) {
+    if let Err(e) = validate::tls(&loaded, true, true) {
         return bad_config(e);
     }
     if show_origin {

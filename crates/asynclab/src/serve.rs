@@ -74,7 +74,13 @@ pub async fn run(
         false => None,
     };
     let echo = servers.echo.then(|| {
-        asynclab_echo::Server::new(config.echo.clone(), metrics.clone(), shutdown.clone())
+        let server =
+            asynclab_echo::Server::new(config.echo.clone(), metrics.clone(), shutdown.clone());
+        // `echo.tls`: the same certificate (and its reloads) as HTTPS, no ALPN.
+        match (&tls, config.echo.tls) {
+            (Some(tls), true) => server.with_tls(tls.acceptor_with_alpn(Vec::new())),
+            _ => server,
+        }
     });
 
     // Every connection is a descriptor: let the process open as many as the
@@ -149,6 +155,7 @@ pub async fn run(
         http: http_addr,
         https: https_addr,
         echo: echo_addr,
+        echo_tls: config.echo.tls,
         self_signed: self_signed.as_ref(),
     };
     if !asynclab_core::telemetry::is_json(&config.log) {
@@ -159,7 +166,7 @@ pub async fn run(
         config = %loaded.sources,
         http = http_addr.map(|a| format!("http://{a}")),
         https = https_addr.map(|a| format!("https://{a}")),
-        echo = echo_addr.map(|a| format!("tcp://{a}")),
+        echo = echo_addr.map(|a| format!("{}://{a}", echo_scheme(config.echo.tls))),
         self_signed_cert = self_signed.as_ref().map(|f| f.path.display().to_string()),
         self_signed_sha256 = self_signed.as_ref().map(|f| f.fingerprint.clone()),
         open_files,
@@ -281,7 +288,15 @@ struct Banner<'a> {
     http: Option<SocketAddr>,
     https: Option<SocketAddr>,
     echo: Option<SocketAddr>,
+    /// The echo server speaks TLS (`echo.tls`).
+    echo_tls: bool,
     self_signed: Option<&'a SelfSignedFile>,
+}
+
+/// How the echo server's address is written: `tls://` with `echo.tls` (as
+/// `asynclab check` spells it), `tcp://` without.
+fn echo_scheme(tls: bool) -> &'static str {
+    if tls { "tls" } else { "tcp" }
 }
 
 impl Banner<'_> {
@@ -294,7 +309,7 @@ impl Banner<'_> {
             println!("  https listening on https://{a}");
         }
         if let Some(a) = self.echo {
-            println!("  echo listening on tcp://{a}");
+            println!("  echo listening on {}://{a}", echo_scheme(self.echo_tls));
         }
         if let Some(cert) = self.self_signed {
             println!("  self-signed certificate: {}", cert.path.display());
@@ -312,8 +327,10 @@ impl Banner<'_> {
                 None => println!("  curl https://{a}/"),
             }
         }
-        if let Some(a) = self.echo {
-            println!("  nc {} {}", a.ip(), a.port());
+        match (self.echo, self.echo_tls) {
+            (Some(a), false) => println!("  nc {} {}", a.ip(), a.port()),
+            (Some(a), true) => println!("  openssl s_client -quiet -connect {a}"),
+            (None, _) => {}
         }
         println!("stop with ctrl-c or SIGTERM (twice to exit at once)");
     }

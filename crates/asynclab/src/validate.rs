@@ -37,11 +37,12 @@ pub fn files_root(loaded: &Loaded) -> Result<(), ConfigError> {
     }
 }
 
-/// The HTTP server's TLS, when `tls.addr` is set: every file read and checked
-/// now. It offers HTTP/2 and HTTP/1.1 by ALPN.
-pub fn tls(loaded: &Loaded, http: bool) -> Result<Option<ServerTls>, ConfigError> {
+/// The servers' TLS, when the HTTP server runs with `tls.addr` set or the echo
+/// server with `echo.tls`: every file read and checked now. It offers HTTP/2
+/// and HTTP/1.1 by ALPN (the echo server takes an acceptor offering none).
+pub fn tls(loaded: &Loaded, http: bool, echo: bool) -> Result<Option<ServerTls>, ConfigError> {
     let config = &loaded.config;
-    if !(http && config.tls.enabled()) {
+    if !((http && config.tls.enabled()) || (echo && config.echo.tls)) {
         return Ok(None);
     }
     let base = base_dir(loaded);

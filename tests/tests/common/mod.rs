@@ -163,7 +163,9 @@ fn started_event(line: &str) -> Option<Started> {
     }
     let addr = |field: &str, scheme: &str| {
         event[field].as_str().map(|url| {
+            // The echo server's address is `tls://` with `echo.tls`.
             url.trim_start_matches(scheme)
+                .trim_start_matches("tls://")
                 .parse()
                 .expect("a socket address in the started event")
         })
@@ -237,7 +239,11 @@ impl Server {
                     if let Some(rest) = line.split("listening on http://").nth(1) {
                         http = Some(rest.trim().parse().expect("http address"));
                     }
-                    if let Some(rest) = line.split("listening on tcp://").nth(1) {
+                    // `tls://` with `echo.tls`.
+                    let echo_line = ["listening on tcp://", "listening on tls://"]
+                        .iter()
+                        .find_map(|at| line.split(at).nth(1));
+                    if let Some(rest) = echo_line {
                         echo = Some(rest.trim().parse().expect("echo address"));
                     }
                     if let Some(rest) = line.split("listening on https://").nth(1) {

@@ -21,7 +21,15 @@ pub struct EchoConfig {
     pub prefix: String,
     /// The longest line accepted, in line mode; longer lines close the connection.
     pub max_line: Size,
-    /// Open connections allowed at once; more are told `error: server busy`.
+    /// Speak TLS on `addr` with the `[tls]` section's certificate, key and
+    /// client CA (`openssl s_client -connect ADDR`; `asynclab check tls://ADDR`).
+    pub tls: bool,
+    /// With `tls`: a client whose handshake is not done this long after it
+    /// connected is closed (it holds a connection slot meanwhile).
+    #[serde(with = "units::duration")]
+    pub handshake_timeout: Duration,
+    /// Open connections allowed at once; more are told `error: server busy`
+    /// (with `tls`, closed before the handshake, without a word).
     pub max_connections: usize,
     /// Connections the kernel may hold waiting to be accepted (`listen` backlog;
     /// Linux caps it at `net.core.somaxconn`). Too small, and a burst of new
@@ -59,6 +67,7 @@ impl EchoConfig {
         at_least("echo.max_connections", self.max_connections, 1)?;
         at_least("echo.backlog", self.backlog, 1)?;
         nonzero("echo.idle_timeout", self.idle_timeout)?;
+        nonzero("echo.handshake_timeout", self.handshake_timeout)?;
         nonzero("echo.farewell_timeout", self.farewell_timeout)?;
         at_least("echo.read_buffer", self.read_buffer.bytes(), 1)?;
         nonzero("echo.accept_retry", self.accept_retry)

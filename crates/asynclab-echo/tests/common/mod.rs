@@ -11,7 +11,8 @@ pub use asynclab_core::config::{Config, EchoConfig, EchoMode};
 use asynclab_core::metrics::EchoMetrics;
 use asynclab_core::{DrainReport, Metrics, Shutdown};
 use asynclab_echo::Server;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use asynclab_tls::{ClientStream, ClientTls, ClientTlsOptions, TlsAcceptor};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -51,11 +52,23 @@ pub async fn start(config: EchoConfig) -> TestServer {
 }
 
 pub async fn start_with_grace(config: EchoConfig, grace: Duration) -> TestServer {
+    start_server(config, grace, None).await
+}
+
+/// Starts a server speaking TLS with `acceptor` (as `echo.tls` does).
+pub async fn start_tls(config: EchoConfig, acceptor: TlsAcceptor) -> TestServer {
+    start_server(config, PATIENCE, Some(acceptor)).await
+}
+
+async fn start_server(config: EchoConfig, grace: Duration, tls: Option<TlsAcceptor>) -> TestServer {
     let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
     let addr = listener.local_addr().expect("bound address");
     let metrics = Metrics::new();
     let shutdown = Shutdown::with_grace(grace);
-    let server = Server::new(config, metrics.clone(), shutdown.clone());
+    let mut server = Server::new(config, metrics.clone(), shutdown.clone());
+    if let Some(acceptor) = tls {
+        server = server.with_tls(acceptor);
+    }
     let run = tokio::spawn(server.run(listener));
     TestServer {
         addr,
@@ -98,9 +111,9 @@ impl TestServer {
     }
 }
 
-/// A client connection with line-oriented helpers.
-pub struct Client {
-    pub stream: BufReader<TcpStream>,
+/// A client connection with line-oriented helpers, over TCP or TLS.
+pub struct Client<S = TcpStream> {
+    pub stream: BufReader<S>,
 }
 
 impl Client {
@@ -112,7 +125,23 @@ impl Client {
             stream: BufReader::new(stream),
         }
     }
+}
 
+impl Client<ClientStream<TcpStream>> {
+    /// Connects and runs the TLS handshake as `localhost`: the client, or the
+    /// handshake's error.
+    pub async fn tls(addr: SocketAddr, options: &ClientTlsOptions) -> std::io::Result<Self> {
+        let tls = ClientTls::new(options).expect("client TLS builds");
+        let name = ClientTls::server_name("localhost").expect("a DNS name");
+        let tcp = within(PATIENCE, TcpStream::connect(addr)).await?;
+        let stream = within(PATIENCE, tls.connector().connect(name, tcp)).await?;
+        Ok(Self {
+            stream: BufReader::new(stream),
+        })
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     pub async fn send(&mut self, bytes: &[u8]) {
         use tokio::io::AsyncWriteExt;
         within(PATIENCE, self.stream.get_mut().write_all(bytes))
