@@ -70,6 +70,32 @@ def wrk(url, connections, duration, threads=THREADS):
             "errors": errs + (int(non2xx.group(1)) if non2xx else 0), "raw": out}
 
 
+def hey(url, connections, duration):
+    """One hey run (Go, one goroutine per connection, all cores): rate, p50 and
+    p99 (microseconds), errors (failed requests and non-2xx answers)."""
+    argv = ["hey", "-z", f"{max(1, round(duration))}s", "-c", str(connections), "-t", "10", url]
+    out = procs.run(argv, timeout=duration + 40)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    pct = {p: float(s) * 1e6 for p, s in re.findall(r"^\s+(\d+)%+ in ([\d.]+) secs", out, re.M)}
+    answers = {int(c): int(n) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
+    failed = sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s+Get ", out, re.M))
+    errs = failed + sum(n for c, n in answers.items() if not 200 <= c < 300)
+    return {"rate": rate, "p50_us": pct["50"], "p99_us": pct["99"], "errors": errs, "raw": out}
+
+
+def oha(url, connections, duration):
+    """One oha run (Rust, `cargo install oha`), JSON output: rate, p50 and p99
+    (microseconds), errors."""
+    argv = ["oha", "-z", f"{max(1, round(duration))}s", "-c", str(connections), "--no-tui",
+            "--output-format", "json", url]
+    d = json.loads(procs.run(argv, timeout=duration + 40))
+    pct = d["latencyPercentiles"]
+    errs = sum(d.get("errorDistribution", {}).values())
+    errs += sum(n for c, n in d.get("statusCodeDistribution", {}).items() if not c.startswith("2"))
+    return {"rate": d["summary"]["requestsPerSec"], "p50_us": pct["p50"] * 1e6,
+            "p99_us": pct["p99"] * 1e6, "errors": errs}
+
+
 class IdleConnections:
     """Holds `count` idle connections open from a separate process
     (bench/lib/idle.py), so the client's own memory never mixes with the server's.

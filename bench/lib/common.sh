@@ -20,7 +20,7 @@ bench_log() { printf '== %s\n' "$*" >&2; }
 # running as root with apt-get; otherwise the missing ones are named and we stop.
 bench_need_tools() {
   local missing=() tool pkg
-  for pair in wrk:wrk nginx:nginx-light python3:python3 curl:curl; do
+  for pair in wrk:wrk hey:hey nginx:nginx-light python3:python3 curl:curl; do
     tool=${pair%%:*} pkg=${pair#*:}
     command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
   done
@@ -31,7 +31,7 @@ bench_need_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "bench: missing ${missing[*]}; on Debian/Ubuntu: sudo apt-get install -y ${missing[*]}" >&2
-    echo "bench: (wrk is the cross-check load generator, nginx-light the reference server," >&2
+    echo "bench: (wrk and hey are the load generators asynclab load is compared with, nginx-light the reference server," >&2
     echo "bench:  python3 drives the scenarios and writes the report)" >&2
     exit 1
   fi

@@ -572,40 +572,49 @@ def idle():
 
 # ---------------------------------------------------------------------------
 def loadgen():
-    r = Result("loadgen", "`asynclab load` vs wrk against the bare hyper server, 50 connections")
+    r = Result("loadgen", "`asynclab load` vs wrk, hey and oha against the bare hyper server, 50 connections")
     need("BENCH_BARE_HYPER", "bench/baselines/bare-hyper")
+    # wrk is required (bench_need_tools installs it, and hey); oha only where it
+    # is installed (`cargo install oha`: a long build, so not done here).
+    others = ["wrk"] + [t for t in ("hey", "oha") if shutil.which(t)]
     srv = servers.bare_hyper()
     try:
         def measure(tool):
-            if tool == "wrk":
-                d = clients.wrk(srv.url("/"), 50, DURATION)
-                return {"rate": d["rate"], "p50_us": d["p50_us"], "p99_us": d["p99_us"], "errors": d["errors"]}
+            if tool != "asynclab load":
+                d = getattr(clients, tool)(srv.url("/"), 50, DURATION)
+                return {k: d[k] for k in ("rate", "p50_us", "p99_us", "errors")}
             d = clients.load(srv.url("/"), 50, DURATION, warmup=0)
             return {"rate": d["rate"], "p50_us": d["latency_us"]["p50"], "p99_us": d["latency_us"]["p99"],
                     "errors": clients.errors(d)}
-        print("== loadgen: asynclab load vs wrk", flush=True)
-        runs = alternate(REPS, ["asynclab load", "wrk"], measure)
+        print(f"== loadgen: asynclab load vs {', '.join(others)}", flush=True)
+        runs = alternate(REPS, ["asynclab load"] + others, measure)
     finally:
         srv.stop()
     r.data["raw"] = runs
+    names = ["asynclab load"] + others
     rows, got = [], {}
     for k in ("rate", "p50_us", "p99_us"):
-        a, w = [x[k] for x in runs["asynclab load"]], [x[k] for x in runs["wrk"]]
-        got[k] = summary(ratios(a, w))
-        spec = "{:.0f}" if k == "rate" else "{:.0f}"
-        rows.append([{"rate": "req/s", "p50_us": "p50, µs", "p99_us": "p99, µs"}[k],
-                     fmt(summary(a), spec), fmt(summary(w), spec), fmt(got[k])])
-    r.table(f"Same server, same {clients.THREADS} threads, 50 connections, {DURATION:g} s each, no warmup",
-            ["measure", "asynclab load", "wrk", "asynclab load ÷ wrk"], rows,
-            note=f"errors: asynclab load {sum(x['errors'] for x in runs['asynclab load'])}, "
-                 f"wrk {sum(x['errors'] for x in runs['wrk'])}")
+        mine = [x[k] for x in runs["asynclab load"]]
+        for tool in others:
+            got[(k, tool)] = summary(ratios(mine, [x[k] for x in runs[tool]]))
+        rows.append([{"rate": "req/s", "p50_us": "p50, µs", "p99_us": "p99, µs"}[k]]
+                    + [fmt(summary([x[k] for x in runs[n]]), "{:.0f}") for n in names]
+                    + [fmt(got[(k, tool)]) for tool in others])
+    r.table(f"Same server, 50 connections, {DURATION:g} s each, no warmup (wrk and asynclab load: "
+            f"{clients.THREADS} threads; hey: Go's scheduler on every core)",
+            ["measure"] + names + [f"asynclab load ÷ {t}" for t in others], rows,
+            note="errors: " + ", ".join(f"{n} {sum(x['errors'] for x in runs[n])}" for n in names)
+                 + ("" if "oha" in others else "; oha not installed (`cargo install oha`), not run"))
+    got_wrk = {k: got[(k, "wrk")] for k in ("rate", "p50_us", "p99_us")}
     r.chart("loadgen.svg", "asynclab load ÷ wrk (same server, same run)",
-            [bar("req/s", got["rate"]), dict(bar("p50 (aim: within 25%)", got["p50_us"]), aim=None),
-             dict(bar("p99 (aim: within 25%)", got["p99_us"]), aim=None)], aim=1.0)
-    r.aim("asynclab load req/s vs wrk", "≥ 1.0×", fmt(got["rate"]) + "×", verdict(got["rate"]["median"], 1.0))
+            [bar("req/s", got_wrk["rate"]), dict(bar("p50 (aim: within 25%)", got_wrk["p50_us"]), aim=None),
+             dict(bar("p99 (aim: within 25%)", got_wrk["p99_us"]), aim=None)], aim=1.0)
+    for tool in others:
+        r.aim(f"asynclab load req/s vs {tool}", "≥ 1.0×", fmt(got[("rate", tool)]) + "×",
+              verdict(got[("rate", tool)]["median"], 1.0))
     for k, label in (("p50_us", "p50"), ("p99_us", "p99")):
-        r.aim(f"asynclab load {label} vs wrk", "within 25%", fmt(got[k]) + "×",
-              abs(got[k]["median"] - 1) <= 0.25)
+        r.aim(f"asynclab load {label} vs wrk", "within 25%", fmt(got_wrk[k]) + "×",
+              abs(got_wrk[k]["median"] - 1) <= 0.25)
     return r
 
 
