@@ -11,7 +11,7 @@ import svg
 # BENCH_RESULTS points a trial run elsewhere, leaving the committed report alone.
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "../results"))
-ORDER = ["fast", "cost", "slow", "limited", "files", "echo", "idle", "ws", "loadgen", "startup", "soak", "instructions", "layers"]
+ORDER = ["fast", "cost", "slow", "limited", "files", "echo", "idle", "ws", "loadgen", "startup", "soak", "instructions", "layers", "https"]
 MACHINE = [("cores", "CPU cores"), ("cpu", "CPU"), ("memory", "memory"), ("kernel", "kernel"),
            ("perf", "perf"), ("rustc", "Rust"), ("nginx", "nginx"), ("wrk", "wrk"),
            ("python", "Python (driver)"), ("ulimit_n", "open files limit"),
