@@ -22,13 +22,7 @@ if [ -n "${BENCH_ASYNCLAB:-}" ]; then
 else
   bench_build
 fi
-BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/asynclab-bench.XXXXXX")"
-BENCH_PIDS="$BENCH_TMP/pids"
-: >"$BENCH_PIDS"
-export BENCH_ROOT BENCH_TMP BENCH_PIDS
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_scratch
 seconds=${DASH_SECONDS:-600}
 bench_log "dashboards' memory for ${seconds}s with $BENCH_ASYNCLAB"
 bench_python "$((${seconds%.*} + 300))" "$BENCH_ROOT/bench/lib/dashboard.py"

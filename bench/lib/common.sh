@@ -149,9 +149,9 @@ bench_cleanup() {
   exit "$status"
 }
 
-bench_prepare() {
-  bench_need_tools
-  bench_build
+# The run's scratch folder and the record of the PIDs it starts, removed (and
+# every process stopped) on exit, ctrl-c or SIGTERM.
+bench_scratch() {
   BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/asynclab-bench.XXXXXX")"
   BENCH_PIDS="$BENCH_TMP/pids"
   : >"$BENCH_PIDS"
@@ -159,6 +159,12 @@ bench_prepare() {
   trap bench_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+}
+
+bench_prepare() {
+  bench_need_tools
+  bench_build
+  bench_scratch
   # 10,000 connections need 10,000 descriptors in the server and as many in the client.
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 12000 ]; then

@@ -506,6 +506,33 @@ def echo():
 
 
 # ---------------------------------------------------------------------------
+def idle_growth(name, start, kind, n, path="/fast"):
+    """The server `start()` gives, holding `n` idle connections of `kind` (see
+    `clients.IdleConnections`) from another process: its RSS before and with
+    them, and the growth per connection."""
+    srv = start()
+    try:
+        # Warm the allocator and the runtime with a first wave, closed again.
+        warm = clients.IdleConnections(srv.port, 200, kind, path)
+        warm.wait_open()
+        warm.close()
+        time.sleep(0.5)
+        before = procs.rss_kb(srv.pid)
+        conns = clients.IdleConnections(srv.port, n, kind, path)
+        opened = conns.wait_open()
+        time.sleep(1.0)
+        after = procs.rss_kb(srv.pid)
+        failed = conns.close()
+    finally:
+        srv.stop()
+    if failed:
+        # Kept with the figures, so a shortfall in "connections held" has its reason.
+        print(f"   {name}: {failed}", flush=True)
+    return {"opened": opened, "before_kb": before, "after_kb": after,
+            "per_conn_kb": (after - before) * 1.024 / opened if opened else None,
+            "holder_errors": failed}
+
+
 def idle():
     n = IDLE_CONNECTIONS
     r = Result("idle", f"{n:,} idle connections: RSS growth per connection")
@@ -525,27 +552,7 @@ def idle():
 
     def measure(name):
         start, kind = contenders[name]
-        srv = start()
-        try:
-            # Warm the allocator and the runtime with a first wave, closed again.
-            warm = clients.IdleConnections(srv.port, 200, kind)
-            warm.wait_open()
-            warm.close()
-            time.sleep(0.5)
-            before = procs.rss_kb(srv.pid)
-            conns = clients.IdleConnections(srv.port, n, kind)
-            opened = conns.wait_open()
-            time.sleep(1.0)
-            after = procs.rss_kb(srv.pid)
-            failed = conns.close()
-        finally:
-            srv.stop()
-        if failed:
-            # Kept with the figures, so a shortfall in "connections held" has its reason.
-            print(f"   {name}: {failed}", flush=True)
-        return {"opened": opened, "before_kb": before, "after_kb": after,
-                "per_conn_kb": (after - before) * 1.024 / opened if opened else None,
-                "holder_errors": failed}
+        return idle_growth(name, start, kind, n)
 
     print(f"== idle: {n} idle connections", flush=True)
     runs = alternate(REPS, list(contenders), measure)

@@ -11,12 +11,9 @@ the memory an idle WebSocket costs beside an idle HTTP and echo connection.
   and asynclab echo, measured in the same run.
 """
 
-import time
-
 import clients
-import procs
 import servers
-from scenarios import (DURATION, IDLE_CONNECTIONS, REPS, WARMUP, Result, bar, need, ok_rate,
+from scenarios import (DURATION, IDLE_CONNECTIONS, REPS, WARMUP, Result, bar, idle_growth, need, ok_rate,
                        stopping, strip)
 from stats import alternate, fmt, ratios, summary, verdict
 
@@ -90,24 +87,7 @@ def idle(r):
 
     def measure(name):
         start, kind, path = contenders[name]
-        srv = start()
-        try:
-            warm = clients.IdleConnections(srv.port, 200, kind, path)
-            warm.wait_open()
-            warm.close()
-            time.sleep(0.5)
-            before = procs.rss_kb(srv.pid)
-            conns = clients.IdleConnections(srv.port, n, kind, path)
-            opened = conns.wait_open()
-            time.sleep(1.0)
-            after = procs.rss_kb(srv.pid)
-            failed = conns.close()
-        finally:
-            srv.stop()
-        if failed:
-            print(f"   {name}: {failed}", flush=True)
-        return {"opened": opened, "per_conn_kb": (after - before) * 1.024 / opened if opened else None,
-                "holder_errors": failed}
+        return idle_growth(name, start, kind, n, path)
 
     print(f"== ws: {n} idle connections", flush=True)
     runs = alternate(REPS, list(contenders), measure)
