@@ -178,12 +178,13 @@ pub fn decide(settings: &FaultsConfig, max_delay: Duration, rng: &mut impl Rng) 
     }
 }
 
-/// The routes no fault touches: the probes, the metrics, the control API and
-/// the dashboard (the page that turns the faults off).
+/// The routes no fault touches: the probes, the operator's views (`/metrics`,
+/// `/stats`: they report the faults, so they must not suffer them), the
+/// control API and the dashboard (the page that turns the faults off).
 fn exempt(path: &str) -> bool {
     matches!(
         path,
-        "/healthz" | "/readyz" | "/metrics" | "/control" | "/dashboard"
+        "/healthz" | "/readyz" | "/metrics" | "/stats" | "/control" | "/dashboard"
     ) || path.starts_with("/control/")
         || path.starts_with("/dashboard/")
 }

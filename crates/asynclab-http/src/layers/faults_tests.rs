@@ -91,10 +91,23 @@ fn lognormal_jitter_has_its_median_and_a_capped_tail() {
 
 #[test]
 fn probes_metrics_and_control_are_exempt() {
-    for path in ["/healthz", "/readyz", "/metrics", "/control/state"] {
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/stats",
+        "/control/state",
+    ] {
         assert!(exempt(path), "{path}");
     }
-    for path in ["/", "/fast", "/files/x", "/readyz2", "/controls"] {
+    for path in [
+        "/",
+        "/fast",
+        "/files/x",
+        "/readyz2",
+        "/controls",
+        "/stats/x",
+    ] {
         assert!(!exempt(path), "{path}");
     }
 }

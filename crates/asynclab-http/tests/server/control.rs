@@ -81,6 +81,9 @@ async fn changes_reach_the_probes_the_faults_and_the_permits_and_reset_undoes_th
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(get(s.addr, "/fast").await.status, StatusCode::IM_A_TEAPOT);
+    // The operator's views report the faults instead of suffering them.
+    assert_eq!(get(s.addr, "/stats").await.status, StatusCode::OK);
+    assert_eq!(get(s.addr, "/metrics").await.status, StatusCode::OK);
     // The control API itself is never faulted: the way back stays open.
     let res = control(s.addr, "DELETE", bearer(), "").await;
     assert_eq!(res.status, StatusCode::OK);
