@@ -51,7 +51,7 @@ fn every_command_on_the_httpbin_page_works() {
 
 #[test]
 fn every_command_on_the_tls_page_works() {
-    Guide::new(TLS).run_and_check(9);
+    Guide::new(TLS).run_and_check(11);
 }
 
 #[test]

@@ -27,6 +27,7 @@ use crate::tools::Tool;
 ///   asynclab load http://localhost:8080/fast -c 50 -d 10s
 ///   asynclab load http://localhost:8080/ -r 2000 -d 30s --latency-plot latency.svg
 ///   asynclab load tcp://localhost:7000 --size 64 --mode line -n 100000
+///   asynclab load tls://localhost:7000 --cacert ca.pem -c 50 -d 10s
 ///   asynclab load ws://localhost:8080/ws/echo --size 64 --binary -c 50 -d 10s
 ///   asynclab load https://localhost:8443/fast --cacert ca.pem --http2 -c 50 -d 10s
 ///   asynclab load merge a.json b.json -o all.json
@@ -40,7 +41,7 @@ pub struct LoadArgs {
     pub tool: Option<Tool>,
 
     /// `http[s]://HOST:PORT/PATH` (HTTP/1.1, or HTTP/2 with --http2), `tcp://HOST:PORT`
-    /// (echo) or `ws[s]://HOST:PORT/PATH` (a WebSocket echo).
+    /// (echo; `tls://HOST:PORT` over TLS) or `ws[s]://HOST:PORT/PATH` (a WebSocket echo).
     #[arg(required_unless_present_any = ["scenario", "urls"])]
     pub target: Option<String>,
 
@@ -107,11 +108,11 @@ pub struct LoadArgs {
     #[arg(long)]
     pub http2: bool,
 
-    /// https:// and wss://: whom to trust, and our certificate for mutual TLS.
+    /// https://, wss:// and tls://: whom to trust, and our certificate for mutual TLS.
     #[command(flatten)]
     pub tls: TlsArgs,
 
-    /// https:// and wss://: make every TLS handshake a full one (keep no sessions
+    /// https://, wss:// and tls://: make every TLS handshake a full one (keep no sessions
     /// to resume).
     #[arg(long)]
     pub no_resume: bool,
@@ -301,7 +302,7 @@ impl LoadArgs {
         }
         if (self.tls.any() || self.no_resume) && !target.tls() {
             return Err(Error::Usage(
-                "--insecure, --cacert, --cert, --key and --no-resume apply to https:// and wss:// targets only".into(),
+                "--insecure, --cacert, --cert, --key and --no-resume apply to https://, wss:// and tls:// targets only".into(),
             ));
         }
         if self.binary && !matches!(target, Target::Ws(_)) {

@@ -84,4 +84,8 @@ fn tls_flags_reach_the_settings() {
     assert!(s.tls.no_resumption && !s.tls.insecure);
     let s = settings("load wss://localhost:8443/ws/echo -k").expect("valid");
     assert!(s.tls.insecure && !s.tls.no_resumption);
+    let s = settings("load tls://localhost:7000 --cacert ca.pem --mode raw").expect("valid");
+    assert!(s.target.tls() && s.tls.cacert.is_some());
+    let err = settings("load tcp://localhost:7000 --cacert ca.pem").expect_err("plain echo");
+    assert!(err.to_string().contains("tls://"), "{err}");
 }

@@ -1,5 +1,6 @@
 //! The TCP echo client side of one connection: send a message, read the echo, check
-//! it byte for byte.
+//! it byte for byte. The connection is plain TCP (`tcp://`) or TLS (`tls://`), opened
+//! by the run's [`Connector`] (`tls.rs`), which times and counts the handshakes.
 //!
 //! Pattern: **buffered reads on a stream you also write to**. The stream sits in a
 //! `BufReader`, which passes writes straight through, so one value both sends the
@@ -16,15 +17,14 @@
 //! answer differs from the echo, but it is not a wrong echo: an answer that differs
 //! and is followed by the end of the stream is counted as `closed by server`.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 use crate::error::ErrorKind;
 use crate::stats::Outcome;
 use crate::target::{EchoMode, EchoTarget};
+use crate::tls::{Connector, Stream};
 use crate::worker::Client;
 
 /// After an answer that is not the echo, how long to wait for the end of the stream
@@ -34,7 +34,7 @@ const FAREWELL_WAIT: Duration = Duration::from_millis(100);
 
 /// One connection's echo client. The buffers are allocated once and reused.
 pub(crate) struct EchoClient {
-    addr: SocketAddr,
+    connector: Connector,
     mode: EchoMode,
     prefix_len: usize,
     /// The next message to send.
@@ -43,17 +43,17 @@ pub(crate) struct EchoClient {
     expected: Vec<u8>,
     answer: Vec<u8>,
     sequence: u64,
-    stream: Option<BufReader<TcpStream>>,
+    stream: Option<BufReader<Stream>>,
 }
 
 impl EchoClient {
-    pub(crate) fn new(target: &EchoTarget, addr: SocketAddr, index: usize) -> EchoClient {
+    pub(crate) fn new(target: &EchoTarget, connector: Connector, index: usize) -> EchoClient {
         let prefix: &[u8] = match target.mode {
             EchoMode::Line => &target.prefix,
             EchoMode::Raw => &[],
         };
         EchoClient {
-            addr,
+            connector,
             mode: target.mode,
             prefix_len: prefix.len(),
             message: vec![0; target.size],
@@ -82,12 +82,8 @@ impl EchoClient {
 
     async fn round_trip(&mut self) -> Result<(), ErrorKind> {
         if self.stream.is_none() {
-            let stream = TcpStream::connect(self.addr)
-                .await
-                .map_err(|e| ErrorKind::connect(&e))?;
-            // One small message at a time: see the note on Nagle in `h1.rs`.
-            let _ = stream.set_nodelay(true);
-            self.stream = Some(BufReader::new(stream));
+            // TCP_NODELAY is set there: one small message at a time.
+            self.stream = Some(BufReader::new(self.connector.connect().await?));
         }
         let stream = self.stream.as_mut().expect("connected just above");
         let io = |e: std::io::Error| ErrorKind::io(&e);

@@ -125,7 +125,6 @@ pub async fn run_on(
     for (first, runtime) in runtimes.iter().enumerate() {
         let launch = Launch {
             settings: shared.clone(),
-            addr,
             connector: connector.clone(),
             plan: plan.clone(),
             stats: stats.clone(),
@@ -178,17 +177,19 @@ pub async fn run_on(
     Ok(report)
 }
 
-/// How the run's connections are opened: with a TLS handshake for `https://`
-/// and `wss://`, offering by ALPN the one protocol the run speaks (`h2` with
-/// `--http2`, otherwise `http/1.1`; a WebSocket upgrade is HTTP/1.1).
+/// How the run's connections are opened: with a TLS handshake for `https://`,
+/// `wss://` and `tls://`, offering by ALPN the one protocol the run speaks (`h2`
+/// with `--http2`, otherwise `http/1.1`; a WebSocket upgrade is HTTP/1.1; the
+/// echo protocol has no ALPN name, so nothing is offered).
 fn connector(settings: &Settings, addr: SocketAddr) -> Result<Connector, Error> {
     let target = &settings.target;
     if !target.tls() {
         return Ok(Connector::plain(addr));
     }
     let alpn = match target {
-        Target::Http(http) if http.http2 => asynclab_tls::ALPN_H2,
-        _ => asynclab_tls::ALPN_HTTP11,
+        Target::Http(http) if http.http2 => Some(asynclab_tls::ALPN_H2),
+        Target::Echo(_) => None,
+        _ => Some(asynclab_tls::ALPN_HTTP11),
     };
     Connector::tls(addr, target.authority().0, &settings.tls, alpn)
 }
@@ -207,8 +208,7 @@ fn connector(settings: &Settings, addr: SocketAddr) -> Result<Connector, Error> 
 /// first) in turn.
 struct Launch {
     settings: Arc<Settings>,
-    addr: SocketAddr,
-    /// Opens the HTTP and WebSocket connections (TLS included).
+    /// Opens every connection (TLS included).
     connector: Connector,
     plan: Arc<Plan>,
     stats: Shards,
@@ -244,7 +244,7 @@ impl Launch {
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Echo(echo) => {
-                    let client = EchoClient::new(echo, self.addr, index);
+                    let client = EchoClient::new(echo, self.connector.clone(), index);
                     tasks.spawn(worker::drive(client, pacer, cx))
                 }
                 Target::Ws(ws) => {

@@ -1,6 +1,6 @@
 //! [`Target`]: what a run talks to, parsed from the URL the user gave: an HTTP
-//! request built once and sent again and again, a TCP echo server and the
-//! messages to send it, or a WebSocket echo endpoint (`ws.rs`).
+//! request built once and sent again and again, a TCP echo server (plain or over
+//! TLS) and the messages to send it, or a WebSocket echo endpoint (`ws.rs`).
 
 use base64::Engine;
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use crate::ws::WsTarget;
 pub enum Target {
     /// An HTTP server (`http://HOST:PORT/PATH`, or `https://`).
     Http(HttpTarget),
-    /// A TCP echo server (`tcp://HOST:PORT`).
+    /// A TCP echo server (`tcp://HOST:PORT`, or `tls://` over TLS).
     Echo(EchoTarget),
     /// A WebSocket echo endpoint (`ws://HOST:PORT/PATH`; see `ws.rs`).
     Ws(WsTarget),
@@ -38,16 +38,19 @@ impl Target {
     pub fn url(&self) -> String {
         match self {
             Target::Http(h) => h.uri.to_string(),
-            Target::Echo(e) => format!("tcp://{}:{}", e.host, e.port),
+            Target::Echo(e) => {
+                let scheme = if e.tls { "tls" } else { "tcp" };
+                format!("{scheme}://{}:{}", e.host, e.port)
+            }
             Target::Ws(w) => w.url.clone(),
         }
     }
 
-    /// True for `https://` and `wss://`: connections run a TLS handshake.
+    /// True for `https://`, `wss://` and `tls://`: connections run a TLS handshake.
     pub fn tls(&self) -> bool {
         match self {
             Target::Http(h) => h.tls,
-            Target::Echo(_) => false,
+            Target::Echo(e) => e.tls,
             Target::Ws(w) => w.tls,
         }
     }
@@ -106,7 +109,11 @@ impl HttpTarget {
         let (scheme, tls, default_port) = match uri.scheme_str() {
             Some("http") => ("http", false, 80),
             Some("https") => ("https", true, 443),
-            _ => return Err(bad("use http[s]://HOST:PORT/PATH or tcp://HOST:PORT")),
+            _ => {
+                return Err(bad(
+                    "use http[s]://HOST:PORT/PATH, tcp://HOST:PORT or tls://HOST:PORT",
+                ));
+            }
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?.as_str();
         // The user name and password go into a header, never into `Host` or the
@@ -209,6 +216,10 @@ pub enum EchoMode {
 pub struct EchoTarget {
     pub host: String,
     pub port: u16,
+    /// `tls://`: a TLS handshake (with no ALPN: the echo speaks no HTTP) before
+    /// the first message of each connection, as `asynclab echo` with `echo.tls`
+    /// expects.
+    pub tls: bool,
     /// Bytes per message, the newline included in line mode.
     pub size: usize,
     pub mode: EchoMode,
@@ -217,19 +228,25 @@ pub struct EchoTarget {
 }
 
 impl EchoTarget {
-    /// Parses `tcp://HOST:PORT`: 64-byte lines, answered with the `Echo: ` prefix.
+    /// Parses `tcp://HOST:PORT` (or `tls://HOST:PORT`): 64-byte lines, answered
+    /// with the `Echo: ` prefix.
     pub fn parse(url: &str) -> Result<EchoTarget, Error> {
         let bad = |reason: &str| Error::Target {
             target: url.to_string(),
             reason: reason.to_string(),
         };
+        let (scheme, tls) = if url.starts_with("tls://") {
+            ("tls", true)
+        } else {
+            ("tcp", false)
+        };
         let rest = url
-            .strip_prefix("tcp://")
-            .ok_or_else(|| bad("use tcp://HOST:PORT"))?
+            .strip_prefix(&format!("{scheme}://"))
+            .ok_or_else(|| bad("use tcp://HOST:PORT or tls://HOST:PORT"))?
             .trim_end_matches('/');
         let (host, port) = rest
             .rsplit_once(':')
-            .ok_or_else(|| bad("no port (use tcp://HOST:PORT)"))?;
+            .ok_or_else(|| bad(&format!("no port (use {scheme}://HOST:PORT)")))?;
         let port = port
             .parse()
             .map_err(|_| bad("the port is not a number up to 65535"))?;
@@ -240,6 +257,7 @@ impl EchoTarget {
         Ok(EchoTarget {
             host: host.to_string(),
             port,
+            tls,
             size: 64,
             mode: EchoMode::Line,
             prefix: Bytes::from_static(b"Echo: "),
@@ -250,9 +268,10 @@ impl EchoTarget {
 impl std::str::FromStr for Target {
     type Err = Error;
 
-    /// `tcp://...` is an echo target, anything else must be an `http://` URL.
+    /// `tcp://...` and `tls://...` are echo targets, `ws[s]://` WebSocket
+    /// ones, anything else must be an `http[s]://` URL.
     fn from_str(url: &str) -> Result<Target, Error> {
-        if url.starts_with("tcp://") {
+        if url.starts_with("tcp://") || url.starts_with("tls://") {
             EchoTarget::parse(url).map(Target::Echo)
         } else if url.starts_with("ws://") || url.starts_with("wss://") {
             WsTarget::parse(url).map(Target::Ws)
@@ -289,7 +308,16 @@ mod tests {
         let Ok(Target::Echo(e)) = "tcp://[::1]:7000".parse::<Target>() else {
             panic!("echo target")
         };
-        assert_eq!(e.host, "::1");
+        assert_eq!((e.host.as_str(), e.tls), ("::1", false));
+        let Ok(Target::Echo(e)) = "tls://localhost:7000".parse::<Target>() else {
+            panic!("tls echo target")
+        };
+        assert_eq!((e.host.as_str(), e.port, e.tls), ("localhost", 7000, true));
+        let target = Target::Echo(e);
+        assert_eq!(
+            (target.url(), target.tls()),
+            ("tls://localhost:7000".into(), true)
+        );
         let Ok(Target::Http(h)) = "https://localhost/fast".parse::<Target>() else {
             panic!("https target")
         };
@@ -309,6 +337,8 @@ mod tests {
             ("https://", "empty"),
             ("wss://", "empty"),
             ("tcp://localhost", "no port"),
+            ("tls://localhost", "no port (use tls://"),
+            ("tls://:7000", "no host"),
             ("tcp://localhost:99999", "port"),
             ("ftp://x/", "tcp://"),
             ("127.0.0.1:8080/fast", "add http:// or tcp://"),

@@ -1,5 +1,6 @@
-//! Connections over TLS (`https://`, `wss://`): one [`Connector`] per run opens
-//! every connection, with the handshake timed apart and counted.
+//! Connections over TLS (`https://`, `wss://`, and `tls://` to an echo server):
+//! one [`Connector`] per run opens every connection, with the handshake timed
+//! apart and counted.
 //!
 //! Patterns shown:
 //!
@@ -10,7 +11,8 @@
 //!   an earlier one made (unless `--no-resume`).
 //! - **An enum over the two streams.** [`Stream`] is plain TCP or TLS over TCP
 //!   and implements `AsyncRead`/`AsyncWrite` by passing each call on, so the
-//!   HTTP/1.1 loop, hyper's HTTP/2 and tungstenite are written once for both.
+//!   HTTP/1.1 loop, hyper's HTTP/2, tungstenite and the echo client are written
+//!   once for both.
 //!   (A `Box<dyn ...>` would work as well, at one allocation per connection.)
 //! - **Handshakes measured apart.** Their times go to a histogram of their own,
 //!   with the number resumed and failed: the request latency still counts from
@@ -52,8 +54,9 @@ struct Tls {
     connector: TlsConnector,
     name: ServerName<'static>,
     /// The protocol offered by ALPN, which the server must choose (`h2` for
-    /// `--http2`), or not answer at all (for `http/1.1`).
-    alpn: &'static [u8],
+    /// `--http2`), or not answer at all (for `http/1.1`); `None` offers none
+    /// (the echo server speaks no HTTP, and answers no ALPN).
+    alpn: Option<&'static [u8]>,
     stats: TlsStats,
 }
 
@@ -63,15 +66,16 @@ impl Connector {
         Connector { addr, tls: None }
     }
 
-    /// TLS to `addr`, checking the certificate against `host`, offering `alpn`.
+    /// TLS to `addr`, checking the certificate against `host`, offering `alpn`
+    /// (or nothing).
     pub(crate) fn tls(
         addr: SocketAddr,
         host: &str,
         options: &ClientTlsOptions,
-        alpn: &'static [u8],
+        alpn: Option<&'static [u8]>,
     ) -> Result<Connector, Error> {
         let options = ClientTlsOptions {
-            alpn: vec![alpn.to_vec()],
+            alpn: alpn.iter().map(|p| p.to_vec()).collect(),
             ..options.clone()
         };
         let client = ClientTls::new(&options)?;
@@ -110,10 +114,12 @@ impl Connector {
         let session = stream.get_ref().1;
         let resumed = session.handshake_kind() == Some(HandshakeKind::Resumed);
         // A server that does no ALPN at all speaks HTTP/1.1 (as curl assumes);
-        // HTTP/2 must have been chosen.
+        // HTTP/2 must have been chosen. Offering nothing, anything goes (rustls
+        // refuses a server that chooses what was not offered).
         let chosen = match (session.alpn_protocol(), tls.alpn) {
-            (Some(chosen), wanted) => chosen == wanted,
-            (None, wanted) => wanted != asynclab_tls::ALPN_H2,
+            (_, None) => true,
+            (Some(chosen), Some(wanted)) => chosen == wanted,
+            (None, Some(wanted)) => wanted != asynclab_tls::ALPN_H2,
         };
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut counts = tls.stats.lock();
@@ -225,7 +231,7 @@ impl TlsStats {
     }
 }
 
-/// The TLS part of a report (`https://` and `wss://` runs).
+/// The TLS part of a report (`https://`, `wss://` and `tls://` runs).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TlsReport {
     /// Handshakes completed, warmup included (connections opened then are

@@ -1,15 +1,16 @@
 //! `asynclab load https://` and `wss://` against the real HTTP server's HTTPS
-//! listener, with real handshakes: HTTP/1.1 and h2 by ALPN, `--cacert` and
-//! `--insecure`, mutual TLS accepted and refused, handshakes counted exactly
-//! (and resumed, or not with `--no-resume`), WebSocket echoes checked.
+//! listener, and `tls://` against the real echo server with `echo.tls`, with
+//! real handshakes: HTTP/1.1 and h2 by ALPN, `--cacert` and `--insecure`,
+//! mutual TLS accepted and refused, handshakes counted exactly (and resumed, or
+//! not with `--no-resume`), WebSocket and TCP echoes checked.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use asynclab_core::config::{Config, Loaded};
+use asynclab_core::config::{Config, EchoMode as ServerMode, Loaded};
 use asynclab_core::{Metrics, Shutdown};
 use asynclab_http::{Https, Server};
-use asynclab_load::{Control, ErrorKind, Report, Settings, Target, TlsReport, run};
+use asynclab_load::{Control, EchoMode, ErrorKind, Report, Settings, Target, TlsReport, run};
 use asynclab_tls::{ClientAuth, ClientTlsOptions, Pki, ServerTls, ServerTlsOptions};
 
 /// The longest a run of these tests may take.
@@ -29,6 +30,23 @@ async fn https_server(tls: &ServerTlsOptions) -> SocketAddr {
     };
     let addr = https.listener.local_addr().expect("address");
     tokio::spawn(server.run_with_tls(bind().expect("bind http"), Some(https)));
+    addr
+}
+
+/// The asynclab echo server as `asynclab echo --set echo.tls=true` runs it:
+/// the `[tls]` certificate, no ALPN, in `mode`.
+async fn tls_echo_server(tls: &ServerTlsOptions, mode: ServerMode) -> SocketAddr {
+    let mut config = Config::builtin().echo;
+    config.mode = mode;
+    let acceptor = ServerTls::new(tls)
+        .expect("TLS config builds")
+        .acceptor_with_alpn(Vec::new());
+    let server =
+        asynclab_echo::Server::new(config, Metrics::new(), Shutdown::new()).with_tls(acceptor);
+    let listener = asynclab_core::listen::listen("127.0.0.1:0".parse().expect("addr"), 1024)
+        .expect("bind echo");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(server.run(listener));
     addr
 }
 
@@ -195,4 +213,83 @@ async fn wss_echoes_are_checked_and_handshakes_counted_apart() {
     let ws = report.websocket.as_ref().expect("websocket stats");
     assert_eq!((ws.handshakes, ws.clean_closes), (4, 4));
     assert_eq!(tls(&report).handshakes, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_echo_lines_and_raw_bytes_are_checked_with_one_handshake_per_connection() {
+    let pki = Pki::new("load-tls-echo");
+    for (server_mode, mode, protocol) in [
+        (ServerMode::Line, EchoMode::Line, "echo-line"),
+        (ServerMode::Raw, EchoMode::Raw, "echo-raw"),
+    ] {
+        let addr = tls_echo_server(&pki.server(), server_mode).await;
+        let url = format!("tls://localhost:{}", addr.port());
+        let mut settings = settings(&url, 300, 3, pki.client(&[]));
+        if let Target::Echo(echo) = &mut settings.target {
+            echo.mode = mode;
+        }
+        let report = load(&settings).await;
+        assert_eq!(
+            (report.requests.ok, report.requests.errors),
+            (300, 0),
+            "{protocol}: {:?}",
+            report.errors
+        );
+        assert_eq!(
+            (report.target.as_str(), report.protocol.as_str()),
+            (url.as_str(), protocol)
+        );
+        let tls = tls(&report);
+        assert_eq!((tls.handshakes, tls.failed), (3, 0), "{protocol}");
+        assert!(tls.handshake_p50_us > 0 && tls.handshake_max_us >= tls.handshake_p99_us);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_echo_server_is_refused_with_the_wrong_ca_and_without_a_required_client_cert() {
+    let pki = Pki::new("load-tls-echo-ca");
+    let stranger = Pki::new("load-tls-echo-stranger");
+    let addr = tls_echo_server(
+        &ServerTlsOptions {
+            client_ca: Some(pki.ca.clone()),
+            client_auth: ClientAuth::Required,
+            ..pki.server()
+        },
+        ServerMode::Line,
+    )
+    .await;
+    let url = format!("tls://localhost:{}", addr.port());
+    let alice = ClientTlsOptions {
+        cert: Some(pki.client_cert.clone()),
+        key: Some(pki.client_key.clone()),
+        ..pki.client(&[])
+    };
+    let report = load(&settings(&url, 40, 2, alice)).await;
+    assert_eq!(
+        (report.requests.ok, report.requests.errors),
+        (40, 0),
+        "{:?}",
+        report.errors
+    );
+
+    // A CA that did not sign the server's certificate: our side of the
+    // handshake fails, and no message is sent.
+    let report = load(&settings(&url, 5, 1, stranger.client(&[]))).await;
+    assert_eq!(
+        report.errors.get(&ErrorKind::Tls),
+        Some(&5),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!((tls(&report).handshakes, tls(&report).failed), (0, 5));
+
+    // No client certificate: under TLS 1.3 the server's refusal is an alert
+    // on the first read, still a `tls` error.
+    let report = load(&settings(&url, 5, 1, pki.client(&[]))).await;
+    assert_eq!(
+        report.errors.get(&ErrorKind::Tls),
+        Some(&5),
+        "{:?}",
+        report.errors
+    );
 }

@@ -92,7 +92,7 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::control::Action,
     },
-    /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`).
+    /// Load-test an HTTP server (`http://...`) or a TCP echo server (`tcp://...`, `tls://...`).
     // Boxed: the load options are far larger than any other variant.
     Load(Box<asynclab_load::LoadArgs>),
     /// Print the effective configuration (every layer merged) as TOML.
