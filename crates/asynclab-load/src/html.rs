@@ -5,13 +5,16 @@
 //! the charts are SVG text drawn here (see `charts.rs`) and embedded as they are, the
 //! style is inline, and there is no script at all, so nothing can fail to load and
 //! nothing runs. Several runs are overlaid on each chart and set side by side in
-//! the tables, which is how runs are compared.
+//! the tables, which is how runs are compared. A run over TLS (`https://`,
+//! `wss://`, `tls://`) adds a table of its handshakes, kept apart from the request
+//! latency as in the text summary.
 
 use std::fmt::Write;
 use std::path::Path;
 
 use crate::report::Report;
 use crate::summary::show_us;
+use crate::tls::TlsReport;
 use crate::{Error, charts, show_bytes};
 
 /// The page's style: readable, printable, no external font.
@@ -47,6 +50,7 @@ pub(crate) fn page(runs: &[(String, &Report)]) -> Result<String, String> {
     )
     .map_err(w)?;
     summary(&mut out, runs).map_err(w)?;
+    tls(&mut out, runs).map_err(w)?;
     let answered: Vec<(String, &Report)> = runs
         .iter()
         .filter(|(_, r)| !r.percentiles.is_empty())
@@ -196,6 +200,40 @@ fn summary(out: &mut String, runs: &[(String, &Report)]) -> std::fmt::Result {
         }
         out.push_str("</table>\n");
     }
+    Ok(())
+}
+
+/// How one row of the `tls` table shows a run's handshakes.
+type TlsCell = fn(&TlsReport) -> String;
+
+/// The `tls` table, when a run had handshakes: one column per run, `-` for a
+/// run without TLS (compared with one over TLS).
+fn tls(out: &mut String, runs: &[(String, &Report)]) -> std::fmt::Result {
+    if runs.iter().all(|(_, r)| r.tls.is_none()) {
+        return Ok(());
+    }
+    out.push_str("<h2>tls</h2>\n<table><tr><th></th>");
+    for (name, _) in runs {
+        write!(out, "<th>{}</th>", escape(name))?;
+    }
+    out.push_str("</tr>\n");
+    let rows: [(&str, TlsCell); 6] = [
+        ("handshakes", |t| t.handshakes.to_string()),
+        ("resumed", |t| t.resumed.to_string()),
+        ("failed", |t| t.failed.to_string()),
+        ("handshake p50", |t| show_us(t.handshake_p50_us as f64)),
+        ("handshake p99", |t| show_us(t.handshake_p99_us as f64)),
+        ("handshake max", |t| show_us(t.handshake_max_us as f64)),
+    ];
+    for (label, cell) in rows {
+        write!(out, "<tr><td>{label}</td>")?;
+        for (_, report) in runs {
+            let shown = report.tls.as_ref().map_or("-".into(), cell);
+            write!(out, "<td>{shown}</td>")?;
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 //! listener, and `tls://` against the real echo server with `echo.tls`, with
 //! real handshakes: HTTP/1.1 and h2 by ALPN, `--cacert` and `--insecure`,
 //! mutual TLS accepted and refused, handshakes counted exactly (and resumed, or
-//! not with `--no-resume`), WebSocket and TCP echoes checked.
+//! not with `--no-resume`), WebSocket and TCP echoes checked; and the HTML
+//! report's `tls` table.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -291,5 +292,67 @@ async fn a_tls_echo_server_is_refused_with_the_wrong_ca_and_without_a_required_c
         Some(&5),
         "{:?}",
         report.errors
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_report_shows_the_handshakes_of_a_tls_run_and_a_dash_for_a_plain_one() {
+    let pki = Pki::new("load-tls-html");
+    let addr = https_server(&pki.server()).await;
+    let url = format!("https://localhost:{}/fast", addr.port());
+    let mut settings = settings(&url, 40, 2, pki.client(&[]));
+    if let Target::Http(http) = &mut settings.target {
+        http.keepalive = false;
+    }
+    let https = load(&settings).await;
+    let handshakes = tls(&https).handshakes;
+    assert_eq!(handshakes, 40);
+    let mut plain = https.clone();
+    plain.tls = None;
+
+    let html = |runs: &[(String, &Report)], name: &str| {
+        let path =
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.html"));
+        asynclab_load::write_html(runs, &path).expect("the report is written");
+        std::fs::read_to_string(&path).expect("readable")
+    };
+    let one = html(&[("https".into(), &https)], "tls-one");
+    let table = one
+        .split_once("<h2>tls</h2>")
+        .expect("a tls section")
+        .1
+        .split_once("</table>")
+        .expect("the section is a table")
+        .0;
+    let t = tls(&https);
+    for row in [
+        format!("<td>handshakes</td><td>{handshakes}</td>"),
+        format!("<td>resumed</td><td>{}</td>", t.resumed),
+        format!("<td>failed</td><td>{}</td>", t.failed),
+        format!(
+            "<td>handshake p50</td><td>{}</td>",
+            asynclab_load::show_us(t.handshake_p50_us as f64)
+        ),
+        format!(
+            "<td>handshake p99</td><td>{}</td>",
+            asynclab_load::show_us(t.handshake_p99_us as f64)
+        ),
+        format!(
+            "<td>handshake max</td><td>{}</td>",
+            asynclab_load::show_us(t.handshake_max_us as f64)
+        ),
+    ] {
+        assert!(table.contains(&row), "{row} in {table}");
+    }
+    assert!(!html(&[("plain".into(), &plain)], "tls-none").contains("<h2>tls</h2>"));
+    let both = html(
+        &[("https".into(), &https), ("plain".into(), &plain)],
+        "tls-both",
+    );
+    assert!(
+        both.contains(&format!(
+            "<td>handshakes</td><td>{handshakes}</td><td>-</td>"
+        )),
+        "{both}"
     );
 }
