@@ -6,7 +6,7 @@
 # Scenarios: fast slow limited files echo idle loadgen startup (issue 8 lists them),
 # ws (issue 24: WebSocket echo, `load ws://` and idle WebSockets),
 # instructions (callgrind's count per request, the view that noise cannot blur),
-# and https (TLS: /fast vs bare hyper + rustls and nginx, handshakes/s, load vs wrk).
+# and https (TLS: /fast vs bare hyper + rustls and nginx, handshakes/s, load vs wrk and oha).
 # It installs what it needs (wrk, nginx-light, python3 from Debian; or names them),
 # builds asynclab and the bare baselines in release mode, starts every server on a
 # free loopback port, alternates the contenders (A B, B A, ..., BENCH_REPS=5 rounds),

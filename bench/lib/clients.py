@@ -83,11 +83,11 @@ def hey(url, connections, duration):
     return {"rate": rate, "p50_us": pct["50"], "p99_us": pct["99"], "errors": errs, "raw": out}
 
 
-def oha(url, connections, duration):
+def oha(url, connections, duration, extra=()):
     """One oha run (Rust, `cargo install oha`), JSON output: rate, p50 and p99
-    (microseconds), errors."""
+    (microseconds), errors. `extra`: more flags (`--cacert FILE` over HTTPS)."""
     argv = ["oha", "-z", f"{max(1, round(duration))}s", "-c", str(connections), "--no-tui",
-            "--output-format", "json", url]
+            "--output-format", "json", *extra, url]
     d = json.loads(procs.run(argv, timeout=duration + 40))
     pct = d["latencyPercentiles"]
     # The requests still in flight when -z runs out are "aborted due to
