@@ -16,8 +16,11 @@
 #    non-root UID, `asynclab load` inside it), stopped while /slow requests are in
 #    flight (they must get 200 and the container must exit 0 well before the stop
 #    timeout), run with HTTPS on a mounted certificate (curl over h2, `asynclab
-#    check https://` inside, the files replaced and picked up), and the compose file is brought up (`docker compose up --wait`,
-#    Docker Compose's own CLI talking to podman's Docker-compatible API), loaded
+#    check https://` inside, the files replaced and picked up), and the compose
+#    file with its TLS override (compose.yaml + compose.tls.yaml, a certificate
+#    made for the run) is brought up (`docker compose up --wait`, Docker Compose's
+#    own CLI talking to podman's Docker-compatible API), answers HTTPS on the
+#    published port (h2 by ALPN) and `asynclab load https://` inside it, is loaded
 #    by service name with the one-shot loadtest service, then by three of them at
 #    once (`--scale loadtest=3`) whose JSON reports `asynclab load merge` adds up
 #    (total = sum of the parts, percentiles within theirs), stopped and torn down.
@@ -38,6 +41,10 @@ CACHE=${ASYNCLAB_CTEST_CACHE:-/var/tmp/asynclab-container-test}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
 IMAGE=localhost/asynclab:ctest
 PROJECT=asynclab-ctest
+# The compose files every compose command of the run names, the TLS override
+# included: a command given fewer files would see another configuration and
+# recreate the running service.
+COMPOSE_FILES=(-f deploy/compose.yaml -f deploy/compose.tls.yaml)
 # The builder image can only be made from this machine's own toolchain: when the
 # Dockerfile's pinned version differs, build with this machine's version instead
 # (through the Dockerfile's own ARG, so the file itself stays unchanged).
@@ -273,7 +280,7 @@ http_get() {
 cleanup() {
   set +e
   if [ -n "${COMPOSE_UP:-}" ]; then
-    docker-compose -p "$PROJECT" -f deploy/compose.yaml --profile load down -t 5 >/dev/null 2>&1
+    docker-compose -p "$PROJECT" "${COMPOSE_FILES[@]}" --profile load down -t 5 >/dev/null 2>&1
   fi
   [ -n "${SOLO:-}" ] && podman rm -f -t 0 "$SOLO" >/dev/null 2>&1
   [ -n "${TLS_SOLO:-}" ] && podman rm -f -t 0 "$TLS_SOLO" >/dev/null 2>&1
@@ -401,6 +408,22 @@ solo_tests() {
   SOLO=
 }
 
+# make_cert DIR CN: a self-signed certificate for localhost as DIR/tls.crt and
+# DIR/tls.key, readable by the container's UID 65532; each file is replaced at
+# once (a rename), as a rotated Secret's are.
+make_cert() {
+  local dir=$1
+  mkdir -p "$dir"
+  chmod 0755 "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=$2" -addext "subjectAltName=DNS:localhost" \
+    -addext "basicConstraints=critical,CA:FALSE" \
+    -keyout "$dir/tls.key.new" -out "$dir/tls.crt.new" >/dev/null 2>&1 || fail "openssl req"
+  chmod 0644 "$dir/tls.key.new" "$dir/tls.crt.new"
+  mv "$dir/tls.key.new" "$dir/tls.key"
+  mv "$dir/tls.crt.new" "$dir/tls.crt"
+}
+
 # HTTPS with a mounted certificate, as deploy/compose.tls.yaml and deploy/k8s-tls
 # run it: the folder mounted read-only, TLS turned on by environment variables.
 # Then the files are replaced in the folder (as a rotated Secret is) and new
@@ -409,19 +432,7 @@ tls_tests() {
   say "HTTPS with a mounted certificate (and its rotation)"
   local dir="$WORK/tls" tp hp name=$PROJECT-tls got
   TLS_SOLO=$name
-  mkdir -p "$dir"
-  make_cert() {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-      -subj "/CN=$1" -addext "subjectAltName=DNS:localhost" \
-      -addext "basicConstraints=critical,CA:FALSE" \
-      -keyout "$dir/tls.key.new" -out "$dir/tls.crt.new" >/dev/null 2>&1 || fail "openssl req"
-    # Readable by the container's UID 65532.
-    chmod 0644 "$dir/tls.key.new" "$dir/tls.crt.new"
-    mv "$dir/tls.key.new" "$dir/tls.key"
-    mv "$dir/tls.crt.new" "$dir/tls.crt"
-  }
-  make_cert first
-  chmod 0755 "$dir"
+  make_cert "$dir" first
   tp=$(free_port)
   hp=$(free_port)
   podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
@@ -444,7 +455,7 @@ tls_tests() {
   ok "asynclab check https://localhost:8443/readyz --cacert inside the container"
 
   cp "$dir/tls.crt" "$WORK/first.crt"
-  make_cert second
+  make_cert "$dir" second
   local deadline=$((SECONDS + 20))
   until curl -fsS -o /dev/null --max-time 2 --cacert "$dir/tls.crt" \
     --resolve "localhost:$tp:127.0.0.1" "https://localhost:$tp/fast" 2>/dev/null; do
@@ -459,11 +470,14 @@ tls_tests() {
 }
 
 compose_tests() {
-  say "compose: up --wait, the load service by service name, down"
-  export ASYNCLAB_IMAGE=$IMAGE ASYNCLAB_HTTP_PORT ASYNCLAB_ECHO_PORT
+  say "compose with compose.tls.yaml: up --wait, HTTPS, the load service by service name, down"
+  export ASYNCLAB_IMAGE=$IMAGE ASYNCLAB_HTTP_PORT ASYNCLAB_ECHO_PORT ASYNCLAB_HTTPS_PORT ASYNCLAB_TLS_DIR
   ASYNCLAB_HTTP_PORT=$(free_port)
   ASYNCLAB_ECHO_PORT=$(free_port)
-  local compose=(docker-compose -p "$PROJECT" -f deploy/compose.yaml)
+  ASYNCLAB_HTTPS_PORT=$(free_port)
+  ASYNCLAB_TLS_DIR=$WORK/compose-tls
+  make_cert "$ASYNCLAB_TLS_DIR" compose
+  local compose=(docker-compose -p "$PROJECT" "${COMPOSE_FILES[@]}")
   "${compose[@]}" --profile load down -t 5 >/dev/null 2>&1 || true
   COMPOSE_UP=1
   local t0=$SECONDS
@@ -476,6 +490,19 @@ compose_tests() {
   curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$ASYNCLAB_HTTP_PORT/fast" ||
     fail "/fast on the published port"
   ok "/fast on the published port $ASYNCLAB_HTTP_PORT"
+  local got
+  got=$(curl -sS --max-time 5 --cacert "$ASYNCLAB_TLS_DIR/tls.crt" \
+    --resolve "localhost:$ASYNCLAB_HTTPS_PORT:127.0.0.1" -w ' %{http_version}' \
+    "https://localhost:$ASYNCLAB_HTTPS_PORT/fast" 2>&1) || fail "curl https on the compose port: $got"
+  got=$(printf '%s' "$got" | tr '\n' ' ' | tr -s ' ')
+  [ "$got" = "Fast response 2" ] || fail "compose https /fast answered '$got', not 'Fast response' over HTTP/2"
+  ok "compose.tls.yaml: https://localhost:$ASYNCLAB_HTTPS_PORT/fast with ASYNCLAB_TLS_DIR's certificate, HTTP/2 by ALPN"
+  podman exec "$PROJECT-asynclab-1" asynclab load https://localhost:8443/fast \
+    --cacert /etc/asynclab/tls/tls.crt -c 2 -n 200 --json --no-progress >"$WORK/compose-https.json" 2>"$WORK/compose-https.err" ||
+    { cat "$WORK/compose-https.json" "$WORK/compose-https.err"; fail "asynclab load https:// inside the compose service"; }
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r["tls"]; assert r["requests"]["ok"] == 200 and t["handshakes"] == 2 and t["failed"] == 0, (r["requests"], t)' \
+    "$WORK/compose-https.json" || fail "asynclab load https:// inside the compose service: not 200 answers over 2 handshakes"
+  ok "asynclab load https://localhost:8443/fast inside the compose service: 200 ok, 2 handshakes"
   # The report is stdout; stderr has the run's progress (a line per interval).
   timeout 120 "${compose[@]}" --profile load run --rm loadtest >"$WORK/compose-load.log" 2>"$WORK/compose-load.err" ||
     { cat "$WORK/compose-load.log" "$WORK/compose-load.err"; fail "compose run loadtest"; }
@@ -501,7 +528,7 @@ compose_tests() {
 # be the sum of the parts, and the merged percentiles must lie within the parts'.
 compose_scale_test() {
   say "compose: three load generators at once (--scale loadtest=3), merged"
-  local compose=(docker-compose -p "$PROJECT" -f deploy/compose.yaml --profile load)
+  local compose=(docker-compose -p "$PROJECT" "${COMPOSE_FILES[@]}" --profile load)
   timeout 120 "${compose[@]}" up -d --no-build --scale loadtest=3 loadtest >"$WORK/compose-scale.log" 2>&1 ||
     { cat "$WORK/compose-scale.log"; fail "compose up --scale loadtest=3"; }
   local ids=() parts=() id code n=0
