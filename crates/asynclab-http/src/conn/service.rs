@@ -1,9 +1,16 @@
 //! The per-connection service: where hyper hands a request to the tower stack.
 //!
 //! hyper wants a `hyper::service::Service` (called by `&self`); the stack is a
-//! `tower::Service` (called by `&mut self`, after `poll_ready`). Like
-//! hyper-util's `TowerToHyperService`, [`ConnService`] clones the stack for each
-//! request and drives it with `oneshot`. It also does the connection's
+//! `tower::Service` (called by `&mut self`, after `poll_ready`). hyper-util's
+//! `TowerToHyperService` clones the stack for each request and drives the clone
+//! with `oneshot`; [`ConnService`] keeps one copy of the stack per connection
+//! instead (cloned when the connection starts) and asks it `poll_ready` then
+//! `call` for each request. The stack is always ready (its load-shed layer
+//! turns "not ready" into an immediate 503), so the readiness check needs no
+//! waiting; a clone per request would instead touch every shared reference
+//! count of the stack (the state, the semaphore, the counters) twice per
+//! request, from every worker thread: cache lines passed between the cores
+//! for nothing (`docs/performance.md`). It also does the connection's
 //! bookkeeping: the request is noted as busy on the connection's [`Activity`]
 //! from its arrival until its response body has been sent whole (or dropped),
 //! and the client's address goes into the request's extensions as
@@ -14,17 +21,17 @@
 //! this is where it is handed on: to the connection's task after a 101, to a
 //! task of its own after an HTTP/2 extended CONNECT.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio_util::task::TaskTracker;
-use tower::ServiceExt;
-use tower::util::Oneshot;
+use futures_util::future::{Either, Ready, ready as ready_now};
 
 use super::clock::Activity;
 use crate::body::{Body, BoxError};
@@ -46,9 +53,13 @@ pub struct TlsInfo {
 
 /// The tower stack, bound to one connection. The stack answers every error
 /// itself (`error.rs`); an `Err` reaching hyper would close the connection.
+///
+/// The stack sits in a `RefCell`: hyper calls the service from the
+/// connection's own task only, one call at a time, and each borrow ends
+/// before `call` returns.
 #[derive(Debug, Clone)]
 pub struct ConnService<S> {
-    app: S,
+    app: RefCell<S>,
     activity: Arc<Activity>,
     peer: ClientAddr,
     tls: Option<TlsInfo>,
@@ -65,7 +76,7 @@ impl<S> ConnService<S> {
         tracker: TaskTracker,
     ) -> Self {
         Self {
-            app,
+            app: RefCell::new(app),
             activity,
             peer: ClientAddr(peer),
             tls,
@@ -92,10 +103,16 @@ impl<S: HttpService> hyper::service::Service<Request<Incoming>> for ConnService<
         if let Some(tls) = &self.tls {
             req.extensions_mut().insert(tls.clone());
         }
+        let mut app = self.app.borrow_mut();
+        // The stack never makes a request wait to be taken (over its limit it
+        // answers 503), so one look with a waker that does nothing is enough.
+        let inner = match app.poll_ready(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(())) => Either::Left(app.call(req)),
+            Poll::Ready(Err(e)) => Either::Right(ready_now(Err(e))),
+            Poll::Pending => Either::Right(ready_now(Err("the stack was not ready".into()))),
+        };
         ResponseFuture {
-            // `oneshot` polls the stack ready, then calls it. The stack never
-            // makes a request wait to be taken: over its limit it answers 503.
-            inner: self.app.clone().oneshot(req),
+            inner,
             exchange: Some(exchange),
             streams,
         }
@@ -114,7 +131,7 @@ pin_project_lite::pin_project! {
     /// moved into the response body.
     pub struct ResponseFuture<S: HttpService> {
         #[pin]
-        inner: Oneshot<S, Request<Body>>,
+        inner: Either<S::Future, Ready<Result<Response<ResponseBody>, BoxError>>>,
         exchange: Option<Exchange>,
         streams: Option<Streams>,
     }
