@@ -28,10 +28,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
+use futures_util::future::{Either, Ready, ready as ready_now};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio_util::task::TaskTracker;
-use futures_util::future::{Either, Ready, ready as ready_now};
 
 use super::clock::Activity;
 use crate::body::{Body, BoxError};

@@ -77,12 +77,11 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let arrived = Instant::now();
         // A body still to come is wrapped to keep the rate and note its progress.
         let (req, progress) = match req.body().is_end_stream() {
             true => (req, None),
             false => {
-                let progress = Arc::new(Progress::new(arrived));
+                let progress = Arc::new(Progress::new(Instant::now()));
                 let rate = self.layer.rate;
                 let req = req.map(|b| body::boxed(MinRateBody::new(b, rate, progress.clone())));
                 (req, Some(progress))
@@ -90,7 +89,7 @@ where
         };
         ResponseFuture {
             inner: self.inner.call(req),
-            arrived,
+            arrived: None,
             progress,
             timeout: self.layer.timeout,
             timer: None,
@@ -104,7 +103,9 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        arrived: Instant,
+        // When the request was first found waiting: the clock is read only for
+        // a request not answered at once (the next lines of `poll`).
+        arrived: Option<Instant>,
         progress: Option<Arc<Progress>>,
         timeout: Duration,
         timer: Option<Pin<Box<Sleep>>>,
@@ -122,7 +123,8 @@ where
         if let Poll::Ready(result) = this.inner.poll(cx) {
             return Poll::Ready(result);
         }
-        let (arrived, timeout) = (*this.arrived, *this.timeout);
+        let arrived = *this.arrived.get_or_insert_with(Instant::now);
+        let timeout = *this.timeout;
         let deadline = || this.progress.as_ref().map_or(arrived, |p| p.last()) + timeout;
         loop {
             let at = deadline();
