@@ -17,6 +17,8 @@
 //! left back to the start of the allocation when it can instead of growing it, so a
 //! keep-alive connection reads every response into the same memory.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
 use http::header::CONTENT_LENGTH;
@@ -112,7 +114,10 @@ impl H1Client {
             .await
             .map_err(|e| ErrorKind::io(&e))?;
         let head = loop {
-            if let Some(head) = parse_head(buf, self.expect_body)? {
+            // Right after the write nothing has been read yet: nothing to parse.
+            if !buf.is_empty()
+                && let Some(head) = parse_head(buf, self.expect_body)?
+            {
                 buf.advance(head.len);
                 // An interim answer (100 Continue): the real one follows.
                 if head.status >= 200 || head.status == 101 {
@@ -204,9 +209,16 @@ fn serialise(target: &HttpTarget) -> Bytes {
 
 /// Parses a response head at the start of `buf`; `None` while it is incomplete.
 fn parse_head(buf: &[u8], expect_body: bool) -> Result<Option<Head>, ErrorKind> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    let len = match response.parse(buf) {
+    // Room for the headers, left uninitialised: httparse writes the ones it finds
+    // and hands back only those, so the slots are not filled in for each response.
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut headers,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(ErrorKind::Protocol),

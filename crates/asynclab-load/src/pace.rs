@@ -174,6 +174,10 @@ impl Plan {
 pub(crate) struct Slot {
     /// Latency is measured from here.
     pub(crate) origin: Instant,
+    /// When the request goes out (the request's timeout counts from here): `origin`,
+    /// or later for a request sent late in the open model. Read once, here, so the
+    /// loop needs no second clock reading per request.
+    pub(crate) sent: Instant,
     /// False during the warmup: sent, but not reported.
     pub(crate) measured: bool,
 }
@@ -210,10 +214,10 @@ impl Pacer {
         if self.stop.is_cancelled() {
             return None;
         }
-        let (origin, due) = match plan.schedule {
+        let (origin, due, sent) = match plan.schedule {
             Schedule::Closed | Schedule::Connections(_) => {
                 let now = Instant::now();
-                (now, now)
+                (now, now, now)
             }
             Schedule::Constant { .. } | Schedule::Ramp(_) => {
                 let k = self.next;
@@ -222,14 +226,16 @@ impl Pacer {
                 if plan.is_over(due) {
                     return None;
                 }
-                if Instant::now() < due {
+                let now = Instant::now();
+                if now < due {
                     // Early: sleep, but wake for a ctrl-c.
                     tokio::select! {
                         () = tokio::time::sleep_until(due) => {}
                         () = self.stop.cancelled() => return None,
                     }
-                    (Instant::now(), due)
-                } else if plan.is_over(Instant::now()) {
+                    let now = Instant::now();
+                    (now, due, now)
+                } else if plan.is_over(now) {
                     // Late, and the run is over: a stalled server has left a backlog
                     // that would keep the run going long after its end. What was due
                     // but never sent is not started, but counted as missed.
@@ -238,7 +244,7 @@ impl Pacer {
                 } else {
                     // Late (the previous answer came after this one was due): send
                     // now and count from the due time.
-                    (due, due)
+                    (due, due, now)
                 }
             }
         };
@@ -249,7 +255,11 @@ impl Pacer {
         if measured && !self.take_ticket() {
             return None;
         }
-        Some(Slot { origin, measured })
+        Some(Slot {
+            origin,
+            sent,
+            measured,
+        })
     }
 
     /// Sleeps for `wait` (a backoff), but no later than the end of the run or a stop.

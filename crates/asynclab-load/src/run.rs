@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use asynclab_core::stop::StopFlag;
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::task::JoinSet;
@@ -120,6 +121,8 @@ pub async fn run_on(
     // Each runtime's connections are spawned by a task running on that runtime (see
     // `Launch`); each launcher hands back the `JoinSet` of what it spawned.
     let shared = Arc::new(settings.clone());
+    // Kept until every connection has ended (dropping it ends the relay).
+    let (cut, _relay) = worker::relay(&control.cut);
     let ws = Arc::new(WsStats::default());
     let mut launchers = Vec::with_capacity(runtimes.len());
     for (first, runtime) in runtimes.iter().enumerate() {
@@ -130,6 +133,7 @@ pub async fn run_on(
             plan: plan.clone(),
             stats: stats.clone(),
             control: control.clone(),
+            cut: cut.clone(),
             first,
             step: runtimes.len(),
             ws: ws.clone(),
@@ -213,6 +217,8 @@ struct Launch {
     plan: Arc<Plan>,
     stats: Shards,
     control: Control,
+    /// `control.cut`, as a flag the connections watch cheaply (`worker::relay`).
+    cut: StopFlag,
     first: usize,
     step: usize,
     /// Handshakes and closes of a `ws://` run.
@@ -230,7 +236,7 @@ impl Launch {
                 index,
                 stats: self.stats.clone(),
                 timeout: self.settings.timeout,
-                cut: self.control.cut.child_token(),
+                cut: self.cut.clone(),
                 live: self.control.live.clone(),
             };
             match &self.settings.target {
