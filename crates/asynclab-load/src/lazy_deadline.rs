@@ -14,9 +14,17 @@
 //! The invariant that makes it right: the timer is never armed *later* than the
 //! deadline (see [`Deadline::set`]), so it cannot sleep through one.
 //!
+//! The timer is not even polled again while it waits: once it holds the task's
+//! waker it will wake the task when it fires, so each later poll of
+//! [`Deadline::passed`] only looks at whether it has fired (the same "look before
+//! you register again" as `asynclab_core::stop::Watch`). That is sound because a
+//! `Deadline` stays in the one task that polls it, a connection's loop.
+//!
 //! Why it matters: see "The load generator" in `docs/performance.md`.
 
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use tokio::time::{Instant, Sleep};
 
@@ -27,6 +35,8 @@ pub(crate) struct Deadline {
     /// while it is registered, and the connection's loop moves between requests.
     timer: Pin<Box<Sleep>>,
     due: Instant,
+    /// The timer was polled since it was last armed, so it holds the task's waker.
+    registered: bool,
 }
 
 impl Deadline {
@@ -34,6 +44,7 @@ impl Deadline {
         Deadline {
             timer: Box::pin(tokio::time::sleep_until(due)),
             due,
+            registered: false,
         }
     }
 
@@ -43,20 +54,35 @@ impl Deadline {
     pub(crate) fn set(&mut self, due: Instant) {
         self.due = due;
         if due < self.timer.deadline() {
-            self.timer.as_mut().reset(due);
+            self.rearm(due);
         }
+    }
+
+    fn rearm(&mut self, due: Instant) {
+        self.timer.as_mut().reset(due);
+        self.registered = false;
     }
 
     /// Completes once the deadline set last has passed. Cancel-safe: dropping it
     /// (the request answered first) leaves the timer armed for the next one.
     pub(crate) async fn passed(&mut self) {
+        std::future::poll_fn(|cx| self.poll_passed(cx)).await;
+    }
+
+    fn poll_passed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            self.timer.as_mut().await;
+            if self.registered && !self.timer.is_elapsed() {
+                return Poll::Pending;
+            }
+            if self.timer.as_mut().poll(cx).is_pending() {
+                self.registered = true;
+                return Poll::Pending;
+            }
             if self.timer.deadline() >= self.due {
-                return;
+                return Poll::Ready(());
             }
             // It fired for an earlier request's deadline: wait for this one's.
-            self.timer.as_mut().reset(self.due);
+            self.rearm(self.due);
         }
     }
 }

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use asynclab_core::stop::{StopFlag, Watch};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
 use crate::stages::Stages;
@@ -186,7 +186,10 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub(crate) struct Pacer {
     plan: Arc<Plan>,
-    stop: CancellationToken,
+    /// The run's stop, looked at before each request: a plain load.
+    stop: StopFlag,
+    /// The same stop, for the waits that it cuts short (this connection's own).
+    stopped: Watch,
     /// This connection's number.
     index: u64,
     /// The global number of this connection's next request (open model).
@@ -197,11 +200,12 @@ pub(crate) struct Pacer {
 
 impl Pacer {
     /// Connection `index`'s pacer; `stop` ends it before its next request.
-    pub(crate) fn new(plan: Arc<Plan>, index: usize, stop: CancellationToken) -> Pacer {
+    pub(crate) fn new(plan: Arc<Plan>, index: usize, stop: &StopFlag) -> Pacer {
         let own_ticket = (index as u64) < plan.reserved;
         Pacer {
             plan,
-            stop,
+            stop: stop.clone(),
+            stopped: stop.watch(),
             index: index as u64,
             next: index as u64,
             own_ticket,
@@ -211,7 +215,7 @@ impl Pacer {
     /// Waits for this connection's next request; `None` when the run is over for it.
     pub(crate) async fn next(&mut self) -> Option<Slot> {
         let plan = &*self.plan;
-        if self.stop.is_cancelled() {
+        if self.stop.is_stopped() {
             return None;
         }
         let (origin, due, sent) = match plan.schedule {
@@ -231,7 +235,7 @@ impl Pacer {
                     // Early: sleep, but wake for a ctrl-c.
                     tokio::select! {
                         () = tokio::time::sleep_until(due) => {}
-                        () = self.stop.cancelled() => return None,
+                        () = &mut self.stopped => return None,
                     }
                     let now = Instant::now();
                     (now, due, now)
@@ -263,14 +267,14 @@ impl Pacer {
     }
 
     /// Sleeps for `wait` (a backoff), but no later than the end of the run or a stop.
-    pub(crate) async fn pause(&self, wait: Duration) {
+    pub(crate) async fn pause(&mut self, wait: Duration) {
         let mut until = Instant::now() + wait;
         if let Some(end) = self.plan.end {
             until = until.min(end);
         }
         tokio::select! {
             () = tokio::time::sleep_until(until) => {}
-            () = self.stop.cancelled() => {}
+            () = &mut self.stopped => {}
         }
     }
 
@@ -296,13 +300,13 @@ impl Pacer {
     }
 
     /// Sleeps until `wake`; false when the run ends or stops first.
-    pub(crate) async fn sleep_until(&self, wake: Instant) -> bool {
+    pub(crate) async fn sleep_until(&mut self, wake: Instant) -> bool {
         if self.plan.is_over(wake) {
             return false;
         }
         tokio::select! {
             () = tokio::time::sleep_until(wake) => true,
-            () = self.stop.cancelled() => false,
+            () = &mut self.stopped => false,
         }
     }
 
@@ -337,9 +341,9 @@ mod tests {
     #[tokio::test]
     async fn a_connection_that_comes_late_still_gets_its_own_request() {
         let plan = plan(40, 2);
-        let stop = CancellationToken::new();
-        let mut first = Pacer::new(plan.clone(), 0, stop.clone());
-        let mut late = Pacer::new(plan, 1, stop);
+        let stop = StopFlag::new();
+        let mut first = Pacer::new(plan.clone(), 0, &stop);
+        let mut late = Pacer::new(plan, 1, &stop);
         // The first connection takes everything it can before the other asks once.
         assert_eq!(drain(&mut first).await, 39);
         assert_eq!(drain(&mut late).await, 1);
@@ -348,10 +352,8 @@ mod tests {
     #[tokio::test]
     async fn exactly_n_whatever_the_order_and_fewer_requests_than_connections() {
         let plan = plan(3, 5);
-        let stop = CancellationToken::new();
-        let mut pacers: Vec<_> = (0..5)
-            .map(|i| Pacer::new(plan.clone(), i, stop.clone()))
-            .collect();
+        let stop = StopFlag::new();
+        let mut pacers: Vec<_> = (0..5).map(|i| Pacer::new(plan.clone(), i, &stop)).collect();
         let mut slots = Vec::new();
         for pacer in pacers.iter_mut().rev() {
             slots.push(drain(pacer).await);

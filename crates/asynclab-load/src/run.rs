@@ -121,8 +121,10 @@ pub async fn run_on(
     // Each runtime's connections are spawned by a task running on that runtime (see
     // `Launch`); each launcher hands back the `JoinSet` of what it spawned.
     let shared = Arc::new(settings.clone());
-    // Kept until every connection has ended (dropping it ends the relay).
-    let (cut, _relay) = worker::relay(&control.cut);
+    // The connections watch `stop` and `cut` through flags (see `worker::relay`),
+    // kept until every connection has ended (dropping a handle ends its relay).
+    let (stop, _stop_relay) = worker::relay(&control.stop);
+    let (cut, _cut_relay) = worker::relay(&control.cut);
     let ws = Arc::new(WsStats::default());
     let mut launchers = Vec::with_capacity(runtimes.len());
     for (first, runtime) in runtimes.iter().enumerate() {
@@ -133,6 +135,7 @@ pub async fn run_on(
             plan: plan.clone(),
             stats: stats.clone(),
             control: control.clone(),
+            stop: stop.clone(),
             cut: cut.clone(),
             first,
             step: runtimes.len(),
@@ -217,7 +220,9 @@ struct Launch {
     plan: Arc<Plan>,
     stats: Shards,
     control: Control,
-    /// `control.cut`, as a flag the connections watch cheaply (`worker::relay`).
+    /// `control.stop` and `control.cut`, as flags the connections watch cheaply
+    /// (`worker::relay`).
+    stop: StopFlag,
     cut: StopFlag,
     first: usize,
     step: usize,
@@ -229,9 +234,7 @@ impl Launch {
     async fn spawn_connections(self) -> JoinSet<()> {
         let mut tasks = JoinSet::new();
         for index in (self.first..self.settings.connections).step_by(self.step) {
-            // Child tokens: each connection waits on its own token, so polling for a
-            // cancellation never contends on a lock shared by every connection.
-            let pacer = Pacer::new(self.plan.clone(), index, self.control.stop.child_token());
+            let pacer = Pacer::new(self.plan.clone(), index, &self.stop);
             let cx = Context {
                 index,
                 stats: self.stats.clone(),

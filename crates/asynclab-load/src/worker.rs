@@ -10,8 +10,9 @@
 //!
 //! The two ways out are made once per connection, not per request, because this loop
 //! is the generator's hot path: the deadline is a timer re-armed lazily
-//! (`lazy_deadline.rs`), and the cut is watched through a flag in front of its token
-//! (`asynclab_core::stop`), a plain load on each wake-up rather than the token's lock.
+//! (`lazy_deadline.rs`), and the cut (like the pacer's stop) is watched through a flag
+//! in front of its token (`asynclab_core::stop`, see [`relay`]): a plain load on each
+//! wake-up rather than the token's lock.
 //!
 //! What the protocol does (HTTP, echo) sits behind the [`Client`] trait; the loop
 //! owns the pacing, the deadline and the counting, so both protocols count alike.
@@ -166,8 +167,11 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
     }
 }
 
-/// The flag the connections watch for the cut: set once `token` is cancelled, by a
-/// task that ends then, or when the returned handle is dropped (the run is over).
+/// A flag for the connections to watch instead of `token` (the run's stop or cut):
+/// set once `token` is cancelled, by a task that ends then, or when the returned
+/// handle is dropped (the run is over). Each connection makes its own
+/// [`StopFlag::watch`] of it, so a wake-up costs a load, with no lock shared by
+/// every connection.
 pub(crate) fn relay(token: &CancellationToken) -> (StopFlag, AbortOnDropHandle<()>) {
     let flag = StopFlag::new();
     let task = tokio::spawn({
