@@ -8,6 +8,11 @@
 #                 the difference of the request counts (start-up and exit cancel out)
 #   syscalls      `strace -f -c` of the client, the same difference, by syscall
 #
+# Under callgrind a run takes about 50 times as long, so work done once per second
+# weighs 50 times more per request than at full speed: asynclab's timeline (a tick a
+# second, adding up every shard's window) is counted once as it runs and once with
+# `--interval 1h`, which leaves no tick inside either run, for the per-request path.
+#
 # On a 2-core machine the client and the server share the CPUs, so the client's cost
 # per request is the server's lost rate. Figures are in docs/performance.md.
 #
@@ -52,11 +57,12 @@ URL="$URL/"
 
 # Each tool's run: argument 1 is the run's size (requests for asynclab, seconds for
 # wrk); the rest is the wrapper (valgrind or strace). Prints the requests it made.
+LOAD_EXTRA=()
 load_run() {
   local n=$1
   shift
   "$@" "$ASYNCLAB" load "$URL" -c 50 --threads 2 -n "$n" --warmup 0 --no-progress --json \
-    >"$TMP/load.json" 2>/dev/null
+    "${LOAD_EXTRA[@]}" >"$TMP/load.json" 2>/dev/null
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"]["started"])' "$TMP/load.json"
 }
 wrk_run() {
@@ -68,18 +74,18 @@ wrk_run() {
 
 # callgrind: the total of user-space instructions of one run.
 instructions() {
-  local run=$1 size=$2 out="$TMP/callgrind.$1.$2"
+  local run=$1 size=$2 out="$TMP/callgrind.$1.$2.${#LOAD_EXTRA[@]}"
   local done
   done=$("$run" "$size" valgrind --tool=callgrind --callgrind-out-file="$out")
   echo "$done $(awk '/^summary:/{print $2}' "$out")"
 }
-# strace: calls by syscall, as "name count" lines plus a "total count" line.
+# strace: calls by syscall, as "name count" lines, and "total count".
 syscalls() {
   local run=$1 size=$2 out="$TMP/strace.$1.$2"
   local done
   done=$("$run" "$size" strace -f -c -o "$out")
   echo "requests $done"
-  awk '$1 ~ /^[0-9.]+$/ && NF >= 5 {print $NF, $4} $NF == "total" {print "total", $3}' "$out"
+  awk '$1 ~ /^[0-9.]+$/ && NF >= 5 {print $NF, $4}' "$out"
 }
 # Per request: (long - short) / (requests long - requests short), by line name.
 per_request() {
@@ -97,12 +103,18 @@ for k in rows:
 PY
 }
 
-for tool in load wrk; do
-  if [ $tool = load ]; then short=$WARM long=$((WARM + REQUESTS)); run=load_run
-  else short=$WRK_SHORT long=$WRK_LONG; run=wrk_run; fi
+for tool in load "load --interval 1h" wrk; do
+  LOAD_EXTRA=()
+  case $tool in
+    load) short=$WARM long=$((WARM + REQUESTS)) run=load_run ;;
+    load\ *) short=$WARM long=$((WARM + REQUESTS)) run=load_run LOAD_EXTRA=(--interval 1h) ;;
+    wrk) short=$WRK_SHORT long=$WRK_LONG run=wrk_run ;;
+  esac
   read -r n1 i1 < <(instructions $run "$short")
   read -r n2 i2 < <(instructions $run "$long")
   echo "== $tool: user-space instructions per request: $(python3 -c "print(f'{($i2-$i1)/($n2-$n1):,.0f}')") (callgrind, $((n2 - n1)) requests between the two runs)"
+  # The timeline changes no syscall on the request path: one strace for asynclab.
+  [ "$tool" = "load --interval 1h" ] && continue
   syscalls $run "$short" >"$TMP/sys.$tool.1"
   syscalls $run "$long" >"$TMP/sys.$tool.2"
   echo "== $tool: syscalls per request (strace -f -c)"

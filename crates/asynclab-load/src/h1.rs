@@ -5,12 +5,14 @@
 //!
 //! Why not hyper's client here? A load generator must cost the machine less than the
 //! server it measures. Measured against a minimal hyper server, hyper's
-//! `client::conn::http1` spent about 3 µs of user CPU per request on its dispatch
-//! channels and request building, wrk under 1 µs; with client and server sharing the
-//! cores, that difference is throughput taken from the server. This loop does what
-//! wrk does: one `write` of bytes prepared in advance, reads into one reused buffer,
-//! no allocation per request. HTTP/2 (`h2.rs`) keeps hyper, where framing by hand
-//! would be a protocol implementation rather than a loop.
+//! `client::conn::http1` spent several times wrk's user CPU per request on its
+//! dispatch channels and request building (figures in `docs/performance.md`, "The
+//! load generator"); with client and server sharing the cores, that difference is
+//! throughput taken from the server. This loop does what wrk does: one `write` of
+//! bytes prepared in advance, reads into one reused buffer, no allocation per
+//! request, and no parse before the first byte of the answer has arrived. HTTP/2
+//! (`h2.rs`) keeps hyper, where framing by hand would be a protocol implementation
+//! rather than a loop.
 //!
 //! Pattern: **a reused `BytesMut` as a read buffer**. `read_buf` appends to it,
 //! parsed bytes are dropped from the front with `advance`, and `reserve` moves what is
