@@ -4,15 +4,13 @@
 //! (the parser inside hyper), and the body is skipped by its framing.
 //!
 //! Why not hyper's client here? A load generator must cost the machine less than the
-//! server it measures. Measured against a minimal hyper server, hyper's
-//! `client::conn::http1` spent several times wrk's user CPU per request on its
-//! dispatch channels and request building (figures in `docs/performance.md`, "The
-//! load generator"); with client and server sharing the cores, that difference is
-//! throughput taken from the server. This loop does what wrk does: one `write` of
-//! bytes prepared in advance, reads into one reused buffer, no allocation per
-//! request, and no parse before the first byte of the answer has arrived. HTTP/2
-//! (`h2.rs`) keeps hyper, where framing by hand would be a protocol implementation
-//! rather than a loop.
+//! server it measures, and hyper's `client::conn::http1` spent several times wrk's
+//! user CPU per request on its dispatch channels and request building (see "The load
+//! generator" in `docs/performance.md`): with client and server sharing the cores,
+//! that is throughput taken from the server. This loop does what wrk does: one
+//! `write` of bytes prepared in advance, reads into one reused buffer, no allocation
+//! per request. HTTP/2 (`h2.rs`) keeps hyper, where framing by hand would be a
+//! protocol implementation rather than a loop.
 //!
 //! Pattern: **a reused `BytesMut` as a read buffer**. `read_buf` appends to it,
 //! parsed bytes are dropped from the front with `advance`, and `reserve` moves what is
@@ -211,8 +209,7 @@ fn serialise(target: &HttpTarget) -> Bytes {
 
 /// Parses a response head at the start of `buf`; `None` while it is incomplete.
 fn parse_head(buf: &[u8], expect_body: bool) -> Result<Option<Head>, ErrorKind> {
-    // Room for the headers, left uninitialised: httparse writes the ones it finds
-    // and hands back only those, so the slots are not filled in for each response.
+    // Uninitialised: httparse writes and hands back only the headers it finds.
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut []);
     let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
