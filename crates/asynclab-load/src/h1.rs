@@ -4,18 +4,20 @@
 //! (the parser inside hyper), and the body is skipped by its framing.
 //!
 //! Why not hyper's client here? A load generator must cost the machine less than the
-//! server it measures. Measured against a minimal hyper server, hyper's
-//! `client::conn::http1` spent about 3 µs of user CPU per request on its dispatch
-//! channels and request building, wrk under 1 µs; with client and server sharing the
-//! cores, that difference is throughput taken from the server. This loop does what
-//! wrk does: one `write` of bytes prepared in advance, reads into one reused buffer,
-//! no allocation per request. HTTP/2 (`h2.rs`) keeps hyper, where framing by hand
-//! would be a protocol implementation rather than a loop.
+//! server it measures, and hyper's `client::conn::http1` spent several times wrk's
+//! user CPU per request on its dispatch channels and request building (see "The load
+//! generator" in `docs/performance.md`): with client and server sharing the cores,
+//! that is throughput taken from the server. This loop does what wrk does: one
+//! `write` of bytes prepared in advance, reads into one reused buffer, no allocation
+//! per request. HTTP/2 (`h2.rs`) keeps hyper, where framing by hand would be a
+//! protocol implementation rather than a loop.
 //!
 //! Pattern: **a reused `BytesMut` as a read buffer**. `read_buf` appends to it,
 //! parsed bytes are dropped from the front with `advance`, and `reserve` moves what is
 //! left back to the start of the allocation when it can instead of growing it, so a
 //! keep-alive connection reads every response into the same memory.
+
+use std::mem::MaybeUninit;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
@@ -112,7 +114,10 @@ impl H1Client {
             .await
             .map_err(|e| ErrorKind::io(&e))?;
         let head = loop {
-            if let Some(head) = parse_head(buf, self.expect_body)? {
+            // Right after the write nothing has been read yet: nothing to parse.
+            if !buf.is_empty()
+                && let Some(head) = parse_head(buf, self.expect_body)?
+            {
                 buf.advance(head.len);
                 // An interim answer (100 Continue): the real one follows.
                 if head.status >= 200 || head.status == 101 {
@@ -204,9 +209,15 @@ fn serialise(target: &HttpTarget) -> Bytes {
 
 /// Parses a response head at the start of `buf`; `None` while it is incomplete.
 fn parse_head(buf: &[u8], expect_body: bool) -> Result<Option<Head>, ErrorKind> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    let len = match response.parse(buf) {
+    // Uninitialised: httparse writes and hands back only the headers it finds.
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut headers,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(ErrorKind::Protocol),

@@ -10,7 +10,8 @@
 //! - `--threads N` runs the connections on N single-threaded runtimes, as wrk uses N
 //!   event loops (`threads.rs`, [`Runtimes`]).
 //! - `pace.rs`: closed model vs `--rate` (open model) and coordinated-omission correction.
-//! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout.
+//! - `worker.rs`: one connection's loop: `select!` between the request, a cut and a timeout
+//!   (`lazy_deadline.rs`: the timeout's timer, re-armed only when it fires).
 //! - `ws.rs`: WebSocket echo (`ws://`, `wss://`), handshake times and clean closes counted apart.
 //! - `tls.rs`: `https://` and `wss://`: one TLS client per run, the stream both
 //!   protocols run over, handshakes timed and counted (resumed, failed) apart.
@@ -41,6 +42,7 @@ mod h1;
 mod h2;
 mod hdr;
 mod html;
+mod lazy_deadline;
 mod merge;
 mod pace;
 mod plot;

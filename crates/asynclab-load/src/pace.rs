@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use asynclab_core::stop::{StopFlag, Watch};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
 use crate::stages::Stages;
@@ -174,6 +174,10 @@ impl Plan {
 pub(crate) struct Slot {
     /// Latency is measured from here.
     pub(crate) origin: Instant,
+    /// When the request goes out (the request's timeout counts from here): `origin`,
+    /// or later for a request sent late in the open model. Read once, here, so the
+    /// loop needs no second clock reading per request.
+    pub(crate) sent: Instant,
     /// False during the warmup: sent, but not reported.
     pub(crate) measured: bool,
 }
@@ -182,7 +186,10 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub(crate) struct Pacer {
     plan: Arc<Plan>,
-    stop: CancellationToken,
+    /// The run's stop, looked at before each request: a plain load.
+    stop: StopFlag,
+    /// The same stop, for the waits that it cuts short (this connection's own).
+    stopped: Watch,
     /// This connection's number.
     index: u64,
     /// The global number of this connection's next request (open model).
@@ -193,11 +200,12 @@ pub(crate) struct Pacer {
 
 impl Pacer {
     /// Connection `index`'s pacer; `stop` ends it before its next request.
-    pub(crate) fn new(plan: Arc<Plan>, index: usize, stop: CancellationToken) -> Pacer {
+    pub(crate) fn new(plan: Arc<Plan>, index: usize, stop: &StopFlag) -> Pacer {
         let own_ticket = (index as u64) < plan.reserved;
         Pacer {
             plan,
-            stop,
+            stop: stop.clone(),
+            stopped: stop.watch(),
             index: index as u64,
             next: index as u64,
             own_ticket,
@@ -207,13 +215,13 @@ impl Pacer {
     /// Waits for this connection's next request; `None` when the run is over for it.
     pub(crate) async fn next(&mut self) -> Option<Slot> {
         let plan = &*self.plan;
-        if self.stop.is_cancelled() {
+        if self.stop.is_stopped() {
             return None;
         }
-        let (origin, due) = match plan.schedule {
+        let (origin, due, sent) = match plan.schedule {
             Schedule::Closed | Schedule::Connections(_) => {
                 let now = Instant::now();
-                (now, now)
+                (now, now, now)
             }
             Schedule::Constant { .. } | Schedule::Ramp(_) => {
                 let k = self.next;
@@ -222,14 +230,16 @@ impl Pacer {
                 if plan.is_over(due) {
                     return None;
                 }
-                if Instant::now() < due {
+                let now = Instant::now();
+                if now < due {
                     // Early: sleep, but wake for a ctrl-c.
                     tokio::select! {
                         () = tokio::time::sleep_until(due) => {}
-                        () = self.stop.cancelled() => return None,
+                        () = &mut self.stopped => return None,
                     }
-                    (Instant::now(), due)
-                } else if plan.is_over(Instant::now()) {
+                    let now = Instant::now();
+                    (now, due, now)
+                } else if plan.is_over(now) {
                     // Late, and the run is over: a stalled server has left a backlog
                     // that would keep the run going long after its end. What was due
                     // but never sent is not started, but counted as missed.
@@ -238,7 +248,7 @@ impl Pacer {
                 } else {
                     // Late (the previous answer came after this one was due): send
                     // now and count from the due time.
-                    (due, due)
+                    (due, due, now)
                 }
             }
         };
@@ -249,18 +259,22 @@ impl Pacer {
         if measured && !self.take_ticket() {
             return None;
         }
-        Some(Slot { origin, measured })
+        Some(Slot {
+            origin,
+            sent,
+            measured,
+        })
     }
 
     /// Sleeps for `wait` (a backoff), but no later than the end of the run or a stop.
-    pub(crate) async fn pause(&self, wait: Duration) {
+    pub(crate) async fn pause(&mut self, wait: Duration) {
         let mut until = Instant::now() + wait;
         if let Some(end) = self.plan.end {
             until = until.min(end);
         }
         tokio::select! {
             () = tokio::time::sleep_until(until) => {}
-            () = self.stop.cancelled() => {}
+            () = &mut self.stopped => {}
         }
     }
 
@@ -286,13 +300,13 @@ impl Pacer {
     }
 
     /// Sleeps until `wake`; false when the run ends or stops first.
-    pub(crate) async fn sleep_until(&self, wake: Instant) -> bool {
+    pub(crate) async fn sleep_until(&mut self, wake: Instant) -> bool {
         if self.plan.is_over(wake) {
             return false;
         }
         tokio::select! {
             () = tokio::time::sleep_until(wake) => true,
-            () = self.stop.cancelled() => false,
+            () = &mut self.stopped => false,
         }
     }
 
@@ -327,9 +341,9 @@ mod tests {
     #[tokio::test]
     async fn a_connection_that_comes_late_still_gets_its_own_request() {
         let plan = plan(40, 2);
-        let stop = CancellationToken::new();
-        let mut first = Pacer::new(plan.clone(), 0, stop.clone());
-        let mut late = Pacer::new(plan, 1, stop);
+        let stop = StopFlag::new();
+        let mut first = Pacer::new(plan.clone(), 0, &stop);
+        let mut late = Pacer::new(plan, 1, &stop);
         // The first connection takes everything it can before the other asks once.
         assert_eq!(drain(&mut first).await, 39);
         assert_eq!(drain(&mut late).await, 1);
@@ -338,10 +352,8 @@ mod tests {
     #[tokio::test]
     async fn exactly_n_whatever_the_order_and_fewer_requests_than_connections() {
         let plan = plan(3, 5);
-        let stop = CancellationToken::new();
-        let mut pacers: Vec<_> = (0..5)
-            .map(|i| Pacer::new(plan.clone(), i, stop.clone()))
-            .collect();
+        let stop = StopFlag::new();
+        let mut pacers: Vec<_> = (0..5).map(|i| Pacer::new(plan.clone(), i, &stop)).collect();
         let mut slots = Vec::new();
         for pacer in pacers.iter_mut().rev() {
             slots.push(drain(pacer).await);

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use asynclab_core::stop::StopFlag;
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::task::JoinSet;
@@ -120,6 +121,10 @@ pub async fn run_on(
     // Each runtime's connections are spawned by a task running on that runtime (see
     // `Launch`); each launcher hands back the `JoinSet` of what it spawned.
     let shared = Arc::new(settings.clone());
+    // The connections watch `stop` and `cut` through flags (see `worker::relay`),
+    // kept until every connection has ended (dropping a handle ends its relay).
+    let (stop, _stop_relay) = worker::relay(&control.stop);
+    let (cut, _cut_relay) = worker::relay(&control.cut);
     let ws = Arc::new(WsStats::default());
     let mut launchers = Vec::with_capacity(runtimes.len());
     for (first, runtime) in runtimes.iter().enumerate() {
@@ -129,6 +134,8 @@ pub async fn run_on(
             plan: plan.clone(),
             stats: stats.clone(),
             control: control.clone(),
+            stop: stop.clone(),
+            cut: cut.clone(),
             first,
             step: runtimes.len(),
             ws: ws.clone(),
@@ -213,6 +220,10 @@ struct Launch {
     plan: Arc<Plan>,
     stats: Shards,
     control: Control,
+    /// `control.stop` and `control.cut`, as flags the connections watch cheaply
+    /// (`worker::relay`).
+    stop: StopFlag,
+    cut: StopFlag,
     first: usize,
     step: usize,
     /// Handshakes and closes of a `ws://` run.
@@ -223,14 +234,12 @@ impl Launch {
     async fn spawn_connections(self) -> JoinSet<()> {
         let mut tasks = JoinSet::new();
         for index in (self.first..self.settings.connections).step_by(self.step) {
-            // Child tokens: each connection waits on its own token, so polling for a
-            // cancellation never contends on a lock shared by every connection.
-            let pacer = Pacer::new(self.plan.clone(), index, self.control.stop.child_token());
+            let pacer = Pacer::new(self.plan.clone(), index, &self.stop);
             let cx = Context {
                 index,
                 stats: self.stats.clone(),
                 timeout: self.settings.timeout,
-                cut: self.control.cut.child_token(),
+                cut: self.cut.clone(),
                 live: self.control.live.clone(),
             };
             match &self.settings.target {

@@ -3,10 +3,16 @@
 //!
 //! Pattern: **`select!` between the work and a way out, with a timeout on the
 //! work**. Each request is one future, raced in `select!` against the "cut now"
-//! token (a second ctrl-c) and bounded by `timeout_at`. Losing the race drops the
+//! signal (a second ctrl-c) and the request's deadline. Losing the race drops the
 //! request future, which is how Tokio cancels: whatever it was awaiting (a connect, a
 //! read) simply stops, and its socket is closed when it is dropped. The connection is
 //! then in an unknown state, so the client throws it away and connects afresh.
+//!
+//! The two ways out are made once per connection, not per request, because this loop
+//! is the generator's hot path: the deadline is a timer re-armed lazily
+//! (`lazy_deadline.rs`), and the cut (like the pacer's stop) is watched through a flag
+//! in front of its token (`asynclab_core::stop`, see [`relay`]): a plain load on each
+//! wake-up rather than the token's lock.
 //!
 //! What the protocol does (HTTP, echo) sits behind the [`Client`] trait; the loop
 //! owns the pacing, the deadline and the counting, so both protocols count alike.
@@ -20,10 +26,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use asynclab_core::stop::StopFlag;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::ErrorKind;
+use crate::lazy_deadline::Deadline;
 use crate::pace::Pacer;
 use crate::stats::{Live, Outcome, Shards};
 
@@ -69,8 +78,8 @@ pub(crate) struct Context {
     pub(crate) index: usize,
     pub(crate) stats: Shards,
     pub(crate) timeout: Duration,
-    /// Cancelled by a second ctrl-c: abandon the request in flight.
-    pub(crate) cut: CancellationToken,
+    /// Set by a second ctrl-c: abandon the request in flight (see [`relay`]).
+    pub(crate) cut: StopFlag,
     pub(crate) live: Option<Arc<Live>>,
 }
 
@@ -83,6 +92,8 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
+    let mut cut = cx.cut.watch();
+    let mut deadline = Deadline::new(Instant::now() + cx.timeout);
     let mut backoff = FIRST_BACKOFF;
     // Whether `open` ran for the connection now wanted (see `Client::open`).
     let mut opened = false;
@@ -94,7 +105,7 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             if opened {
                 tokio::select! {
                     biased;
-                    () = cx.cut.cancelled() => {}
+                    () = &mut cut => {}
                     () = client.close() => {}
                 }
             }
@@ -110,27 +121,27 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             // Bounded like a request, and abandoned on a cut like one.
             tokio::select! {
                 biased;
-                () = cx.cut.cancelled() => break,
+                () = &mut cut => break,
                 _ = tokio::time::timeout(cx.timeout, client.open()) => {}
             }
         }
         let Some(slot) = pacer.next().await else {
             break;
         };
-        let deadline = Instant::now() + cx.timeout;
+        deadline.set(slot.sent + cx.timeout);
         let outcome = tokio::select! {
             // `biased`: poll in order, so a cut wins over an answer that happens to
-            // be ready in the same poll, and no randomness is paid per request.
+            // be ready in the same poll, an answer wins over a deadline passing in
+            // it, and no randomness is paid per request.
             biased;
-            () = cx.cut.cancelled() => {
+            () = &mut cut => {
                 if slot.measured {
                     lock().record_cut();
                 }
                 break;
             }
-            result = tokio::time::timeout_at(deadline, client.exchange()) => {
-                result.unwrap_or(Outcome::Failed(ErrorKind::Timeout))
-            }
+            outcome = client.exchange() => outcome,
+            () = deadline.passed() => Outcome::Failed(ErrorKind::Timeout),
         };
         if let Outcome::Failed(kind) = &outcome {
             tracing::trace!(error = kind.label(), "request failed");
@@ -151,7 +162,24 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
             _ => backoff = FIRST_BACKOFF,
         }
     }
-    if !cx.cut.is_cancelled() {
+    if !cx.cut.is_stopped() {
         client.close().await;
     }
+}
+
+/// A flag for the connections to watch instead of `token` (the run's stop or cut):
+/// set once `token` is cancelled, by a task that ends then, or when the returned
+/// handle is dropped (the run is over). Each connection makes its own
+/// [`StopFlag::watch`] of it, so a wake-up costs a load, with no lock shared by
+/// every connection.
+pub(crate) fn relay(token: &CancellationToken) -> (StopFlag, AbortOnDropHandle<()>) {
+    let flag = StopFlag::new();
+    let task = tokio::spawn({
+        let (token, flag) = (token.clone(), flag.clone());
+        async move {
+            token.cancelled().await;
+            flag.stop();
+        }
+    });
+    (flag, AbortOnDropHandle::new(task))
 }
