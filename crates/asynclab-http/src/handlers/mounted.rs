@@ -41,7 +41,7 @@ where
 {
     match streaming {
         true => {
-            let held = InFlight::enter(&state.http);
+            let held = InFlight::enter(state);
             // The closure owns the guard, so it lives exactly as long as the body.
             body::boxed(stream.map_frame(move |frame| {
                 let _ = &held;

@@ -14,7 +14,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use asynclab_core::Event;
@@ -22,7 +21,7 @@ use http::{Request, Response, StatusCode};
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
-use crate::counters::{HttpMetrics, method_label};
+use crate::counters::method_label;
 use crate::routes::{self, ROUTES};
 use crate::state::AppState;
 
@@ -75,12 +74,11 @@ where
             route,
             method: method_label(req.method()),
             started: Instant::now(),
-            in_flight: InFlight::enter(&self.state.http),
+            in_flight: InFlight::enter(&self.state),
         };
         ResponseFuture {
             inner: self.inner.call(req),
             counted: Some(counted),
-            state: self.state.clone(),
         }
     }
 }
@@ -97,7 +95,8 @@ struct Counted {
 }
 
 impl Counted {
-    fn finish(self, state: &AppState, status: StatusCode) {
+    fn finish(self, status: StatusCode) {
+        let state = &self.in_flight.0;
         let latency = self.started.elapsed();
         state.http.answered(
             self.index,
@@ -124,7 +123,6 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         counted: Option<Counted>,
-        state: AppState,
     }
 }
 
@@ -138,26 +136,28 @@ where
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
         if let (Ok(res), Some(counted)) = (&result, this.counted.take()) {
-            counted.finish(this.state, res.status());
+            counted.finish(res.status());
         }
         Poll::Ready(result)
     }
 }
 
 /// One request in the in-flight gauge, until dropped (answered, or cancelled
-/// because the client went away).
+/// because the client went away). It holds the state, so that a counted
+/// request takes one reference to it, not two: each is a shared count that
+/// every worker thread writes (`docs/performance.md`).
 #[derive(Debug)]
-pub struct InFlight(Arc<HttpMetrics>);
+pub struct InFlight(AppState);
 
 impl InFlight {
-    pub fn enter(http: &Arc<HttpMetrics>) -> Self {
-        http.enter();
-        Self(http.clone())
+    pub fn enter(state: &AppState) -> Self {
+        state.http.enter();
+        Self(state.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.dec();
+        self.0.http.in_flight.dec();
     }
 }
