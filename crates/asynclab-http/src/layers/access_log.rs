@@ -80,7 +80,7 @@ where
             route: routes::template(req.uri().path()),
             request_id: req.headers().get(X_REQUEST_ID).cloned(),
             // Kept only when a line that shows it can be written.
-            uri: (self.all || tracing::enabled!(Level::DEBUG)).then(|| req.uri().clone()),
+            uri: (self.all || tracing::enabled!(Level::DEBUG)).then(|| Box::new(req.uri().clone())),
             all: self.all,
         };
         let peer = req.extensions().get::<ClientAddr>().map(|c| c.0);
@@ -116,7 +116,9 @@ struct Logged {
     method: &'static str,
     route: &'static str,
     request_id: Option<HeaderValue>,
-    uri: Option<Uri>,
+    // Boxed: a `Uri` is large, and this struct is moved with the request's
+    // future through the layers above, for every request, kept or not.
+    uri: Option<Box<Uri>>,
     all: bool,
 }
 

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use asynclab_core::sharded::{SHARDS, ShardedCounter};
+use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{HeaderName, Request, Response};
 use tower::{Layer, Service};
@@ -118,7 +119,8 @@ where
     }
 }
 
-/// Makes request ids. Cheap to clone: the stack clones it per request.
+/// Makes request ids. Cheap to clone: each copy of the stack (one per
+/// connection) has one.
 #[derive(Debug, Clone)]
 pub struct RequestIds(Arc<Ids>);
 
@@ -164,8 +166,27 @@ impl RequestIds {
             *digit = b'0' + (rest % 10) as u8;
             rest /= 10;
         }
-        HeaderValue::from_bytes(&id[..9 + digits])
+        let id = IdBytes {
+            bytes: id,
+            len: 9 + digits,
+        };
+        HeaderValue::from_maybe_shared(Bytes::from_owner(id))
             .expect("hex digits, a dash and decimal digits are a valid header value")
+    }
+}
+
+/// An id's bytes, owned by the header value. `Bytes::from_owner` lets the
+/// id's copies (in the request, the answer and the access log) share this one
+/// allocation; bytes copied into a `Vec` would take a second one at the first
+/// copy.
+struct IdBytes {
+    bytes: [u8; 29],
+    len: usize,
+}
+
+impl AsRef<[u8]> for IdBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
