@@ -90,14 +90,15 @@ where
             .get::<TlsInfo>()
             .and_then(|t| t.client_subject.clone());
         let client_cert = client_cert.as_deref();
-        let (method, route, id) = (request.method, request.route, request.id());
+        let (method, route) = (request.method, request.route);
         // `tracing`'s macros need the level at compile time, hence two spans.
+        // Their fields are worked out only for a span that is enabled.
         let span = match self.all {
             true => {
-                tracing::info_span!("request", method, route, request_id = id, peer = ?peer, client_cert)
+                tracing::info_span!("request", method, route, request_id = request.id(), peer = ?peer, client_cert)
             }
             false => {
-                tracing::debug_span!("request", method, route, request_id = id, peer = ?peer, client_cert)
+                tracing::debug_span!("request", method, route, request_id = request.id(), peer = ?peer, client_cert)
             }
         };
         let inner = span.in_scope(|| self.inner.call(req));
