@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use asynclab_core::open_files;
+use asynclab_core::stop::StopFlag;
 use tokio_util::sync::CancellationToken;
 
 use crate::progress::Display;
@@ -213,13 +214,13 @@ pub(crate) fn thresholds_verdict(report: &Report) -> Option<ExitCode> {
 }
 
 /// First ctrl-c: stop; second: cut.
-async fn on_ctrl_c(stop: CancellationToken, cut: CancellationToken) {
+async fn on_ctrl_c(stop: StopFlag, cut: StopFlag) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
     eprintln!("\nstopping: waiting for the requests in flight (ctrl-c again to cut them)");
-    stop.cancel();
+    stop.stop();
     if tokio::signal::ctrl_c().await.is_ok() {
-        cut.cancel();
+        cut.stop();
     }
 }

@@ -7,8 +7,9 @@
 //! wait for all of them (and report a panic in one); their counts, kept in shards
 //! (`stats.rs`), are merged once they have all ended.
 //!
-//! Stopping is cooperative and in two steps, both through `CancellationToken`s in
-//! [`Control`]: `stop` (a first ctrl-c, or the caller) means "start nothing new",
+//! Stopping is cooperative and in two steps, both through `StopFlag`s in
+//! [`Control`] (`asynclab_core::stop`: each connection watches them with a load per
+//! wake-up, not a lock): `stop` (a first ctrl-c, or the caller) means "start nothing new",
 //! and every request in flight still gets its answer, error or timeout, so the counts
 //! stay exact; `cut` (a second ctrl-c) abandons the requests in flight.
 
@@ -41,9 +42,9 @@ use crate::ws::{WsClient, WsStats};
 #[derive(Debug, Clone, Default)]
 pub struct Control {
     /// Start no new request; let the ones in flight finish.
-    pub stop: CancellationToken,
+    pub stop: StopFlag,
     /// Abandon the requests in flight too (counted as `cut`).
-    pub cut: CancellationToken,
+    pub cut: StopFlag,
     /// Running totals for a progress display, when wanted.
     pub live: Option<Arc<Live>>,
     /// The timeline as it grows, for a live display; the report gets a copy.
@@ -121,10 +122,6 @@ pub async fn run_on(
     // Each runtime's connections are spawned by a task running on that runtime (see
     // `Launch`); each launcher hands back the `JoinSet` of what it spawned.
     let shared = Arc::new(settings.clone());
-    // The connections watch `stop` and `cut` through flags (see `worker::relay`),
-    // kept until every connection has ended (dropping a handle ends its relay).
-    let (stop, _stop_relay) = worker::relay(&control.stop);
-    let (cut, _cut_relay) = worker::relay(&control.cut);
     let ws = Arc::new(WsStats::default());
     let mut launchers = Vec::with_capacity(runtimes.len());
     for (first, runtime) in runtimes.iter().enumerate() {
@@ -134,8 +131,6 @@ pub async fn run_on(
             plan: plan.clone(),
             stats: stats.clone(),
             control: control.clone(),
-            stop: stop.clone(),
-            cut: cut.clone(),
             first,
             step: runtimes.len(),
             ws: ws.clone(),
@@ -172,7 +167,7 @@ pub async fn run_on(
         elapsed,
         scheduled: plan.span_of(stats.started + missed),
         missed,
-        interrupted: control.stop.is_cancelled(),
+        interrupted: control.stop.is_stopped(),
         measured_from: wall_start + settings.warmup,
         timeline,
     };
@@ -220,10 +215,6 @@ struct Launch {
     plan: Arc<Plan>,
     stats: Shards,
     control: Control,
-    /// `control.stop` and `control.cut`, as flags the connections watch cheaply
-    /// (`worker::relay`).
-    stop: StopFlag,
-    cut: StopFlag,
     first: usize,
     step: usize,
     /// Handshakes and closes of a `ws://` run.
@@ -234,12 +225,12 @@ impl Launch {
     async fn spawn_connections(self) -> JoinSet<()> {
         let mut tasks = JoinSet::new();
         for index in (self.first..self.settings.connections).step_by(self.step) {
-            let pacer = Pacer::new(self.plan.clone(), index, &self.stop);
+            let pacer = Pacer::new(self.plan.clone(), index, &self.control.stop);
             let cx = Context {
                 index,
                 stats: self.stats.clone(),
                 timeout: self.settings.timeout,
-                cut: self.cut.clone(),
+                cut: self.control.cut.clone(),
                 live: self.control.live.clone(),
             };
             match &self.settings.target {

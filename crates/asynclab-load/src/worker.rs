@@ -11,8 +11,8 @@
 //! The two ways out are made once per connection, not per request, because this loop
 //! is the generator's hot path: the deadline is a timer re-armed lazily
 //! (`lazy_deadline.rs`), and the cut (like the pacer's stop) is watched through a flag
-//! in front of its token (`asynclab_core::stop`, see [`relay`]): a plain load on each
-//! wake-up rather than the token's lock.
+//! in front of its token (`asynclab_core::stop`, the run's [`Control`](crate::Control)):
+//! a plain load on each wake-up rather than the token's lock.
 //!
 //! What the protocol does (HTTP, echo) sits behind the [`Client`] trait; the loop
 //! owns the pacing, the deadline and the counting, so both protocols count alike.
@@ -28,8 +28,6 @@ use std::time::Duration;
 
 use asynclab_core::stop::StopFlag;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::ErrorKind;
 use crate::lazy_deadline::Deadline;
@@ -78,7 +76,7 @@ pub(crate) struct Context {
     pub(crate) index: usize,
     pub(crate) stats: Shards,
     pub(crate) timeout: Duration,
-    /// Set by a second ctrl-c: abandon the request in flight (see [`relay`]).
+    /// Set by a second ctrl-c: abandon the request in flight.
     pub(crate) cut: StopFlag,
     pub(crate) live: Option<Arc<Live>>,
 }
@@ -165,21 +163,4 @@ pub(crate) async fn drive<C: Client>(mut client: C, mut pacer: Pacer, cx: Contex
     if !cx.cut.is_stopped() {
         client.close().await;
     }
-}
-
-/// A flag for the connections to watch instead of `token` (the run's stop or cut):
-/// set once `token` is cancelled, by a task that ends then, or when the returned
-/// handle is dropped (the run is over). Each connection makes its own
-/// [`StopFlag::watch`] of it, so a wake-up costs a load, with no lock shared by
-/// every connection.
-pub(crate) fn relay(token: &CancellationToken) -> (StopFlag, AbortOnDropHandle<()>) {
-    let flag = StopFlag::new();
-    let task = tokio::spawn({
-        let (token, flag) = (token.clone(), flag.clone());
-        async move {
-            token.cancelled().await;
-            flag.stop();
-        }
-    });
-    (flag, AbortOnDropHandle::new(task))
 }

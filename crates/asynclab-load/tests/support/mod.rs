@@ -79,14 +79,14 @@ pub fn keys_of(value: &serde_json::Value) -> Vec<&str> {
     object.keys().map(String::as_str).collect()
 }
 
-/// Cancels `stop` (and `cut`, when asked) after `delay`.
+/// Sets `stop` (and `cut`, when asked) after `delay`.
 pub fn stop_after(control: &Control, delay: Duration, cut: bool) {
     let (stop, cut_token) = (control.stop.clone(), control.cut.clone());
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
-        stop.cancel();
+        stop.stop();
         if cut {
-            cut_token.cancel();
+            cut_token.stop();
         }
     });
 }
