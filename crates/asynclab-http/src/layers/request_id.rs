@@ -110,9 +110,15 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
-        if let Some(id) = this.id.take()
+        if let Some(mut id) = this.id.take()
             && !res.headers().contains_key(X_REQUEST_ID)
         {
+            // Each answer's id is new, so HTTP/2's header compression (HPACK)
+            // would only fill its table with ids never sent again, evicting the
+            // entries that do repeat, and search every id it holds for each
+            // answer. Marked sensitive, the id is sent as a literal that is
+            // never indexed (RFC 7541 §7.1.3); HTTP/1.1 ignores the mark.
+            id.set_sensitive(true);
             res.headers_mut().insert(X_REQUEST_ID, id);
         }
         Poll::Ready(Ok(res))
@@ -212,6 +218,23 @@ mod tests {
         };
         let (a, b) = (n(ids.next()), n(ids.next()));
         assert_eq!(b, a + SHARDS as u64, "one thread counts in its own shard");
+    }
+
+    #[tokio::test]
+    async fn the_answer_carries_the_id_marked_never_to_be_indexed() {
+        let mut svc = RequestIdLayer::new().layer(tower::service_fn(|_: Request<()>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(()))
+        }));
+        let res = svc.call(Request::new(())).await.expect("answered");
+        let ours = &res.headers()[X_REQUEST_ID];
+        assert!(ours.is_sensitive(), "a new id is not for HPACK's table");
+        let theirs = Request::builder()
+            .header(X_REQUEST_ID, "abc-123")
+            .body(())
+            .expect("valid request");
+        let res = svc.call(theirs).await.expect("answered");
+        assert_eq!(res.headers()[X_REQUEST_ID], "abc-123");
+        assert!(res.headers()[X_REQUEST_ID].is_sensitive());
     }
 
     #[test]
