@@ -21,9 +21,14 @@
 #   (cd bench/baselines/bare-hyper && CARGO_TARGET_DIR=../../../target/bare-hyper cargo build --release)
 #   bench/loadgen-cost.sh
 #
-# Knobs: COST_ASYNCLAB, COST_BARE_HYPER (the binaries, defaults as built above),
+# With COST_TLS=1 both clients speak HTTPS (HTTP/1.1) to bench/baselines/bare-hyper-tls
+# instead, with a certificate made here by openssl (asynclab load checks it with
+# --cacert; wrk checks none); build that baseline like bare-hyper above.
+#
+# Knobs: COST_ASYNCLAB, COST_BARE_HYPER, COST_BARE_HYPER_TLS (the binaries, defaults as built above),
 # COST_REQUESTS (20000: asynclab's extra requests in the longer run), COST_WRK_S
-# (wrk's seconds for the shorter and longer run, "2 8"), COST_KEEP=1 keeps the
+# (wrk's seconds for the shorter and longer run, "2 8"; "5 15" with TLS, whose 50
+# handshakes take seconds under callgrind), COST_KEEP=1 keeps the
 # scratch folder (the callgrind files, for callgrind_annotate).
 # Every process it starts is stopped by PID.
 set -euo pipefail
@@ -31,7 +36,13 @@ cd "$(dirname "$0")/.."
 ASYNCLAB=${COST_ASYNCLAB:-target/release/asynclab}
 BARE=${COST_BARE_HYPER:-target/bare-hyper/release/bare-hyper}
 REQUESTS=${COST_REQUESTS:-20000}
-read -r WRK_SHORT WRK_LONG <<<"${COST_WRK_S:-2 8}"
+TLS=${COST_TLS:-}
+if [ -n "$TLS" ]; then
+  BARE=${COST_BARE_HYPER_TLS:-target/bare-hyper-tls/release/bare-hyper-tls}
+  read -r WRK_SHORT WRK_LONG <<<"${COST_WRK_S:-5 15}"
+else
+  read -r WRK_SHORT WRK_LONG <<<"${COST_WRK_S:-2 8}"
+fi
 WARM=2000
 for tool in valgrind strace wrk "$ASYNCLAB" "$BARE"; do
   command -v "$tool" >/dev/null || { echo "loadgen-cost: $tool not found (see the header)" >&2; exit 1; }
@@ -45,15 +56,27 @@ cleanup() {
 trap cleanup EXIT
 
 # The server on a port of the kernel's choosing; its first line names it.
-"$BARE" 127.0.0.1:0 >"$TMP/server.log" 2>&1 &
+TLS_ARGS=()
+LOAD_TLS=()
+if [ -n "$TLS" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -addext basicConstraints=critical,CA:FALSE \
+    -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+  TLS_ARGS=("$TMP/cert.pem" "$TMP/key.pem")
+  LOAD_TLS=(--cacert "$TMP/cert.pem")
+fi
+"$BARE" 127.0.0.1:0 "${TLS_ARGS[@]}" >"$TMP/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do
-  URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/server.log")
+  URL=$(sed -n 's/.*listening on \(https\{0,1\}:[^ ]*\).*/\1/p' "$TMP/server.log")
   [ -n "$URL" ] && break
   sleep 0.1
 done
 [ -n "$URL" ] || { echo "loadgen-cost: the server did not start" >&2; exit 1; }
 URL="$URL/"
+# The certificate is for localhost, not the address.
+[ -n "$TLS" ] && URL=${URL/127.0.0.1/localhost}
 
 # Each tool's run: argument 1 is the run's size (requests for asynclab, seconds for
 # wrk); the rest is the wrapper (valgrind or strace). Prints the requests it made.
@@ -62,7 +85,7 @@ load_run() {
   local n=$1
   shift
   "$@" "$ASYNCLAB" load "$URL" -c 50 --threads 2 -n "$n" --warmup 0 --no-progress --json \
-    "${LOAD_EXTRA[@]}" >"$TMP/load.json" 2>/dev/null
+    "${LOAD_TLS[@]}" "${LOAD_EXTRA[@]}" >"$TMP/load.json" 2>/dev/null
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"]["started"])' "$TMP/load.json"
 }
 wrk_run() {

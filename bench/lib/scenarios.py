@@ -670,7 +670,8 @@ def callgrind_per_request(start, url, extra=()):
         try:
             for n in (CG_WARMUP, requests):
                 if n:
-                    procs.run(clients.load_argv(url.replace("PORT", str(srv.port)), 50, requests=n,
+                    port = srv.ports.get("https", srv.port) if url.startswith("https") else srv.port
+                    procs.run(clients.load_argv(url.replace("PORT", str(port)), 50, requests=n,
                                                 warmup=0, extra=extra)[0], timeout=300)
         finally:
             srv.proc.stop(grace=60)
@@ -697,6 +698,18 @@ def instructions():
             ("nginx return 200", lambda w: servers.nginx("return200.conf", wrap=w), []),
         ]),
     ]
+    if servers.binary("BENCH_BARE_HYPER_TLS"):
+        # Imported here: `https` imports this module.
+        from https import make_cert
+        cert, key = make_cert()
+        for label, flag in (("HTTP/1.1", []), ("h2", ["--http2"])):
+            cases.append((f"GET /fast over HTTPS, {label}", "https://localhost:PORT/fast",
+                          "bare hyper + rustls", [
+                              ("asynclab", lambda w: servers.asynclab_https(cert, key, wrap=w),
+                               ["--cacert", cert] + flag),
+                              ("bare hyper + rustls", lambda w: servers.bare_hyper_tls(cert, key, wrap=w),
+                               ["--cacert", cert] + flag),
+                          ]))
     rows = []
     for what, url, base, contenders in cases:
         counts = {}

@@ -94,10 +94,10 @@ def bare_hyper(name="bare-hyper", wrap=()):
     return srv
 
 
-def asynclab_https(cert, key, sets=(), name="asynclab-https"):
+def asynclab_https(cert, key, sets=(), name="asynclab-https", wrap=()):
     """`asynclab http` with HTTPS beside HTTP (tls.addr), serving `cert`/`key`."""
     http, https = procs.free_port(), procs.free_port()
-    argv = [binary("BENCH_ASYNCLAB"), "http", "--set", f"http.addr=127.0.0.1:{http}",
+    argv = [*wrap, binary("BENCH_ASYNCLAB"), "http", "--set", f"http.addr=127.0.0.1:{http}",
             "--set", f"tls.addr=127.0.0.1:{https}", "--set", f"tls.cert={cert}",
             "--set", f"tls.key={key}"]
     for s in sets:
@@ -109,10 +109,10 @@ def asynclab_https(cert, key, sets=(), name="asynclab-https"):
     return srv
 
 
-def bare_hyper_tls(cert, key, name="bare-hyper-tls"):
+def bare_hyper_tls(cert, key, name="bare-hyper-tls", wrap=()):
     """bench/baselines/bare-hyper-tls: bare-hyper behind rustls, h2 or HTTP/1.1 by ALPN."""
     port = procs.free_port()
-    argv = [binary("BENCH_BARE_HYPER_TLS"), f"127.0.0.1:{port}", cert, key]
+    argv = [*wrap, binary("BENCH_BARE_HYPER_TLS"), f"127.0.0.1:{port}", cert, key]
     proc = procs.Proc(name, argv, _log(name), cwd=ROOT)
     procs.wait_tcp(port, proc)
     return Server(name, proc, port, {"https": port})
