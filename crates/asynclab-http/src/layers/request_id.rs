@@ -27,7 +27,7 @@ use std::task::{Context, Poll, ready};
 
 use asynclab_core::sharded::{SHARDS, ShardedCounter};
 use bytes::Bytes;
-use http::header::HeaderValue;
+use http::header::{Entry, HeaderValue};
 use http::{HeaderName, Request, Response};
 use tower::{Layer, Service};
 
@@ -77,13 +77,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let id = match req.headers().get(X_REQUEST_ID) {
-            Some(theirs) => theirs.clone(),
-            None => {
-                let ours = self.ids.next();
-                req.headers_mut().insert(X_REQUEST_ID, ours.clone());
-                ours
-            }
+        // One lookup (the entry) whether the client sent an id or not.
+        let id = match req.headers_mut().entry(X_REQUEST_ID) {
+            Entry::Occupied(theirs) => theirs.get().clone(),
+            Entry::Vacant(slot) => slot.insert(self.ids.next()).clone(),
         };
         ResponseFuture {
             inner: self.inner.call(req),
@@ -111,7 +108,7 @@ where
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
         if let Some(mut id) = this.id.take()
-            && !res.headers().contains_key(X_REQUEST_ID)
+            && let Entry::Vacant(slot) = res.headers_mut().entry(X_REQUEST_ID)
         {
             // Each answer's id is new, so HTTP/2's header compression (HPACK)
             // would only fill its table with ids never sent again, evicting the
@@ -119,7 +116,7 @@ where
             // answer. Marked sensitive, the id is sent as a literal that is
             // never indexed (RFC 7541 §7.1.3); HTTP/1.1 ignores the mark.
             id.set_sensitive(true);
-            res.headers_mut().insert(X_REQUEST_ID, id);
+            slot.insert(id);
         }
         Poll::Ready(Ok(res))
     }
