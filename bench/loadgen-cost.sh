@@ -22,7 +22,7 @@
 #   bench/loadgen-cost.sh
 #
 # With COST_TLS=1 both clients speak HTTPS (HTTP/1.1) to bench/baselines/bare-hyper-tls
-# instead, with a certificate made here by openssl (asynclab load checks it with
+# instead, with a certificate made as the https benchmark makes it (asynclab load checks it with
 # --cacert; wrk checks none); build that baseline like bare-hyper above.
 #
 # Knobs: COST_ASYNCLAB, COST_BARE_HYPER, COST_BARE_HYPER_TLS (the binaries, defaults as built above),
@@ -50,7 +50,8 @@ done
 TMP=$(mktemp -d -t loadgen-cost.XXXXXX)
 SERVER=""
 cleanup() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+  # The server ends by our SIGTERM (status 143): not the script's failure.
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && { wait "$SERVER" 2>/dev/null || true; }
   if [ -n "${COST_KEEP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -59,12 +60,11 @@ trap cleanup EXIT
 TLS_ARGS=()
 LOAD_TLS=()
 if [ -n "$TLS" ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
-    -addext basicConstraints=critical,CA:FALSE \
-    -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
-  TLS_ARGS=("$TMP/cert.pem" "$TMP/key.pem")
-  LOAD_TLS=(--cacert "$TMP/cert.pem")
+  # The https benchmark's certificate maker (bench/lib/https.py), in our scratch folder.
+  read -r CERT KEY < <(BENCH_TMP="$TMP" python3 -c \
+    'import sys; sys.path.insert(0, "bench/lib"); from https import make_cert; print(*make_cert())')
+  TLS_ARGS=("$CERT" "$KEY")
+  LOAD_TLS=(--cacert "$CERT")
 fi
 "$BARE" 127.0.0.1:0 "${TLS_ARGS[@]}" >"$TMP/server.log" 2>&1 &
 SERVER=$!

@@ -140,15 +140,15 @@ def fast():
                                     for n in names}
         rate = {n: [d["rate"] for d in runs[n]] for n in names}
         best = max(("nginx 1w", "nginx 2w"), key=lambda n: summary(rate[n])["median"])
+        wb = summary(ratios(rate["asynclab"], rate["bare hyper"]))
         r.table("Cross-check with wrk, 50 connections, req/s",
                 names + ["asynclab ÷ bare hyper", "asynclab ÷ best nginx", "wrk errors"],
                 [[fmt(summary(rate[n]), "{:.0f}") for n in names]
-                 + [fmt(summary(ratios(rate["asynclab"], rate["bare hyper"]))),
+                 + [fmt(wb),
                     f"{fmt(summary(ratios(rate['asynclab'], rate[best])))} ({best})",
                     sum(d["errors"] for n in names for d in runs[n])]])
         # The tower-stack issue measures its aim with wrk: the stack's cost, with the
         # client that is not ours.
-        wb = summary(ratios(rate["asynclab"], rate["bare hyper"]))
         r.aim("/fast req/s vs bare hyper, wrk, 50 conns", "≥ 0.95×", fmt(wb) + "×",
               verdict(wb["median"], 0.95))
     finally:
@@ -672,10 +672,10 @@ def callgrind_per_request(start, url, extra=()):
     for requests in (0, CG_REQUESTS):
         out = os.path.join(servers.TMP, f"callgrind-{time.monotonic_ns()}.out")
         srv = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
+        port = srv.ports.get("https", srv.port) if url.startswith("https") else srv.port
         try:
             for n in (CG_WARMUP, requests):
                 if n:
-                    port = srv.ports.get("https", srv.port) if url.startswith("https") else srv.port
                     procs.run(clients.load_argv(url.replace("PORT", str(port)), 50, requests=n,
                                                 warmup=0, extra=extra)[0], timeout=300)
         finally:

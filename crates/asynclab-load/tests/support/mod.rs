@@ -81,12 +81,12 @@ pub fn keys_of(value: &serde_json::Value) -> Vec<&str> {
 
 /// Sets `stop` (and `cut`, when asked) after `delay`.
 pub fn stop_after(control: &Control, delay: Duration, cut: bool) {
-    let (stop, cut_token) = (control.stop.clone(), control.cut.clone());
+    let (stop, cut_flag) = (control.stop.clone(), control.cut.clone());
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         stop.stop();
         if cut {
-            cut_token.stop();
+            cut_flag.stop();
         }
     });
 }
